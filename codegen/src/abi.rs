@@ -1,0 +1,36 @@
+//! How WebAssembly values and functions map onto Cranelift types and signatures.
+//!
+//! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
+//! its results, in the target's default calling convention. Host functions are reached
+//! through a trampoline with the same signature, so callers never need to know which kind
+//! of function they call.
+
+use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, Signature};
+use cranelift_codegen::isa::TargetIsa;
+
+use crate::module::{FuncType, ValType};
+
+/// The Cranelift type of a wasm value: references are pointers, vectors are `i8x16`.
+pub(crate) fn value_type(ty: ValType) -> ir::Type {
+    match ty {
+        ValType::I32 => types::I32,
+        ValType::I64 => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+        ValType::V128 => types::I8X16,
+        ValType::FuncRef | ValType::ExternRef => types::I64,
+    }
+}
+
+/// The native signature of a wasm function of type `ty`.
+pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(isa.default_call_conv());
+    sig.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(value_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(value_type(*t))));
+    sig
+}

@@ -1,0 +1,254 @@
+//! Compiling a whole module: every function body and the trampolines, in parallel.
+
+use std::thread;
+
+use cranelift_codegen::binemit::Reloc as ClifReloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{ExternalName, LibCall, UserExternalName, UserFuncName};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use wasmparser::{BinaryReader, FunctionBody};
+
+use crate::abi::wasm_signature;
+use crate::config::CodegenConfig;
+use crate::error::CompileError;
+use crate::module::ModuleInfo;
+use crate::target::Target;
+use crate::trampolines;
+use crate::translate::{translate_function, FuncEnv};
+use crate::trap::TrapKind;
+use crate::vmoffsets::VMOffsets;
+
+/// How a relocation patches the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelocKind {
+    /// x86-64 `call rel32`: 32-bit PC-relative, `target + addend - place`.
+    X86CallPCRel4,
+    /// aarch64 `bl`: 26-bit word offset, `(target + addend - place) >> 2`.
+    Arm64Call,
+    /// A 64-bit absolute address, `target + addend`.
+    Abs8,
+}
+
+/// What a relocation points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// The start of a function defined by the module, by function index.
+    Function(u32),
+    /// A C math routine, by its C name (`ceilf`, `nearbyint`, ...), which the target lacks an
+    /// instruction for.
+    LibCall(&'static str),
+}
+
+/// One place in a function's code that must be patched with an address when it is linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    /// Byte offset of the patched field from the start of the function.
+    pub offset: u32,
+    /// How to patch it.
+    pub kind: RelocKind,
+    /// The address to patch in.
+    pub target: RelocTarget,
+    /// Added to the target's address.
+    pub addend: i64,
+}
+
+/// Machine code for one function, not yet linked.
+#[derive(Clone, Debug, Default)]
+pub struct CompiledFunction {
+    /// The code bytes (and the function's constant pool).
+    pub body: Vec<u8>,
+    /// Places to patch before the code can run.
+    pub relocs: Vec<Reloc>,
+    /// Every instruction that may trap, by offset from the function's start.
+    pub traps: Vec<(u32, TrapKind)>,
+    /// Required alignment of the function's start, in bytes.
+    pub alignment: u32,
+}
+
+/// A module compiled for one target: its metadata and all of its code.
+#[derive(Debug)]
+pub struct CompiledModule {
+    /// What the module declares.
+    pub info: ModuleInfo,
+    /// The vmctx layout the code expects.
+    pub offsets: VMOffsets,
+    /// The target the code is for.
+    pub target: Target,
+    /// Code of the functions the module defines, in index order (the first one is function
+    /// `info.num_imported_funcs`).
+    pub functions: Vec<CompiledFunction>,
+    /// For each type index, the host-to-wasm trampoline:
+    /// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values: *mut [u8; 16])`, which
+    /// reads the arguments from `values`, calls `func_ptr` and writes the results back to it.
+    pub array_to_wasm: Vec<CompiledFunction>,
+    /// For each type index, the wasm-to-host trampoline: a function of the wasm signature of
+    /// that type whose callee vmctx is a host-function context; it stores the arguments in a
+    /// value array and calls the context's callback (see [`crate::trampolines`]).
+    pub wasm_to_array: Vec<CompiledFunction>,
+}
+
+/// Validates, translates and compiles the module in `bytes` for `target`.
+pub fn compile_module(
+    bytes: &[u8],
+    target: &Target,
+    config: &CodegenConfig,
+) -> Result<CompiledModule, CompileError> {
+    let info = ModuleInfo::parse(bytes, config.features)?;
+    let isa = target.isa(config)?;
+    let offsets = VMOffsets::new(&info);
+    let env = FuncEnv {
+        isa: &*isa,
+        module: &info,
+        offsets: &offsets,
+        config,
+    };
+    let functions = compile_parallel(&env, bytes)?;
+    let mut array_to_wasm = Vec::with_capacity(info.types.len());
+    let mut wasm_to_array = Vec::with_capacity(info.types.len());
+    let mut ctx = Context::new();
+    for ty in &info.types {
+        ctx.func = trampolines::array_to_wasm(&*isa, ty);
+        array_to_wasm.push(emit(&mut ctx, &*isa)?);
+        ctx.func = trampolines::wasm_to_array(&*isa, ty);
+        wasm_to_array.push(emit(&mut ctx, &*isa)?);
+    }
+    Ok(CompiledModule {
+        info,
+        offsets,
+        target: target.clone(),
+        functions,
+        array_to_wasm,
+        wasm_to_array,
+    })
+}
+
+/// Compiles the defined functions on every available core, keeping index order.
+fn compile_parallel(
+    env: &FuncEnv<'_>,
+    bytes: &[u8],
+) -> Result<Vec<CompiledFunction>, CompileError> {
+    let count = env.module.bodies.len();
+    let threads = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(count.div_ceil(8))
+        .max(1);
+    let chunk = count.div_ceil(threads).max(1);
+    let indices: Vec<usize> = (0..count).collect();
+    let results: Vec<Result<Vec<CompiledFunction>, CompileError>> = thread::scope(|scope| {
+        let workers: Vec<_> = indices
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || compile_some(env, bytes, part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a compilation thread panicked"))
+            .collect()
+    });
+    let mut functions = Vec::with_capacity(count);
+    for part in results {
+        functions.extend(part?);
+    }
+    Ok(functions)
+}
+
+fn compile_some(
+    env: &FuncEnv<'_>,
+    bytes: &[u8],
+    defined: &[usize],
+) -> Result<Vec<CompiledFunction>, CompileError> {
+    let mut ctx = Context::new();
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut out = Vec::with_capacity(defined.len());
+    for &i in defined {
+        let func_index = env.module.num_imported_funcs + i as u32;
+        let range = env.module.bodies[i].clone();
+        let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
+        ctx.clear();
+        ctx.func.signature = wasm_signature(env.isa, env.module.func_type(func_index));
+        ctx.func.name = UserFuncName::User(UserExternalName::new(0, func_index));
+        translate_function(env, func_index, body, &mut ctx.func, &mut builder_ctx)?;
+        out.push(emit(&mut ctx, env.isa)?);
+    }
+    Ok(out)
+}
+
+/// Runs Cranelift on the function in `ctx` and collects its code, relocations and traps.
+fn emit(ctx: &mut Context, isa: &dyn TargetIsa) -> Result<CompiledFunction, CompileError> {
+    let func_name = ctx.func.name.to_string();
+    let user_names = ctx.func.params.user_named_funcs().clone();
+    let code = ctx
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen(format!("{func_name}: {:?}", e.inner)))?;
+    let buffer = &code.buffer;
+    let mut relocs = Vec::with_capacity(buffer.relocs().len());
+    for r in buffer.relocs() {
+        let kind = match r.kind {
+            ClifReloc::X86CallPCRel4 | ClifReloc::X86CallPLTRel4 => RelocKind::X86CallPCRel4,
+            ClifReloc::Arm64Call => RelocKind::Arm64Call,
+            ClifReloc::Abs8 => RelocKind::Abs8,
+            other => {
+                return Err(CompileError::Codegen(format!(
+                    "{func_name}: unexpected relocation {other:?}"
+                )))
+            }
+        };
+        let target = match &r.target {
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                RelocTarget::Function(user_names[*name].index)
+            }
+            FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
+                RelocTarget::LibCall(libcall_name(*call).ok_or_else(|| {
+                    CompileError::Codegen(format!("{func_name}: unexpected libcall {call:?}"))
+                })?)
+            }
+            other => {
+                return Err(CompileError::Codegen(format!(
+                    "{func_name}: unexpected relocation target {other:?}"
+                )))
+            }
+        };
+        relocs.push(Reloc {
+            offset: r.offset,
+            kind,
+            target,
+            addend: r.addend,
+        });
+    }
+    let traps = buffer
+        .traps()
+        .iter()
+        .map(|t| {
+            TrapKind::from_trap_code(t.code)
+                .map(|kind| (t.offset, kind))
+                .ok_or_else(|| {
+                    CompileError::Codegen(format!("{func_name}: unknown trap code {}", t.code))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(CompiledFunction {
+        body: buffer.data().to_vec(),
+        relocs,
+        traps,
+        alignment: isa.function_alignment().preferred,
+    })
+}
+
+/// The C name of the math routines Cranelift calls where the target lacks an instruction.
+fn libcall_name(call: LibCall) -> Option<&'static str> {
+    Some(match call {
+        LibCall::CeilF32 => "ceilf",
+        LibCall::CeilF64 => "ceil",
+        LibCall::FloorF32 => "floorf",
+        LibCall::FloorF64 => "floor",
+        LibCall::TruncF32 => "truncf",
+        LibCall::TruncF64 => "trunc",
+        LibCall::NearestF32 => "nearbyintf",
+        LibCall::NearestF64 => "nearbyint",
+        LibCall::FmaF32 => "fmaf",
+        LibCall::FmaF64 => "fma",
+        _ => return None,
+    })
+}

@@ -1,0 +1,53 @@
+//! Settings that change the generated code.
+
+use wasmparser::WasmFeatures;
+
+/// How heap accesses are kept inside linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundsChecks {
+    /// Rely on the memory's 4 GiB reservation and its guard region: an access whose static
+    /// offset plus size fits in the guard compiles to `base + zext(index) + offset` with no
+    /// compare, and a stray access faults. Larger offsets get a compare against a constant.
+    GuardPages,
+    /// Compare every access against the memory's current length.
+    Explicit,
+}
+
+/// Cranelift's optimisation level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptLevel {
+    /// No optimisation: fastest compile.
+    None,
+    /// Optimise for speed (the default).
+    Speed,
+    /// Optimise for speed and size.
+    SpeedAndSize,
+}
+
+/// Everything that shapes the code of a module.
+#[derive(Clone, Debug)]
+pub struct CodegenConfig {
+    /// The WebAssembly features accepted by validation.
+    pub features: WasmFeatures,
+    /// How heap accesses are bounds-checked.
+    pub bounds_checks: BoundsChecks,
+    /// Bytes of inaccessible address space reserved after each 32-bit memory's 4 GiB.
+    pub guard_size: u64,
+    /// Cranelift optimisation level.
+    pub opt_level: OptLevel,
+}
+
+impl Default for CodegenConfig {
+    fn default() -> Self {
+        CodegenConfig {
+            features: WasmFeatures::WASM2,
+            bounds_checks: BoundsChecks::GuardPages,
+            guard_size: 32 << 20,
+            opt_level: OptLevel::Speed,
+        }
+    }
+}
+
+/// Bytes of address space each 32-bit memory reserves in guard-page mode: the whole
+/// range a 32-bit index can reach.
+pub const MEMORY_RESERVATION: u64 = 1 << 32;

@@ -1,0 +1,41 @@
+//! wasmjit's code generator: WebAssembly modules to relocatable machine code.
+//!
+//! The crate decodes and validates a module with `wasmparser`, records what the runtime needs
+//! to instantiate it ([`ModuleInfo`]), fixes the layout of the per-instance context that compiled
+//! code reads ([`VMOffsets`]), and translates every function body to Cranelift IR and then to
+//! machine code for the chosen target ([`compile_module`]). Its output is plain data: code
+//! bytes, relocations and trap tables. It knows nothing of signals, memory mappings or the
+//! embedding API; the runtime links and runs what it produces.
+
+mod abi;
+mod builtins;
+mod compile;
+mod config;
+mod error;
+mod module;
+mod target;
+mod trampolines;
+mod translate;
+mod trap;
+mod vmoffsets;
+
+pub use builtins::Builtin;
+pub use compile::{
+    compile_module, CompiledFunction, CompiledModule, Reloc, RelocKind, RelocTarget,
+};
+pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
+pub use error::CompileError;
+pub use module::{
+    ConstExpr, ConstOp, DataKind, DataSegment, ElemItems, ElemKind, ElementSegment, EntityIndex,
+    EntityType, Export, FuncType, GlobalType, Import, MemoryType, ModuleInfo, TableType, ValType,
+};
+pub use target::Target;
+pub use trampolines::HOST_CONTEXT_CALLBACK;
+pub use trap::TrapKind;
+pub use vmoffsets::{VMOffsets, VALRAW_SIZE, VMFUNCREF_SIZE};
+
+/// Size of a WebAssembly page in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// Largest number of pages a 32-bit memory can have (4 GiB).
+pub const WASM32_MAX_PAGES: u64 = 65536;

@@ -1,0 +1,631 @@
+//! What a module declares, decoded once by wasmparser into plain data.
+//!
+//! [`ModuleInfo`] is everything the runtime needs to instantiate a module (types, imports,
+//! exports, segments, initialisers) and everything the translator needs to compile one
+//! function (signatures, the index spaces). Index spaces follow the spec: imported entities
+//! come first, then the module's own.
+
+use std::fmt;
+use std::ops::Range;
+
+use wasmparser::{
+    Data, Element, ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
+};
+
+use crate::error::CompileError;
+
+/// A WebAssembly value type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// Nullable reference to a function.
+    FuncRef,
+    /// Nullable reference to a host value.
+    ExternRef,
+}
+
+impl ValType {
+    fn from_wasm(ty: wasmparser::ValType) -> Result<Self, CompileError> {
+        Ok(match ty {
+            wasmparser::ValType::I32 => ValType::I32,
+            wasmparser::ValType::I64 => ValType::I64,
+            wasmparser::ValType::F32 => ValType::F32,
+            wasmparser::ValType::F64 => ValType::F64,
+            wasmparser::ValType::V128 => ValType::V128,
+            wasmparser::ValType::Ref(r) => Self::from_ref(r)?,
+        })
+    }
+
+    fn from_ref(r: wasmparser::RefType) -> Result<Self, CompileError> {
+        if r == wasmparser::RefType::FUNCREF {
+            Ok(ValType::FuncRef)
+        } else if r == wasmparser::RefType::EXTERNREF {
+            Ok(ValType::ExternRef)
+        } else {
+            Err(CompileError::Unsupported(format!("reference type {r}")))
+        }
+    }
+
+    /// Whether values of this type are references.
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FuncType {
+    /// Parameter types, in order.
+    pub params: Box<[ValType]>,
+    /// Result types, in order.
+    pub results: Box<[ValType]>,
+}
+
+impl FuncType {
+    /// A signature with the given parameters and results.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        write!(
+            f,
+            "({}) -> ({})",
+            list(&self.params).join(", "),
+            list(&self.results).join(", ")
+        )
+    }
+}
+
+/// A linear memory's limits, in 64 KiB pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    /// Initial size in pages.
+    pub minimum: u64,
+    /// Largest size in pages, if bounded.
+    pub maximum: Option<u64>,
+    /// Whether the memory may be shared between threads.
+    pub shared: bool,
+    /// Whether the memory is indexed with 64-bit addresses.
+    pub memory64: bool,
+}
+
+/// A table's element type and limits, in elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    /// The reference type stored in the table.
+    pub element: ValType,
+    /// Initial number of elements.
+    pub minimum: u64,
+    /// Largest number of elements, if bounded.
+    pub maximum: Option<u64>,
+}
+
+/// A global's content type and mutability.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    /// The type of the value held.
+    pub content: ValType,
+    /// Whether `global.set` may change it.
+    pub mutable: bool,
+}
+
+/// One instruction of a constant expression.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConstOp {
+    /// `i32.const`.
+    I32Const(i32),
+    /// `i64.const`.
+    I64Const(i64),
+    /// `f32.const`, as raw bits.
+    F32Const(u32),
+    /// `f64.const`, as raw bits.
+    F64Const(u64),
+    /// `v128.const`.
+    V128Const(u128),
+    /// `ref.null` of either reference type.
+    RefNull,
+    /// `ref.func` of a function index.
+    RefFunc(u32),
+    /// `global.get` of an (imported) global.
+    GlobalGet(u32),
+    /// `i32.add` (extended constant expressions).
+    I32Add,
+    /// `i32.sub`.
+    I32Sub,
+    /// `i32.mul`.
+    I32Mul,
+    /// `i64.add`.
+    I64Add,
+    /// `i64.sub`.
+    I64Sub,
+    /// `i64.mul`.
+    I64Mul,
+}
+
+/// A constant expression: global initialisers, segment offsets, element items.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ConstExpr {
+    /// The instructions, in order, without the final `end`.
+    pub ops: Vec<ConstOp>,
+}
+
+impl ConstExpr {
+    fn parse(expr: &wasmparser::ConstExpr<'_>) -> Result<Self, CompileError> {
+        let mut ops = Vec::new();
+        let mut reader = expr.get_operators_reader();
+        while !reader.eof() {
+            let op = match reader.read()? {
+                Operator::I32Const { value } => ConstOp::I32Const(value),
+                Operator::I64Const { value } => ConstOp::I64Const(value),
+                Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
+                Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
+                Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
+                Operator::RefNull { .. } => ConstOp::RefNull,
+                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::I32Add => ConstOp::I32Add,
+                Operator::I32Sub => ConstOp::I32Sub,
+                Operator::I32Mul => ConstOp::I32Mul,
+                Operator::I64Add => ConstOp::I64Add,
+                Operator::I64Sub => ConstOp::I64Sub,
+                Operator::I64Mul => ConstOp::I64Mul,
+                Operator::End => continue,
+                other => {
+                    return Err(CompileError::Unsupported(format!(
+                        "constant expression operator {other:?}"
+                    )))
+                }
+            };
+            ops.push(op);
+        }
+        Ok(ConstExpr { ops })
+    }
+}
+
+/// What an import or export refers to: a kind and an index in that kind's index space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    /// A function.
+    Function(u32),
+    /// A table.
+    Table(u32),
+    /// A linear memory.
+    Memory(u32),
+    /// A global.
+    Global(u32),
+}
+
+/// The type an import requires.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EntityType {
+    /// A function of the given type index.
+    Function(u32),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// One import of a module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// The module name, e.g. `"js"`.
+    pub module: String,
+    /// The field name, e.g. `"mem"`.
+    pub name: String,
+    /// What the import must be.
+    pub ty: EntityType,
+}
+
+/// One export of a module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Export {
+    /// The export's name.
+    pub name: String,
+    /// What it exports.
+    pub index: EntityIndex,
+}
+
+/// How an element segment is used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElemKind {
+    /// Copied into a table at instantiation, then dropped.
+    Active {
+        /// The table written.
+        table: u32,
+        /// The first element written.
+        offset: ConstExpr,
+    },
+    /// Kept for `table.init`.
+    Passive,
+    /// Only declares functions referenced by `ref.func`.
+    Declared,
+}
+
+/// The items of an element segment.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ElemItems {
+    /// Function indices.
+    Functions(Vec<u32>),
+    /// Constant expressions, each giving a reference.
+    Expressions(Vec<ConstExpr>),
+}
+
+impl ElemItems {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ElemItems::Functions(f) => f.len(),
+            ElemItems::Expressions(e) => e.len(),
+        }
+    }
+
+    /// Whether the segment has no items.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ElementSegment {
+    /// Active, passive or declared.
+    pub kind: ElemKind,
+    /// The reference type of the items.
+    pub element: ValType,
+    /// The items.
+    pub items: ElemItems,
+}
+
+/// How a data segment is used.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DataKind {
+    /// Copied into a memory at instantiation, then dropped.
+    Active {
+        /// The memory written.
+        memory: u32,
+        /// The first byte written.
+        offset: ConstExpr,
+    },
+    /// Kept for `memory.init`.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSegment {
+    /// Active or passive.
+    pub kind: DataKind,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Everything a module declares, in the spec's index spaces.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleInfo {
+    /// The type section.
+    pub types: Vec<FuncType>,
+    /// Imports, in declaration order.
+    pub imports: Vec<Import>,
+    /// The type index of every function, imported ones first.
+    pub functions: Vec<u32>,
+    /// Every table, imported ones first.
+    pub tables: Vec<TableType>,
+    /// Every memory, imported ones first.
+    pub memories: Vec<MemoryType>,
+    /// Every global, imported ones first.
+    pub globals: Vec<GlobalType>,
+    /// Initialisers of the module's own globals (index `num_imported_globals + i`).
+    pub global_inits: Vec<ConstExpr>,
+    /// Exports, in declaration order.
+    pub exports: Vec<Export>,
+    /// The start function, if any.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elements: Vec<ElementSegment>,
+    /// Data segments.
+    pub data: Vec<DataSegment>,
+    /// How many functions are imported.
+    pub num_imported_funcs: u32,
+    /// How many tables are imported.
+    pub num_imported_tables: u32,
+    /// How many memories are imported.
+    pub num_imported_memories: u32,
+    /// How many globals are imported.
+    pub num_imported_globals: u32,
+    /// Byte ranges of the module's function bodies within the module's binary.
+    pub(crate) bodies: Vec<Range<usize>>,
+    /// Names from the name section, by function index, where present.
+    pub func_names: Vec<(u32, String)>,
+}
+
+impl ModuleInfo {
+    /// Validates `bytes` with the given features and decodes what the module declares.
+    ///
+    /// An invalid module is an error whose message names the byte offset of the problem.
+    pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Self, CompileError> {
+        Validator::new_with_features(features).validate_all(bytes)?;
+        let mut info = ModuleInfo::default();
+        for payload in Parser::new(0).parse_all(bytes) {
+            info.read_payload(payload?)?;
+        }
+        Ok(info)
+    }
+
+    fn read_payload(&mut self, payload: Payload<'_>) -> Result<(), CompileError> {
+        match payload {
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = ty?;
+                    self.types.push(FuncType {
+                        params: convert(ty.params())?,
+                        results: convert(ty.results())?,
+                    });
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let ty = match import.ty {
+                        TypeRef::Func(idx) => {
+                            self.functions.push(idx);
+                            self.num_imported_funcs += 1;
+                            EntityType::Function(idx)
+                        }
+                        TypeRef::Table(t) => {
+                            let t = table_type(t)?;
+                            self.tables.push(t);
+                            self.num_imported_tables += 1;
+                            EntityType::Table(t)
+                        }
+                        TypeRef::Memory(m) => {
+                            let m = memory_type(m);
+                            self.memories.push(m);
+                            self.num_imported_memories += 1;
+                            EntityType::Memory(m)
+                        }
+                        TypeRef::Global(g) => {
+                            let g = global_type(g)?;
+                            self.globals.push(g);
+                            self.num_imported_globals += 1;
+                            EntityType::Global(g)
+                        }
+                        other => {
+                            return Err(CompileError::Unsupported(format!("import of {other:?}")))
+                        }
+                    };
+                    self.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        ty,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for idx in reader {
+                    self.functions.push(idx?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(CompileError::Unsupported(
+                            "table initialiser expressions".into(),
+                        ));
+                    }
+                    self.tables.push(table_type(table.ty)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    self.memories.push(memory_type(memory?));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    self.globals.push(global_type(global.ty)?);
+                    self.global_inits.push(ConstExpr::parse(&global.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let index = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            EntityIndex::Function(export.index)
+                        }
+                        ExternalKind::Table => EntityIndex::Table(export.index),
+                        ExternalKind::Memory => EntityIndex::Memory(export.index),
+                        ExternalKind::Global => EntityIndex::Global(export.index),
+                        ExternalKind::Tag => {
+                            return Err(CompileError::Unsupported("tag exports".into()))
+                        }
+                    };
+                    self.exports.push(Export {
+                        name: export.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => self.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    self.elements.push(element_segment(element?)?);
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    self.data.push(data_segment(data?)?);
+                }
+            }
+            Payload::CodeSectionEntry(body) => self.bodies.push(body.range().start as usize..body.range().end as usize),
+            Payload::CustomSection(section) => {
+                if let wasmparser::KnownCustom::Name(names) = section.as_known() {
+                    self.read_names(names);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Function names are a debugging aid: a malformed name section is ignored, as the spec
+    /// requires of custom sections.
+    fn read_names(&mut self, names: wasmparser::NameSectionReader<'_>) {
+        for name in names.into_iter().flatten() {
+            if let wasmparser::Name::Function(map) = name {
+                for naming in map.into_iter().flatten() {
+                    self.func_names.push((naming.index, naming.name.to_string()));
+                }
+            }
+        }
+    }
+
+    /// The signature of function `index`.
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.types[self.functions[index as usize] as usize]
+    }
+
+    /// Whether function `index` is imported.
+    pub fn is_imported_func(&self, index: u32) -> bool {
+        index < self.num_imported_funcs
+    }
+
+    /// Number of functions the module defines (its code section entries).
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.functions.len() as u32 - self.num_imported_funcs
+    }
+
+    /// The export named `name`, if any.
+    pub fn export(&self, name: &str) -> Option<EntityIndex> {
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.index)
+    }
+
+    /// The debugging name of function `index`, if the name section gives one.
+    pub fn func_name(&self, index: u32) -> Option<&str> {
+        self.func_names
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+fn convert(tys: &[wasmparser::ValType]) -> Result<Box<[ValType]>, CompileError> {
+    tys.iter().map(|t| ValType::from_wasm(*t)).collect()
+}
+
+fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
+    if t.table64 {
+        return Err(CompileError::Unsupported("64-bit tables".into()));
+    }
+    Ok(TableType {
+        element: ValType::from_ref(t.element_type)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
+}
+
+fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+        shared: m.shared,
+        memory64: m.memory64,
+    }
+}
+
+fn global_type(g: wasmparser::GlobalType) -> Result<GlobalType, CompileError> {
+    Ok(GlobalType {
+        content: ValType::from_wasm(g.content_type)?,
+        mutable: g.mutable,
+    })
+}
+
+fn element_segment(element: Element<'_>) -> Result<ElementSegment, CompileError> {
+    let kind = match element.kind {
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => ElemKind::Active {
+            table: table_index.unwrap_or(0),
+            offset: ConstExpr::parse(&offset_expr)?,
+        },
+        wasmparser::ElementKind::Passive => ElemKind::Passive,
+        wasmparser::ElementKind::Declared => ElemKind::Declared,
+    };
+    let (element, items) = match element.items {
+        wasmparser::ElementItems::Functions(reader) => (
+            ValType::FuncRef,
+            ElemItems::Functions(reader.into_iter().collect::<Result<_, _>>()?),
+        ),
+        wasmparser::ElementItems::Expressions(ty, reader) => {
+            let mut exprs = Vec::new();
+            for expr in reader {
+                exprs.push(ConstExpr::parse(&expr?)?);
+            }
+            (ValType::from_ref(ty)?, ElemItems::Expressions(exprs))
+        }
+    };
+    Ok(ElementSegment {
+        kind,
+        element,
+        items,
+    })
+}
+
+fn data_segment(data: Data<'_>) -> Result<DataSegment, CompileError> {
+    let kind = match data.kind {
+        wasmparser::DataKind::Active {
+            memory_index,
+            offset_expr,
+        } => DataKind::Active {
+            memory: memory_index,
+            offset: ConstExpr::parse(&offset_expr)?,
+        },
+        wasmparser::DataKind::Passive => DataKind::Passive,
+    };
+    Ok(DataSegment {
+        kind,
+        bytes: data.data.to_vec(),
+    })
+}

@@ -1,0 +1,104 @@
+//! Per-signature trampolines between the host's value arrays and wasm's calling convention.
+//!
+//! The host calls any wasm function through the *array-to-wasm* trampoline of its type, which
+//! takes the arguments from an array of 16-byte slots and writes the results back to it, so
+//! the runtime needs no per-signature Rust code. Wasm calls a host function through the
+//! *wasm-to-array* trampoline of its type: a function with the wasm signature whose callee
+//! vmctx is a host-function context. It spills the arguments into such an array on its stack
+//! and calls the context's callback (the `extern "C"` function pointer at offset
+//! [`HOST_CONTEXT_CALLBACK`]) as `callback(host_context, caller_vmctx, values, len)`, then
+//! loads the results from the array.
+
+use cranelift_codegen::ir::{
+    self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+
+use crate::abi::{value_type, wasm_signature};
+use crate::module::FuncType;
+use crate::vmoffsets::VALRAW_SIZE;
+
+/// Offset of the callback pointer in a host-function context.
+pub const HOST_CONTEXT_CALLBACK: u32 = 0;
+
+/// Builds the host-to-wasm trampoline for functions of type `ty`:
+/// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values)`.
+pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
+    let mut sig = Signature::new(isa.default_call_conv());
+    sig.params.extend([AbiParam::new(types::I64); 4]);
+    let mut func = ir::Function::with_name_signature(ir::UserFuncName::default(), sig);
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let [callee_vmctx, caller_vmctx, func_ptr, values] = b.block_params(block) else {
+        unreachable!("the trampoline signature has four parameters")
+    };
+    let (callee_vmctx, caller_vmctx, func_ptr, values) =
+        (*callee_vmctx, *caller_vmctx, *func_ptr, *values);
+    let flags = MemFlagsData::trusted();
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, param) in ty.params.iter().enumerate() {
+        let offset = slot_offset(i);
+        args.push(b.ins().load(value_type(*param), flags, values, offset));
+    }
+    let wasm_sig = b.import_signature(wasm_signature(isa, ty));
+    let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
+    let results = b.inst_results(call).to_vec();
+    for (i, result) in results.into_iter().enumerate() {
+        b.ins().store(flags, result, values, slot_offset(i));
+    }
+    b.ins().return_(&[]);
+    b.finalize(isa.frontend_config());
+    func
+}
+
+/// Builds the wasm-to-host trampoline for host functions of type `ty`.
+pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
+    let mut func =
+        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(isa, ty));
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let params = b.block_params(block).to_vec();
+    let (host_ctx, caller_vmctx) = (params[0], params[1]);
+    let len = ty.params.len().max(ty.results.len());
+    let slot = b.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        VALRAW_SIZE * len.max(1) as u32,
+        4,
+    ));
+    for (i, arg) in params[2..].iter().enumerate() {
+        b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
+    }
+    let values = b.ins().stack_addr(types::I64, slot, 0);
+    let flags = MemFlagsData::trusted().with_readonly();
+    let callback = b
+        .ins()
+        .load(types::I64, flags, host_ctx, HOST_CONTEXT_CALLBACK as i32);
+    let mut callback_sig = Signature::new(isa.default_call_conv());
+    callback_sig.params.extend([AbiParam::new(types::I64); 4]);
+    let callback_sig = b.import_signature(callback_sig);
+    let len = b.ins().iconst(types::I64, len as i64);
+    b.ins()
+        .call_indirect(callback_sig, callback, &[host_ctx, caller_vmctx, values, len]);
+    let results: Vec<_> = ty
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| b.ins().stack_load(types::I64, value_type(*r), slot, slot_offset(i)))
+        .collect();
+    b.ins().return_(&results);
+    b.finalize(isa.frontend_config());
+    func
+}
+
+fn slot_offset(i: usize) -> i32 {
+    (i as u32 * VALRAW_SIZE) as i32
+}

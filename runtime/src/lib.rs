@@ -1,0 +1,9 @@
+//! wasmjit's runtime: everything compiled WebAssembly needs while it runs.
+//!
+//! Linear memories in guard-page reservations, executable code memory, the per-instance
+//! vmctx, tables, globals, instantiation, the builtins compiled code calls, and the signal
+//! handlers that turn faults in compiled code into WebAssembly traps. It consumes the plain
+//! data that `wasmjit-codegen` produces and knows nothing of wasm's operators; the public
+//! embedding API lives in the `wasmjit` crate.
+
+pub mod vmcontext;

@@ -1,0 +1,118 @@
+//! The records compiled code reads, laid out as `wasmjit_codegen::VMOffsets` describes.
+//!
+//! Each struct is `#[repr(C)]` and its field offsets are checked against the constants of
+//! `VMOffsets` in this module's tests: codegen and runtime must agree byte for byte.
+
+use std::cell::UnsafeCell;
+use std::ptr;
+use std::sync::atomic::AtomicUsize;
+
+/// Per-store state shared by every instance of a store; the vmctx points at it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    /// Compiled code traps with "call stack exhausted" when the stack pointer drops below
+    /// this address. `usize::MAX` while no wasm runs, which no prologue can pass.
+    pub stack_limit: UnsafeCell<usize>,
+}
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        VMStoreContext {
+            stack_limit: UnsafeCell::new(usize::MAX),
+        }
+    }
+}
+
+/// A linear memory's base and current length, at a stable address for the memory's life.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    /// Start of the memory; never changes.
+    pub base: *mut u8,
+    /// Accessible bytes, published with release ordering after a grow.
+    pub current_length: AtomicUsize,
+}
+
+/// A table's element array and length.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    /// The elements: null or a pointer to a `VMFuncRef`.
+    pub base: *mut *const VMFuncRef,
+    /// Number of elements.
+    pub current_elements: u64,
+}
+
+/// What a funcref points at: code, the signature id to check it against, and the vmctx to
+/// pass as its callee vmctx.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Entry of the function, with the wasm signature.
+    pub func_ptr: *const u8,
+    /// Engine-wide signature id.
+    pub type_id: u32,
+    /// The instance's vmctx, or a host function's context.
+    pub vmctx: *mut u8,
+}
+
+impl Default for VMFuncRef {
+    fn default() -> Self {
+        VMFuncRef {
+            func_ptr: ptr::null(),
+            type_id: u32::MAX,
+            vmctx: ptr::null_mut(),
+        }
+    }
+}
+
+/// Storage of one global: 16 bytes, the value little-endian at offset 0.
+#[repr(C, align(16))]
+#[derive(Debug, Default)]
+pub struct VMGlobal {
+    /// The raw bytes of the value.
+    pub bytes: UnsafeCell<[u8; 16]>,
+}
+
+/// One slot of the value arrays that trampolines pass between host and wasm.
+pub type ValRaw = [u8; 16];
+
+#[cfg(test)]
+mod tests {
+    use std::mem::{offset_of, size_of};
+
+    use wasmjit_codegen::{VMOffsets, VALRAW_SIZE, VMFUNCREF_SIZE};
+
+    use super::*;
+
+    #[test]
+    fn layouts_match_codegen() {
+        assert_eq!(
+            offset_of!(VMStoreContext, stack_limit),
+            VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
+        );
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, base),
+            VMOffsets::MEMORY_DEFINITION_BASE as usize
+        );
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, current_length),
+            VMOffsets::MEMORY_DEFINITION_LENGTH as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, base),
+            VMOffsets::TABLE_DEFINITION_BASE as usize
+        );
+        assert_eq!(
+            offset_of!(VMTableDefinition, current_elements),
+            VMOffsets::TABLE_DEFINITION_LENGTH as usize
+        );
+        assert_eq!(offset_of!(VMFuncRef, func_ptr), VMOffsets::FUNCREF_FUNC_PTR as usize);
+        assert_eq!(offset_of!(VMFuncRef, type_id), VMOffsets::FUNCREF_TYPE_ID as usize);
+        assert_eq!(offset_of!(VMFuncRef, vmctx), VMOffsets::FUNCREF_VMCTX as usize);
+        assert_eq!(size_of::<VMFuncRef>(), VMFUNCREF_SIZE as usize);
+        assert_eq!(size_of::<VMGlobal>(), 16);
+        assert_eq!(size_of::<ValRaw>(), VALRAW_SIZE as usize);
+    }
+}

@@ -13,7 +13,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 use crate::abi::wasm_signature;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
-use crate::module::ModuleInfo;
+use crate::module::{FuncType, ModuleInfo};
 use crate::target::Target;
 use crate::trampolines;
 use crate::translate::{translate_function, FuncEnv};
@@ -65,6 +65,9 @@ pub struct CompiledFunction {
     pub traps: Vec<(u32, TrapKind)>,
     /// Required alignment of the function's start, in bytes.
     pub alignment: u32,
+    /// Cranelift's listing of the machine instructions, when
+    /// [`CodegenConfig::emit_disassembly`] is set.
+    pub disassembly: Option<String>,
 }
 
 /// A module compiled for one target: its metadata and all of its code.
@@ -105,15 +108,7 @@ pub fn compile_module(
         config,
     };
     let functions = compile_parallel(&env, bytes)?;
-    let mut array_to_wasm = Vec::with_capacity(info.types.len());
-    let mut wasm_to_array = Vec::with_capacity(info.types.len());
-    let mut ctx = Context::new();
-    for ty in &info.types {
-        ctx.func = trampolines::array_to_wasm(&*isa, ty);
-        array_to_wasm.push(emit(&mut ctx, &*isa)?);
-        ctx.func = trampolines::wasm_to_array(&*isa, ty);
-        wasm_to_array.push(emit(&mut ctx, &*isa)?);
-    }
+    let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
     Ok(CompiledModule {
         info,
         offsets,
@@ -122,6 +117,49 @@ pub fn compile_module(
         array_to_wasm,
         wasm_to_array,
     })
+}
+
+/// Compiles just the two trampolines of `ty`, as a module with that one type and no
+/// functions. Host functions of that type are called, and call out, through them.
+pub fn compile_host_trampolines(
+    ty: &FuncType,
+    target: &Target,
+    config: &CodegenConfig,
+) -> Result<CompiledModule, CompileError> {
+    let info = ModuleInfo {
+        types: vec![ty.clone()],
+        ..ModuleInfo::default()
+    };
+    let isa = target.isa(config)?;
+    let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
+    Ok(CompiledModule {
+        offsets: VMOffsets::new(&info),
+        info,
+        target: target.clone(),
+        functions: Vec::new(),
+        array_to_wasm,
+        wasm_to_array,
+    })
+}
+
+type Trampolines = (Vec<CompiledFunction>, Vec<CompiledFunction>);
+
+/// The array-to-wasm and wasm-to-array trampolines of every type of `info`.
+fn compile_trampolines(
+    isa: &dyn TargetIsa,
+    info: &ModuleInfo,
+    config: &CodegenConfig,
+) -> Result<Trampolines, CompileError> {
+    let mut array_to_wasm = Vec::with_capacity(info.types.len());
+    let mut wasm_to_array = Vec::with_capacity(info.types.len());
+    let mut ctx = Context::new();
+    for ty in &info.types {
+        ctx.func = trampolines::array_to_wasm(isa, ty);
+        array_to_wasm.push(emit(&mut ctx, isa, config.emit_disassembly)?);
+        ctx.func = trampolines::wasm_to_array(isa, ty);
+        wasm_to_array.push(emit(&mut ctx, isa, config.emit_disassembly)?);
+    }
+    Ok((array_to_wasm, wasm_to_array))
 }
 
 /// Compiles the defined functions on every available core, keeping index order.
@@ -170,13 +208,18 @@ fn compile_some(
         ctx.func.signature = wasm_signature(env.isa, env.module.func_type(func_index));
         ctx.func.name = UserFuncName::User(UserExternalName::new(0, func_index));
         translate_function(env, func_index, body, &mut ctx.func, &mut builder_ctx)?;
-        out.push(emit(&mut ctx, env.isa)?);
+        out.push(emit(&mut ctx, env.isa, env.config.emit_disassembly)?);
     }
     Ok(out)
 }
 
 /// Runs Cranelift on the function in `ctx` and collects its code, relocations and traps.
-fn emit(ctx: &mut Context, isa: &dyn TargetIsa) -> Result<CompiledFunction, CompileError> {
+fn emit(
+    ctx: &mut Context,
+    isa: &dyn TargetIsa,
+    disassemble: bool,
+) -> Result<CompiledFunction, CompileError> {
+    ctx.set_disasm(disassemble);
     let func_name = ctx.func.name.to_string();
     let user_names = ctx.func.params.user_named_funcs().clone();
     let code = ctx
@@ -233,6 +276,7 @@ fn emit(ctx: &mut Context, isa: &dyn TargetIsa) -> Result<CompiledFunction, Comp
         relocs,
         traps,
         alignment: isa.function_alignment().preferred,
+        disassembly: code.vcode.clone(),
     })
 }
 

@@ -35,6 +35,8 @@ pub struct CodegenConfig {
     pub guard_size: u64,
     /// Cranelift optimisation level.
     pub opt_level: OptLevel,
+    /// Keep a listing of each function's machine instructions (for inspection and tests).
+    pub emit_disassembly: bool,
 }
 
 impl Default for CodegenConfig {
@@ -44,6 +46,7 @@ impl Default for CodegenConfig {
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,
+            emit_disassembly: false,
         }
     }
 }

@@ -1,1 +1,50 @@
-//! wasmjit.
+//! wasmjit: run WebAssembly in native applications, compiled to machine code by Cranelift.
+//!
+//! The API follows wasmtime's where it fits: an [`Engine`] compiles [`Module`]s, a
+//! [`Store`] owns instances and everything they create, a [`Linker`] resolves imports by
+//! name. Linear memory follows the web's `WebAssembly.Memory`: [`Memory::new`] takes initial
+//! and maximum sizes in 64 KiB pages and a `shared` flag, [`Memory::grow`] returns the old
+//! size, and the bytes are reachable as a stable pointer and as views that borrow the store.
+//!
+//! ```
+//! use wasmjit::{Engine, Instance, Module, Store};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#).unwrap();
+//! let mut store = Store::new(&engine, ());
+//! let instance = Instance::new(&mut store, &module, &[]).unwrap();
+//! let add = instance.get_typed_func::<(i32, i32), i32>(&mut store, "add").unwrap();
+//! assert_eq!(add.call(&mut store, (2, 40)).unwrap(), 42);
+//! ```
+
+mod engine;
+mod error;
+mod func;
+mod global;
+mod instance;
+mod linker;
+mod memory;
+mod module;
+mod store;
+mod table;
+mod typed;
+mod types;
+mod values;
+
+pub use engine::{Config, Engine};
+pub use error::{Error, Result, Trap};
+pub use func::{Caller, Func};
+pub use global::Global;
+pub use instance::{Extern, Instance};
+pub use linker::Linker;
+pub use memory::{Memory, MemoryAccessError, SharedMemory};
+pub use module::{ExportType, ImportType, Module};
+pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use table::Table;
+pub use typed::{IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
+pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+pub use values::Val;
+pub use wasmjit_codegen::{BoundsChecks, OptLevel, TrapKind};
+pub use wasmjit_runtime::memory::MemoryError;
+pub use wasmparser::WasmFeatures;

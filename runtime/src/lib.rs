@@ -6,4 +6,12 @@
 //! data that `wasmjit-codegen` produces and knows nothing of wasm's operators; the public
 //! embedding API lives in the `wasmjit` crate.
 
+pub mod builtins;
+pub mod code_memory;
+pub mod instance;
+pub mod memory;
+pub mod mmap;
+pub mod table;
+pub mod traps;
+pub mod type_registry;
 pub mod vmcontext;

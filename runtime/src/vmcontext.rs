@@ -14,12 +14,15 @@ pub struct VMStoreContext {
     /// Compiled code traps with "call stack exhausted" when the stack pointer drops below
     /// this address. `usize::MAX` while no wasm runs, which no prologue can pass.
     pub stack_limit: UnsafeCell<usize>,
+    /// The embedder's store, for host functions called from wasm; opaque to the runtime.
+    pub store: UnsafeCell<*mut u8>,
 }
 
 impl Default for VMStoreContext {
     fn default() -> Self {
         VMStoreContext {
             stack_limit: UnsafeCell::new(usize::MAX),
+            store: UnsafeCell::new(ptr::null_mut()),
         }
     }
 }

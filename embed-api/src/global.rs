@@ -1,0 +1,82 @@
+//! Globals.
+
+use std::ptr::NonNull;
+
+use wasmjit_runtime::vmcontext::VMGlobal;
+
+use crate::error::{Error, Result};
+use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, GlobalData, StoreId, StoreOpaque};
+use crate::types::GlobalType;
+use crate::values::Val;
+
+/// A global variable of a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Global {
+    /// A new global of type `ty` holding `value`.
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
+        let store = opaque_mut(&mut store);
+        if value.ty() != ty.content {
+            return Err(Error::Type(format!(
+                "global of type {} initialised with a {}",
+                ty.content,
+                value.ty()
+            )));
+        }
+        let global = Box::new(VMGlobal::default());
+        // SAFETY: the global was just created; nothing else refers to it.
+        unsafe { *global.bytes.get() = value.to_raw(store)? };
+        let ptr = NonNull::from(&*global);
+        store.owned_globals.push(global);
+        let index = store.push_global(ptr, ty);
+        Ok(Global {
+            store: store.id,
+            index,
+        })
+    }
+
+    pub(crate) fn data<'a>(&self, store: &'a StoreOpaque) -> &'a GlobalData {
+        store.check(self.store);
+        &store.globals[self.index]
+    }
+
+    /// The global's type.
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        self.data(opaque(&store)).ty
+    }
+
+    /// The current value.
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let store = opaque_mut(&mut store);
+        let data = self.data(store);
+        let ty = data.ty.content;
+        // SAFETY: the storage lives as long as the store, and no wasm runs while the host
+        // holds the store exclusively.
+        let raw = unsafe { *data.ptr.as_ref().bytes.get() };
+        Val::from_raw(store, raw, ty)
+    }
+
+    /// Sets the value; an error if the global is immutable or `value` has another type.
+    pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
+        let store = opaque_mut(&mut store);
+        let data = self.data(store);
+        if !data.ty.mutable {
+            return Err(Error::Type("cannot set an immutable global".into()));
+        }
+        if value.ty() != data.ty.content {
+            return Err(Error::Type(format!(
+                "global of type {} set to a {}",
+                data.ty.content,
+                value.ty()
+            )));
+        }
+        let raw = value.to_raw(store)?;
+        // SAFETY: as in `get`.
+        unsafe { *data.ptr.as_ref().bytes.get() = raw };
+        Ok(())
+    }
+}

@@ -1,0 +1,366 @@
+//! Instances and the items they import and export.
+
+use wasmjit_codegen::{EntityIndex, EntityType, ModuleInfo};
+use wasmjit_runtime::instance::{Imports, Instance as RtInstance, InstantiationError};
+
+use crate::engine::Engine;
+use crate::error::{Error, Result, Trap};
+use crate::func::Func;
+use crate::global::Global;
+use crate::memory::{Memory, SharedMemory};
+use crate::module::Module;
+use crate::store::{opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::table::Table;
+use crate::typed::{TypedFunc, WasmTyList};
+use crate::types::{ExternType, MemoryType, TableType};
+
+/// An instantiated module in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+/// Anything a module can import or export.
+#[derive(Clone, Debug)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A memory of one store.
+    Memory(Memory),
+    /// A shared memory, usable from any store and thread.
+    SharedMemory(SharedMemory),
+    /// A global.
+    Global(Global),
+    /// A table.
+    Table(Table),
+}
+
+impl Extern {
+    /// The function, if this is one.
+    pub fn into_func(self) -> Option<Func> {
+        match self {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The memory, if this is one of a store.
+    pub fn into_memory(self) -> Option<Memory> {
+        match self {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The shared memory, if this is one.
+    pub fn into_shared_memory(self) -> Option<SharedMemory> {
+        match self {
+            Extern::SharedMemory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The global, if this is one.
+    pub fn into_global(self) -> Option<Global> {
+        match self {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The table, if this is one.
+    pub fn into_table(self) -> Option<Table> {
+        match self {
+            Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The item's type.
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(&store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
+            Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
+            Extern::Global(g) => ExternType::Global(g.ty(&store)),
+            Extern::Table(t) => ExternType::Table(t.ty(&store)),
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Self {
+        Extern::Func(f)
+    }
+}
+
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Self {
+        Extern::Memory(m)
+    }
+}
+
+impl From<SharedMemory> for Extern {
+    fn from(m: SharedMemory) -> Self {
+        Extern::SharedMemory(m)
+    }
+}
+
+impl From<Global> for Extern {
+    fn from(g: Global) -> Self {
+        Extern::Global(g)
+    }
+}
+
+impl From<Table> for Extern {
+    fn from(t: Table) -> Self {
+        Extern::Table(t)
+    }
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import order: links them,
+    /// creates its memories, tables and globals, applies its segments and runs its start
+    /// function.
+    ///
+    /// A missing or mismatched import is an `Error::Link`; a segment out of bounds or a trap
+    /// in the start function is an `Error::Trap`.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Self> {
+        instantiate(opaque_mut(&mut store), module, imports)
+    }
+
+    /// The export named `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = opaque_mut(&mut store);
+        store.check(self.store);
+        let index = store.instances[self.index]
+            .module()
+            .compiled()
+            .info
+            .export(name)?;
+        Some(export(store, self.index, index))
+    }
+
+    /// Every export, by name, in the module's order.
+    pub fn exports(&self, mut store: impl AsContextMut) -> Vec<(String, Extern)> {
+        let store = opaque_mut(&mut store);
+        store.check(self.store);
+        let exports = store.instances[self.index]
+            .module()
+            .compiled()
+            .info
+            .exports
+            .clone();
+        exports
+            .into_iter()
+            .map(|e| (e.name, export(store, self.index, e.index)))
+            .collect()
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function `name` with a checked static signature.
+    pub fn get_typed_func<P: WasmTyList, R: WasmTyList>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let func = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| Error::Link(format!("no exported function named `{name}`")))?;
+        func.typed(&store)
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+}
+
+/// The handle of export `index` of instance `instance`.
+fn export(store: &mut StoreOpaque, instance: usize, index: EntityIndex) -> Extern {
+    let id = store.id;
+    let rt = &store.instances[instance];
+    match index {
+        EntityIndex::Function(f) => {
+            let func_ref = rt.func_ref(f);
+            let index = store
+                .func_for_ref(func_ref)
+                .expect("an instance's funcrefs are never null");
+            Extern::Func(Func { store: id, index })
+        }
+        EntityIndex::Memory(m) => {
+            let memory = rt.memory(m).clone();
+            let index = store.push_memory(memory);
+            Extern::Memory(Memory { store: id, index })
+        }
+        EntityIndex::Table(t) => {
+            let table = rt.table(t);
+            Extern::Table(Table {
+                store: id,
+                index: store.push_table(table),
+            })
+        }
+        EntityIndex::Global(g) => {
+            let ptr = rt.global(g);
+            let ty = rt.module().compiled().info.globals[g as usize];
+            let index = match store.globals.iter().position(|d| d.ptr == ptr) {
+                Some(i) => i,
+                None => store.push_global(ptr, ty),
+            };
+            Extern::Global(Global { store: id, index })
+        }
+    }
+}
+
+pub(crate) fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
+    if !Engine::same(module.engine(), &store.engine) {
+        return Err(Error::Link("module belongs to another engine".into()));
+    }
+    let loaded = module.loaded()?.clone();
+    let info = module.info();
+    if imports.len() != info.imports.len() {
+        return Err(Error::Link(format!(
+            "module needs {} imports, {} given",
+            info.imports.len(),
+            imports.len()
+        )));
+    }
+    let resolved = resolve_imports(store, info, imports)?;
+    let index = store.instances.len();
+    let memory_config = store.engine.memory_config();
+    let vm = &store.vm as *const _;
+    let instance = RtInstance::new(loaded, resolved, vm, &memory_config, index)
+        .map_err(instantiation_error)?;
+    store.instances.push(instance);
+    let handle = Instance {
+        store: store.id,
+        index,
+    };
+    // Segments may have written into imported tables: the instance stays in the store even
+    // if a later segment traps, as the spec's instantiation leaves those writes in place.
+    store.instances[index]
+        .initialize()
+        .map_err(instantiation_error)?;
+    if let Some(start) = info.start {
+        let func_ref = store.instances[index].func_ref(start);
+        let func = Func {
+            store: store.id,
+            index: store
+                .func_for_ref(func_ref)
+                .expect("an instance's funcrefs are never null"),
+        };
+        func.call_in(store, &[], &mut [])?;
+    }
+    Ok(handle)
+}
+
+/// Checks each provided item against the module's import type.
+fn resolve_imports(store: &mut StoreOpaque, info: &ModuleInfo, imports: &[Extern]) -> Result<Imports> {
+    let mut resolved = Imports::default();
+    for (import, item) in info.imports.iter().zip(imports) {
+        let mismatch = || {
+            Error::Link(format!(
+                "incompatible import type for `{}`.`{}`",
+                import.module, import.name
+            ))
+        };
+        match (&import.ty, item) {
+            (EntityType::Function(ty), Extern::Func(f)) => {
+                if f.ty_in(store) != info.types[*ty as usize] {
+                    return Err(mismatch());
+                }
+                // SAFETY: the funcref lives as long as the store.
+                resolved.functions.push(unsafe { *f.func_ref(store) });
+            }
+            (EntityType::Memory(ty), Extern::Memory(m)) => {
+                let memory = m.runtime(store).clone();
+                if !memory_matches(&memory_type_now(&memory), ty) {
+                    return Err(mismatch());
+                }
+                resolved.memories.push(memory);
+            }
+            (EntityType::Memory(ty), Extern::SharedMemory(m)) => {
+                let memory = m.runtime().clone();
+                if !memory_matches(&memory_type_now(&memory), ty) {
+                    return Err(mismatch());
+                }
+                store.push_memory(memory.clone());
+                resolved.memories.push(memory);
+            }
+            (EntityType::Table(ty), Extern::Table(t)) => {
+                let table = t.runtime(store);
+                // SAFETY: the table lives as long as the store; no wasm runs now.
+                let now = unsafe { table.as_ref() }.ty();
+                if !table_matches(&now, ty) {
+                    return Err(mismatch());
+                }
+                resolved.tables.push(table);
+            }
+            (EntityType::Global(ty), Extern::Global(g)) => {
+                let data = g.data(store);
+                if data.ty != *ty {
+                    return Err(mismatch());
+                }
+                resolved.globals.push(data.ptr);
+            }
+            _ => return Err(mismatch()),
+        }
+    }
+    Ok(resolved)
+}
+
+fn memory_type_now(memory: &wasmjit_runtime::memory::LinearMemory) -> MemoryType {
+    MemoryType {
+        minimum: memory.size_pages(),
+        ..memory.ty()
+    }
+}
+
+/// The spec's import matching for limits: at least the minimum now, and a maximum no larger
+/// than the import's if it has one.
+fn limits_match(min: u64, max: Option<u64>, want_min: u64, want_max: Option<u64>) -> bool {
+    min >= want_min
+        && match (max, want_max) {
+            (_, None) => true,
+            (Some(max), Some(want)) => max <= want,
+            (None, Some(_)) => false,
+        }
+}
+
+fn memory_matches(have: &MemoryType, want: &MemoryType) -> bool {
+    have.shared == want.shared
+        && have.memory64 == want.memory64
+        && limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
+}
+
+fn table_matches(have: &TableType, want: &TableType) -> bool {
+    have.element == want.element
+        && limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
+}
+
+fn instantiation_error(e: InstantiationError) -> Error {
+    match e {
+        InstantiationError::Memory(e) => Error::Memory(e),
+        InstantiationError::Table(e) => Error::Table(e),
+        InstantiationError::Trap(kind) => Error::Trap(Trap::new(kind)),
+    }
+}

@@ -1,0 +1,176 @@
+//! Compiled modules.
+
+use std::sync::Arc;
+
+use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, EntityType, ModuleInfo};
+use wasmjit_runtime::instance::LoadedModule;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::types::ExternType;
+
+/// A validated and compiled WebAssembly module, ready to be instantiated any number of
+/// times. Cheap to clone; usable from any thread.
+#[derive(Clone, Debug)]
+pub struct Module {
+    inner: Arc<ModuleInner>,
+}
+
+#[derive(Debug)]
+struct ModuleInner {
+    engine: Engine,
+    artifact: Artifact,
+}
+
+#[derive(Debug)]
+enum Artifact {
+    /// Code for this machine, linked and executable.
+    Loaded(Arc<LoadedModule>),
+    /// Code for another architecture: compiled, never run.
+    Foreign(CompiledModule),
+}
+
+/// An import a module requires.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImportType {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What it must be.
+    pub ty: ExternType,
+}
+
+/// An export a module provides.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExportType {
+    /// Export name.
+    pub name: String,
+    /// What it is.
+    pub ty: ExternType,
+}
+
+impl Module {
+    /// Compiles a module from its binary encoding or its text format.
+    ///
+    /// Invalid or malformed input is an error; for binaries the message names the offset.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self> {
+        let binary = wat::parse_bytes(bytes.as_ref()).map_err(|e| Error::Text(e.to_string()))?;
+        Self::from_binary(engine, &binary)
+    }
+
+    /// Compiles a module from its binary encoding.
+    pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
+        let compiled = compile_module(binary, engine.target(), engine.codegen())?;
+        let artifact = if compiled.target.is_host() {
+            let loaded = LoadedModule::new(compiled, engine.types())
+                .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
+            Artifact::Loaded(Arc::new(loaded))
+        } else {
+            Artifact::Foreign(compiled)
+        };
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                artifact,
+            }),
+        })
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Link(format!("cannot read {}: {e}", path.display())))?;
+        Self::new(engine, bytes)
+    }
+
+    /// The engine that compiled the module.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    pub(crate) fn compiled(&self) -> &CompiledModule {
+        match &self.inner.artifact {
+            Artifact::Loaded(loaded) => loaded.compiled(),
+            Artifact::Foreign(compiled) => compiled,
+        }
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.compiled().info
+    }
+
+    /// The executable form, or an error if the module was compiled for another target.
+    pub(crate) fn loaded(&self) -> Result<&Arc<LoadedModule>> {
+        match &self.inner.artifact {
+            Artifact::Loaded(loaded) => Ok(loaded),
+            Artifact::Foreign(compiled) => Err(Error::Link(format!(
+                "module was compiled for {}, which is not this machine",
+                compiled.target
+            ))),
+        }
+    }
+
+    /// Total bytes of machine code (functions and trampolines).
+    pub fn code_size(&self) -> usize {
+        let c = self.compiled();
+        c.functions
+            .iter()
+            .chain(&c.array_to_wasm)
+            .chain(&c.wasm_to_array)
+            .map(|f| f.body.len())
+            .sum()
+    }
+
+    /// The machine code of function `index` (a function the module defines), before
+    /// linking.
+    pub fn function_code(&self, index: u32) -> Option<&[u8]> {
+        let c = self.compiled();
+        let defined = index.checked_sub(c.info.num_imported_funcs)?;
+        c.functions.get(defined as usize).map(|f| &f.body[..])
+    }
+
+    /// Cranelift's listing of the machine instructions of function `index`, if the engine
+    /// was configured with [`crate::Config::emit_disassembly`].
+    pub fn function_disassembly(&self, index: u32) -> Option<&str> {
+        let c = self.compiled();
+        let defined = index.checked_sub(c.info.num_imported_funcs)?;
+        c.functions.get(defined as usize)?.disassembly.as_deref()
+    }
+
+    /// The imports, in order.
+    pub fn imports(&self) -> Vec<ImportType> {
+        let info = self.info();
+        info.imports
+            .iter()
+            .map(|i| ImportType {
+                module: i.module.clone(),
+                name: i.name.clone(),
+                ty: match &i.ty {
+                    EntityType::Function(t) => ExternType::Func(info.types[*t as usize].clone()),
+                    EntityType::Table(t) => ExternType::Table(*t),
+                    EntityType::Memory(m) => ExternType::Memory(*m),
+                    EntityType::Global(g) => ExternType::Global(*g),
+                },
+            })
+            .collect()
+    }
+
+    /// The exports, in order.
+    pub fn exports(&self) -> Vec<ExportType> {
+        let info = self.info();
+        info.exports
+            .iter()
+            .map(|e| ExportType {
+                name: e.name.clone(),
+                ty: match e.index {
+                    EntityIndex::Function(f) => ExternType::Func(info.func_type(f).clone()),
+                    EntityIndex::Table(t) => ExternType::Table(info.tables[t as usize]),
+                    EntityIndex::Memory(m) => ExternType::Memory(info.memories[m as usize]),
+                    EntityIndex::Global(g) => ExternType::Global(info.globals[g as usize]),
+                },
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,282 @@
+//! Stores: the owners of all instances, functions, memories, tables and globals.
+
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use wasmjit_runtime::instance::Instance as RtInstance;
+use wasmjit_runtime::memory::LinearMemory;
+use wasmjit_runtime::table::Table as RtTable;
+use wasmjit_runtime::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
+
+use crate::engine::Engine;
+use crate::func::FuncData;
+use crate::types::GlobalType;
+
+/// Identifies a store; every handle records the store it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(u64);
+
+impl StoreId {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        StoreId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// A collection of WebAssembly objects and the host's data `T`.
+///
+/// Everything created in a store lives until the store is dropped. Handles (`Func`,
+/// `Memory`, `Instance`, ...) are plain indices into it, and every operation borrows the
+/// store: a shared borrow to read, an exclusive one to call wasm or to change anything. That
+/// is what keeps views of linear memory sound: a `&[u8]` of memory borrows the store, so no
+/// call into wasm and no grow can happen while it is alive.
+pub struct Store<T> {
+    inner: Box<StoreInner<T>>,
+}
+
+pub(crate) struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+/// A global known to the store: where its value lives and its type.
+pub(crate) struct GlobalData {
+    pub(crate) ptr: NonNull<VMGlobal>,
+    pub(crate) ty: GlobalType,
+}
+
+/// The part of a store that does not depend on `T`.
+pub(crate) struct StoreOpaque {
+    pub(crate) id: StoreId,
+    pub(crate) engine: Engine,
+    pub(crate) vm: VMStoreContext,
+    pub(crate) instances: Vec<Box<RtInstance>>,
+    pub(crate) funcs: Vec<FuncData>,
+    pub(crate) func_by_ref: HashMap<usize, usize>,
+    pub(crate) memories: Vec<Arc<LinearMemory>>,
+    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) owned_globals: Vec<Box<VMGlobal>>,
+    pub(crate) tables: Vec<NonNull<RtTable>>,
+    pub(crate) owned_tables: Vec<Box<RtTable>>,
+    /// Host functions' contexts and the trampolines their funcrefs point into, kept alive
+    /// as long as the store.
+    pub(crate) host_funcs: Vec<Box<dyn Send>>,
+}
+
+// SAFETY: the raw pointers in a store point at objects the store itself owns (boxed globals,
+// tables, instances, host-function contexts); nothing is tied to the creating thread, so the
+// store may move to another thread as a whole.
+unsafe impl Send for StoreOpaque {}
+// SAFETY: shared access to a store only reads its objects; all mutation goes through
+// `&mut Store`.
+unsafe impl Sync for StoreOpaque {}
+
+impl<T> Store<T> {
+    /// A new, empty store for modules of `engine`, holding `data` for host functions.
+    pub fn new(engine: &Engine, data: T) -> Self {
+        let mut inner = Box::new(StoreInner {
+            opaque: StoreOpaque {
+                id: StoreId::fresh(),
+                engine: engine.clone(),
+                vm: VMStoreContext::default(),
+                instances: Vec::new(),
+                funcs: Vec::new(),
+                func_by_ref: HashMap::new(),
+                memories: Vec::new(),
+                globals: Vec::new(),
+                owned_globals: Vec::new(),
+                tables: Vec::new(),
+                owned_tables: Vec::new(),
+                host_funcs: Vec::new(),
+            },
+            data,
+        });
+        let ptr: *mut StoreInner<T> = &mut *inner;
+        *inner.opaque.vm.store.get_mut() = ptr.cast();
+        Store { inner }
+    }
+
+    /// The engine of this store.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Consumes the store, returning its host data.
+    pub fn into_data(self) -> T {
+        self.inner.data
+    }
+}
+
+impl StoreOpaque {
+    /// Panics if a handle of store `id` is used with this store: mixing stores is a bug in
+    /// the embedder, like indexing a vector with another vector's index.
+    pub(crate) fn check(&self, id: StoreId) {
+        assert_eq!(self.id, id, "object used with the wrong store");
+    }
+
+    pub(crate) fn push_global(&mut self, ptr: NonNull<VMGlobal>, ty: GlobalType) -> usize {
+        self.globals.push(GlobalData { ptr, ty });
+        self.globals.len() - 1
+    }
+
+    pub(crate) fn push_memory(&mut self, memory: Arc<LinearMemory>) -> usize {
+        if let Some(i) = self.memories.iter().position(|m| Arc::ptr_eq(m, &memory)) {
+            return i;
+        }
+        self.memories.push(memory);
+        self.memories.len() - 1
+    }
+
+    pub(crate) fn push_table(&mut self, table: NonNull<RtTable>) -> usize {
+        if let Some(i) = self.tables.iter().position(|t| *t == table) {
+            return i;
+        }
+        self.tables.push(table);
+        self.tables.len() - 1
+    }
+
+    pub(crate) fn push_func(&mut self, data: FuncData) -> usize {
+        let index = self.funcs.len();
+        self.func_by_ref.insert(data.func_ref as usize, index);
+        self.funcs.push(data);
+        index
+    }
+
+    /// The store index of the function a raw funcref points at, registering it on first
+    /// sight. `func_ref` must be null or point into this store.
+    pub(crate) fn func_for_ref(&mut self, func_ref: *const VMFuncRef) -> Option<usize> {
+        if func_ref.is_null() {
+            return None;
+        }
+        if let Some(index) = self.func_by_ref.get(&(func_ref as usize)) {
+            return Some(*index);
+        }
+        let (instance, func_index) = self.instances.iter().enumerate().find_map(|(i, inst)| {
+            let funcs = inst.module().compiled().info.functions.len() as u32;
+            (0..funcs)
+                .find(|f| inst.func_ref(*f) == func_ref)
+                .map(|f| (i, f))
+        })?;
+        Some(self.push_func(FuncData::for_instance_func(
+            &self.instances[instance],
+            func_index,
+        )))
+    }
+}
+
+/// Read access to a store, from a `&Store`, a `&mut Store` or a `Caller`.
+pub trait AsContext {
+    /// The host data type of the store.
+    type Data;
+
+    /// A shared view of the store.
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Write access to a store, from a `&mut Store` or a `Caller`.
+pub trait AsContextMut: AsContext {
+    /// An exclusive view of the store.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+/// A shared borrow of a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+
+/// An exclusive borrow of a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContext<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+}
+
+impl<T> StoreContextMut<'_, T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContext + ?Sized> AsContext for &mut S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, S::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+/// Shorthand for the non-generic part of a store behind any context.
+pub(crate) fn opaque<S: AsContext + ?Sized>(store: &S) -> &StoreOpaque {
+    let inner: &StoreInner<S::Data> = store.as_context().0;
+    &inner.opaque
+}
+
+/// Shorthand for the non-generic part of a store behind any mutable context.
+pub(crate) fn opaque_mut<S: AsContextMut + ?Sized>(store: &mut S) -> &mut StoreOpaque {
+    let inner: &mut StoreInner<S::Data> = store.as_context_mut().0;
+    &mut inner.opaque
+}

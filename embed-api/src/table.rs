@@ -1,0 +1,93 @@
+//! Tables of function references.
+
+use std::ptr::{self, NonNull};
+
+use wasmjit_runtime::table::Table as RtTable;
+use wasmjit_runtime::vmcontext::VMFuncRef;
+
+use crate::error::{Error, Result};
+use crate::func::Func;
+use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::types::{TableType, ValType};
+use crate::values::Val;
+
+/// A table of a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table {
+    pub(crate) store: StoreId,
+    pub(crate) index: usize,
+}
+
+impl Table {
+    /// A new table of type `ty`, every element `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = opaque_mut(&mut store);
+        if ty.element != ValType::FuncRef {
+            return Err(Error::Type(format!("tables of {} are not supported yet", ty.element)));
+        }
+        let init = element(store, init)?;
+        let mut table = Box::new(RtTable::new(ty, init)?);
+        let ptr = NonNull::from(&mut *table);
+        store.owned_tables.push(table);
+        let index = store.push_table(ptr);
+        Ok(Table {
+            store: store.id,
+            index,
+        })
+    }
+
+    pub(crate) fn runtime(&self, store: &StoreOpaque) -> NonNull<RtTable> {
+        store.check(self.store);
+        store.tables[self.index]
+    }
+
+    /// The table's type, with its current size as minimum.
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        // SAFETY: the table lives as long as the store, which is borrowed.
+        unsafe { self.runtime(opaque(&store)).as_ref() }.ty()
+    }
+
+    /// Number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        // SAFETY: as in `ty`.
+        unsafe { self.runtime(opaque(&store)).as_ref() }.size()
+    }
+
+    /// Element `index`, or `None` past the end.
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let store = opaque_mut(&mut store);
+        // SAFETY: as in `ty`.
+        let raw = unsafe { self.runtime(store).as_ref() }.get(index)?;
+        let func = store.func_for_ref(raw).map(|index| Func {
+            store: store.id,
+            index,
+        });
+        Some(Val::FuncRef(func))
+    }
+
+    /// Sets element `index` to `value`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
+        let store = opaque_mut(&mut store);
+        let value = element(store, value)?;
+        // SAFETY: the table lives as long as the store, which is borrowed exclusively.
+        unsafe { self.runtime(store).as_mut() }.set(index, value)?;
+        Ok(())
+    }
+
+    /// Grows the table by `delta` elements set to `init`, returning the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let store = opaque_mut(&mut store);
+        let init = element(store, init)?;
+        // SAFETY: as in `set`.
+        Ok(unsafe { self.runtime(store).as_mut() }.grow(delta, init)?)
+    }
+}
+
+/// The raw element for a funcref value.
+fn element(store: &StoreOpaque, value: Val) -> Result<*const VMFuncRef> {
+    match value {
+        Val::FuncRef(None) => Ok(ptr::null()),
+        Val::FuncRef(Some(f)) => Ok(f.func_ref(store)),
+        other => Err(Error::Type(format!("a table element cannot be a {}", other.ty()))),
+    }
+}

@@ -1,0 +1,171 @@
+//! Dynamically typed WebAssembly values.
+
+use std::fmt;
+
+use wasmjit_runtime::vmcontext::{ValRaw, VMFuncRef};
+
+use crate::error::{Error, Result};
+use crate::func::Func;
+use crate::store::StoreOpaque;
+use crate::types::ValType;
+
+/// A WebAssembly value. Floats are kept as bits, so NaN payloads survive a round trip.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`, as its bits.
+    F32(u32),
+    /// An `f64`, as its bits.
+    F64(u64),
+    /// A `v128`.
+    V128(u128),
+    /// A `funcref`: `None` is null.
+    FuncRef(Option<Func>),
+}
+
+impl Val {
+    /// The value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+        }
+    }
+
+    /// An `f32` value.
+    pub fn from_f32(v: f32) -> Self {
+        Val::F32(v.to_bits())
+    }
+
+    /// An `f64` value.
+    pub fn from_f64(v: f64) -> Self {
+        Val::F64(v.to_bits())
+    }
+
+    /// The zero (or null) value of `ty`.
+    pub fn default_for(ty: ValType) -> Self {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef | ValType::ExternRef => Val::FuncRef(None),
+        }
+    }
+
+    /// The value as an `i32`, if it is one.
+    pub fn i32(&self) -> Option<i32> {
+        match self {
+            Val::I32(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value as an `i64`, if it is one.
+    pub fn i64(&self) -> Option<i64> {
+        match self {
+            Val::I64(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The value as an `f32`, if it is one.
+    pub fn f32(&self) -> Option<f32> {
+        match self {
+            Val::F32(v) => Some(f32::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// The value as an `f64`, if it is one.
+    pub fn f64(&self) -> Option<f64> {
+        match self {
+            Val::F64(v) => Some(f64::from_bits(*v)),
+            _ => None,
+        }
+    }
+
+    /// Encodes the value in a trampoline slot.
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> Result<ValRaw> {
+        let bits: u128 = match self {
+            Val::I32(v) => u128::from(v as u32),
+            Val::I64(v) => u128::from(v as u64),
+            Val::F32(v) => u128::from(v),
+            Val::F64(v) => u128::from(v),
+            Val::V128(v) => v,
+            Val::FuncRef(None) => 0,
+            Val::FuncRef(Some(f)) => {
+                if f.store != store.id {
+                    return Err(Error::Link("function belongs to another store".into()));
+                }
+                f.func_ref(store) as usize as u128
+            }
+        };
+        Ok(bits.to_le_bytes())
+    }
+
+    /// Decodes a trampoline slot holding a value of type `ty`.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+        let bits = u128::from_le_bytes(raw);
+        match ty {
+            ValType::I32 => Val::I32(bits as u32 as i32),
+            ValType::I64 => Val::I64(bits as u64 as i64),
+            ValType::F32 => Val::F32(bits as u32),
+            ValType::F64 => Val::F64(bits as u64),
+            ValType::V128 => Val::V128(bits),
+            ValType::FuncRef | ValType::ExternRef => {
+                let ptr = bits as u64 as usize as *const VMFuncRef;
+                Val::FuncRef(store.func_for_ref(ptr).map(|index| Func {
+                    store: store.id,
+                    index,
+                }))
+            }
+        }
+    }
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "{v}"),
+            Val::I64(v) => write!(f, "{v}"),
+            Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
+            Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
+            Val::V128(v) => write!(f, "0x{v:032x}"),
+            Val::FuncRef(None) => f.write_str("null funcref"),
+            Val::FuncRef(Some(_)) => f.write_str("funcref"),
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Self {
+        Val::I32(v)
+    }
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::I64(v)
+    }
+}
+
+impl From<f32> for Val {
+    fn from(v: f32) -> Self {
+        Val::from_f32(v)
+    }
+}
+
+impl From<f64> for Val {
+    fn from(v: f64) -> Self {
+        Val::from_f64(v)
+    }
+}

@@ -1,0 +1,74 @@
+//! The `wasmjit run` command on the example modules.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name)
+}
+
+fn wasmjit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wasmjit"))
+        .args(args)
+        .output()
+        .expect("the wasmjit binary runs")
+}
+
+fn run(file: &str, args: &[&str]) -> Output {
+    let path = example(file);
+    let mut all = vec!["run", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    wasmjit(&all)
+}
+
+#[test]
+fn fib_30_prints_832040() {
+    let out = run("fib.wat", &["--invoke", "fib", "30"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
+}
+
+#[test]
+fn an_out_of_bounds_store_prints_the_trap_and_fails() {
+    let out = run("oob.wat", &["--invoke", "store", "65536"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("out of bounds memory access"), "{stderr}");
+    let ok = run("oob.wat", &["--invoke", "store", "65532"]);
+    assert!(ok.status.success(), "{ok:?}");
+}
+
+#[test]
+fn arguments_are_parsed_by_parameter_type() {
+    let dir = std::env::temp_dir().join(format!("wasmjit-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("args.wat");
+    std::fs::write(
+        &file,
+        r#"(module (func (export "f") (param i32 i64 f32 f64) (result i32 i64 f32 f64)
+             local.get 0 local.get 1 local.get 2 local.get 3))"#,
+    )
+    .unwrap();
+    let out = wasmjit(&["run", file.to_str().unwrap(), "--invoke", "f", "-7", "0x10", "1.5", "-inf"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "-7\n16\n1.5\n-inf\n");
+    let bad = wasmjit(&["run", file.to_str().unwrap(), "--invoke", "f", "x", "1", "1", "1"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid i32"));
+}
+
+#[test]
+fn bad_modules_and_missing_exports_fail_clearly() {
+    let missing = run("fib.wat", &["--invoke", "nope"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no function `nope`"));
+    let dir = std::env::temp_dir().join(format!("wasmjit-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.wasm");
+    std::fs::write(&file, b"\0asm\x01\0\0\0\x01\xff").unwrap();
+    let out = wasmjit(&["run", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("offset"));
+}

@@ -1,0 +1,389 @@
+//! Instances: a module's code linked to its memories, tables, globals and imports through a
+//! vmctx laid out as `wasmjit_codegen::VMOffsets` says.
+
+use std::alloc::{self, Layout};
+use std::fmt;
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
+
+use wasmjit_codegen::{
+    CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, TrapKind, VMOffsets,
+};
+
+use crate::builtins::BUILTINS;
+use crate::code_memory::CodeMemory;
+use crate::memory::{LinearMemory, MemoryConfig, MemoryError};
+use crate::table::{Table, TableError};
+use crate::type_registry::TypeRegistry;
+use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
+
+/// A compiled module made executable: its code in memory and its types registered.
+#[derive(Debug)]
+pub struct LoadedModule {
+    compiled: CompiledModule,
+    code: CodeMemory,
+    type_ids: Box<[u32]>,
+}
+
+impl LoadedModule {
+    /// Links `compiled` into executable memory and registers its types with `registry`.
+    pub fn new(compiled: CompiledModule, registry: &TypeRegistry) -> std::io::Result<Self> {
+        let code = CodeMemory::new(&compiled)?;
+        let type_ids = compiled.info.types.iter().map(|t| registry.register(t)).collect();
+        Ok(LoadedModule {
+            compiled,
+            code,
+            type_ids,
+        })
+    }
+
+    /// The compiled module.
+    pub fn compiled(&self) -> &CompiledModule {
+        &self.compiled
+    }
+
+    /// The executable code.
+    pub fn code(&self) -> &CodeMemory {
+        &self.code
+    }
+
+    /// The engine-wide signature id of module type `index`.
+    pub fn type_id(&self, index: u32) -> u32 {
+        self.type_ids[index as usize]
+    }
+}
+
+/// What an instance imports, in the module's import order per kind.
+#[derive(Debug, Default)]
+pub struct Imports {
+    /// Imported functions, as callable references.
+    pub functions: Vec<VMFuncRef>,
+    /// Imported tables; each must outlive the instance.
+    pub tables: Vec<NonNull<Table>>,
+    /// Imported memories.
+    pub memories: Vec<Arc<LinearMemory>>,
+    /// Imported globals' storage; each must outlive the instance.
+    pub globals: Vec<NonNull<VMGlobal>>,
+}
+
+/// Why instantiation failed after linking.
+#[derive(Debug)]
+pub enum InstantiationError {
+    /// A memory could not be created.
+    Memory(MemoryError),
+    /// A table could not be created.
+    Table(TableError),
+    /// A segment did not fit: the trap the spec prescribes.
+    Trap(TrapKind),
+}
+
+impl fmt::Display for InstantiationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiationError::Memory(e) => e.fmt(f),
+            InstantiationError::Table(e) => e.fmt(f),
+            InstantiationError::Trap(kind) => kind.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for InstantiationError {}
+
+/// The vmctx: a zeroed, 16-byte aligned block of `VMOffsets::size()` bytes.
+struct VMContextAlloc {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl VMContextAlloc {
+    fn new(size: u32) -> Self {
+        let layout = Layout::from_size_align(size.max(16) as usize, 16)
+            .expect("a vmctx layout is always valid");
+        // SAFETY: the layout has a non-zero size.
+        let ptr = unsafe { alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        VMContextAlloc { ptr, layout }
+    }
+}
+
+impl Drop for VMContextAlloc {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout, freed once.
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// An instance of a module. Boxed, so that the vmctx's back pointer stays valid.
+pub struct Instance {
+    module: Arc<LoadedModule>,
+    vmctx: VMContextAlloc,
+    memories: Vec<Arc<LinearMemory>>,
+    tables: Vec<TableSlot>,
+    globals: Vec<NonNull<VMGlobal>>,
+    defined_globals: Box<[VMGlobal]>,
+    host_data: usize,
+}
+
+// SAFETY: the raw pointers point at tables and globals owned by this instance or by the
+// store that owns it, which moves between threads together with the instance.
+unsafe impl Send for Instance {}
+
+impl fmt::Debug for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instance")
+            .field("vmctx", &self.vmctx.ptr)
+            .field("host_data", &self.host_data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Instance {
+    /// Allocates the instance and fills its vmctx: imports, new memories, tables and
+    /// globals (with their initial values), and a funcref for every function. Segments are
+    /// applied by [`Instance::initialize`].
+    ///
+    /// `host_data` is the embedder's own tag for the instance, read back by
+    /// [`Instance::host_data`]. The caller guarantees that `imports` match the module's
+    /// import types and outlive the instance, and that `store` outlives it.
+    pub fn new(
+        module: Arc<LoadedModule>,
+        imports: Imports,
+        store: *const VMStoreContext,
+        memory_config: &MemoryConfig,
+        host_data: usize,
+    ) -> Result<Box<Instance>, InstantiationError> {
+        let info = &module.compiled.info;
+        let mut memories = imports.memories;
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            let memory = LinearMemory::new(ty, memory_config).map_err(InstantiationError::Memory)?;
+            memories.push(Arc::new(memory));
+        }
+        let mut tables: Vec<TableSlot> = imports.tables.into_iter().map(TableSlot::Imported).collect();
+        for ty in &info.tables[info.num_imported_tables as usize..] {
+            let table = Table::new(*ty, ptr::null()).map_err(InstantiationError::Table)?;
+            tables.push(TableSlot::Defined(Box::new(table)));
+        }
+        let defined_globals: Box<[VMGlobal]> =
+            info.global_inits.iter().map(|_| VMGlobal::default()).collect();
+        let mut globals = imports.globals;
+        globals.extend(defined_globals.iter().map(NonNull::from));
+
+        let offsets = &module.compiled.offsets;
+        let vmctx = VMContextAlloc::new(offsets.size());
+        let mut instance = Box::new(Instance {
+            module: module.clone(),
+            vmctx,
+            memories,
+            tables,
+            globals,
+            defined_globals,
+            host_data,
+        });
+        let instance_ptr: *mut Instance = &mut *instance;
+        let fields = VMContextWriter {
+            base: instance.vmctx.ptr.as_ptr(),
+        };
+        // SAFETY: every offset below comes from the module's `VMOffsets`, which lie inside
+        // the vmctx allocation of `offsets.size()` bytes, at 8-byte aligned positions.
+        unsafe {
+            fields.write(VMOffsets::STORE_CONTEXT, store);
+            fields.write(VMOffsets::BUILTINS, &BUILTINS as *const _);
+            fields.write(VMOffsets::INSTANCE, instance_ptr);
+            for (index, id) in module.type_ids.iter().enumerate() {
+                fields.write(offsets.type_id(index as u32), *id);
+            }
+            for (index, memory) in instance.memories.iter().enumerate() {
+                fields.write(offsets.memory_base(index as u32), memory.base());
+                fields.write(offsets.memory_definition(index as u32), memory.definition());
+            }
+            for (index, import) in imports.functions.iter().enumerate() {
+                fields.write(offsets.imported_func_ptr(index as u32), import.func_ptr);
+                fields.write(offsets.imported_func_vmctx(index as u32), import.vmctx);
+                fields.write(offsets.func_ref(index as u32), *import);
+            }
+            for index in 0..instance.tables.len() as u32 {
+                let table = instance.table(index);
+                fields.write(offsets.table_definition(index), table.as_ref().definition());
+            }
+            for (index, global) in instance.globals.iter().enumerate() {
+                fields.write(offsets.global_ptr(index as u32), global.as_ptr());
+            }
+            let vmctx = fields.base;
+            for index in info.num_imported_funcs..info.functions.len() as u32 {
+                let defined = index - info.num_imported_funcs;
+                let func_ref = VMFuncRef {
+                    func_ptr: module.code.function(defined),
+                    type_id: module.type_id(info.functions[index as usize]),
+                    vmctx,
+                };
+                fields.write(offsets.func_ref(index), func_ref);
+            }
+        }
+        for (i, init) in info.global_inits.iter().enumerate() {
+            let value = instance.eval(init);
+            let global = &instance.defined_globals[i];
+            // SAFETY: the global was just created and nothing else refers to it yet.
+            unsafe { *global.bytes.get() = value };
+        }
+        Ok(instance)
+    }
+
+    /// Applies the active element and data segments in order, as the spec's instantiation
+    /// does: a segment that does not fit traps, leaving earlier segments' writes in place.
+    pub fn initialize(&mut self) -> Result<(), InstantiationError> {
+        let module = self.module.clone();
+        let info = &module.compiled.info;
+        for segment in &info.elements {
+            let ElemKind::Active { table, offset } = &segment.kind else {
+                continue;
+            };
+            let offset = u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
+            let items: Vec<*const VMFuncRef> = match &segment.items {
+                ElemItems::Functions(indices) => {
+                    indices.iter().map(|f| self.func_ref(*f)).collect()
+                }
+                ElemItems::Expressions(exprs) => exprs
+                    .iter()
+                    .map(|e| u64::from_le_bytes(self.eval(e)[..8].try_into().unwrap_or([0; 8])))
+                    .map(|p| p as usize as *const VMFuncRef)
+                    .collect(),
+            };
+            // SAFETY: the table outlives the instance and nothing else borrows it now.
+            let table = unsafe { self.table(*table).as_mut() };
+            table
+                .init(u64::from(offset), &items)
+                .map_err(|_| InstantiationError::Trap(TrapKind::TableOutOfBounds))?;
+        }
+        for segment in &info.data {
+            let DataKind::Active { memory, offset } = &segment.kind else {
+                continue;
+            };
+            let offset = u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
+            let memory = &self.memories[*memory as usize];
+            let end = offset as usize + segment.bytes.len();
+            if end > memory.byte_size() {
+                return Err(InstantiationError::Trap(TrapKind::MemoryOutOfBounds));
+            }
+            // SAFETY: `offset..end` lies inside the memory's accessible bytes, checked above;
+            // the segment's bytes are a separate allocation.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    segment.bytes.as_ptr(),
+                    memory.base().add(offset as usize),
+                    segment.bytes.len(),
+                )
+            };
+        }
+        Ok(())
+    }
+
+    /// Evaluates a constant expression to the raw bytes of its value.
+    fn eval(&self, expr: &ConstExpr) -> [u8; 16] {
+        let mut stack: Vec<u128> = Vec::with_capacity(2);
+        for op in &expr.ops {
+            let value = match *op {
+                ConstOp::I32Const(v) => u128::from(v as u32),
+                ConstOp::I64Const(v) => u128::from(v as u64),
+                ConstOp::F32Const(bits) => u128::from(bits),
+                ConstOp::F64Const(bits) => u128::from(bits),
+                ConstOp::V128Const(v) => v,
+                ConstOp::RefNull => 0,
+                ConstOp::RefFunc(index) => self.func_ref(index) as usize as u128,
+                ConstOp::GlobalGet(index) => {
+                    // SAFETY: the global is alive for the instance's life; reading its
+                    // bytes while no wasm runs cannot race.
+                    u128::from_le_bytes(unsafe { *self.globals[index as usize].as_ref().bytes.get() })
+                }
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                    let (b, a) = (stack.pop().unwrap_or(0) as u32, stack.pop().unwrap_or(0) as u32);
+                    u128::from(match op {
+                        ConstOp::I32Add => a.wrapping_add(b),
+                        ConstOp::I32Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+                ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let (b, a) = (stack.pop().unwrap_or(0) as u64, stack.pop().unwrap_or(0) as u64);
+                    u128::from(match op {
+                        ConstOp::I64Add => a.wrapping_add(b),
+                        ConstOp::I64Sub => a.wrapping_sub(b),
+                        _ => a.wrapping_mul(b),
+                    })
+                }
+            };
+            stack.push(value);
+        }
+        stack.pop().unwrap_or(0).to_le_bytes()
+    }
+
+    /// The instance whose vmctx is `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the vmctx of a live instance, and the instance must not be mutably
+    /// borrowed elsewhere while the returned reference is used.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a Instance {
+        // SAFETY: the caller guarantees a live vmctx, whose INSTANCE field was written by
+        // `Instance::new` with the address of the boxed instance.
+        unsafe { &*(vmctx.add(VMOffsets::INSTANCE as usize) as *const *const Instance).read() }
+    }
+
+    /// The embedder's tag given to [`Instance::new`].
+    pub fn host_data(&self) -> usize {
+        self.host_data
+    }
+
+    /// The module this is an instance of.
+    pub fn module(&self) -> &Arc<LoadedModule> {
+        &self.module
+    }
+
+    /// The vmctx pointer compiled code of this instance expects as its callee vmctx.
+    pub fn vmctx(&self) -> *mut u8 {
+        self.vmctx.ptr.as_ptr()
+    }
+
+    /// The funcref of function `index` (its callable code, signature id and vmctx).
+    pub fn func_ref(&self, index: u32) -> *const VMFuncRef {
+        let offset = self.module.compiled.offsets.func_ref(index);
+        // SAFETY: the offset lies inside the vmctx allocation.
+        unsafe { self.vmctx().add(offset as usize) as *const VMFuncRef }
+    }
+
+    /// Memory `index`.
+    pub fn memory(&self, index: u32) -> &Arc<LinearMemory> {
+        &self.memories[index as usize]
+    }
+
+    /// Table `index`; it lives as long as the instance's store.
+    pub fn table(&self, index: u32) -> NonNull<Table> {
+        match &self.tables[index as usize] {
+            TableSlot::Imported(table) => *table,
+            TableSlot::Defined(table) => NonNull::from(&**table),
+        }
+    }
+
+    /// Global `index`'s storage; it lives as long as the instance's store.
+    pub fn global(&self, index: u32) -> NonNull<VMGlobal> {
+        self.globals[index as usize]
+    }
+}
+
+/// A table of an instance: another's, or its own.
+enum TableSlot {
+    Imported(NonNull<Table>),
+    Defined(Box<Table>),
+}
+
+/// Writes typed fields into a vmctx under construction.
+struct VMContextWriter {
+    base: *mut u8,
+}
+
+impl VMContextWriter {
+    /// # Safety
+    /// `offset` must lie inside the vmctx with room for a `T`, at an 8-byte aligned position.
+    unsafe fn write<T>(&self, offset: u32, value: T) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { (self.base.add(offset as usize) as *mut T).write(value) }
+    }
+}

@@ -1,0 +1,344 @@
+//! Linear memories: a fixed reservation with guard regions, grown in place by `mprotect`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, RwLock};
+
+use wasmjit_codegen::{BoundsChecks, MemoryType, MEMORY_RESERVATION, WASM32_MAX_PAGES, WASM_PAGE_SIZE};
+
+use crate::mmap::Mmap;
+use crate::vmcontext::VMMemoryDefinition;
+
+/// How memories are laid out in the address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryConfig {
+    /// Inaccessible bytes reserved before each memory.
+    pub guard_before: u64,
+    /// Inaccessible bytes reserved after each memory's addressable range.
+    pub guard_after: u64,
+    /// Guard pages (reserve all 4 GiB a 32-bit index reaches) or explicit checks (reserve
+    /// only up to the maximum).
+    pub bounds_checks: BoundsChecks,
+}
+
+/// Why a memory could not be created or grown. Each rule of `WebAssembly.Memory` that can be
+/// broken has its own variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemoryError {
+    /// The initial size exceeds 65536 pages.
+    InitialTooLarge {
+        /// Requested initial pages.
+        pages: u64,
+    },
+    /// The maximum exceeds 65536 pages.
+    MaximumTooLarge {
+        /// Requested maximum pages.
+        pages: u64,
+    },
+    /// The initial size exceeds the maximum.
+    InitialAboveMaximum {
+        /// Requested initial pages.
+        initial: u64,
+        /// Requested maximum pages.
+        maximum: u64,
+    },
+    /// A shared memory was requested without a maximum.
+    SharedWithoutMaximum,
+    /// 64-bit memories are not supported yet.
+    Memory64Unsupported,
+    /// Growing would pass the maximum (or 65536 pages); nothing changed.
+    GrowBeyondMaximum {
+        /// Pages before the attempt.
+        current: u64,
+        /// Pages requested.
+        delta: u64,
+        /// The limit.
+        maximum: u64,
+    },
+    /// The operating system refused the address space or the pages.
+    Os(String),
+}
+
+impl fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemoryError::InitialTooLarge { pages } => {
+                write!(f, "initial size of {pages} pages exceeds the limit of 65536 pages")
+            }
+            MemoryError::MaximumTooLarge { pages } => {
+                write!(f, "maximum size of {pages} pages exceeds the limit of 65536 pages")
+            }
+            MemoryError::InitialAboveMaximum { initial, maximum } => write!(
+                f,
+                "initial size of {initial} pages exceeds the maximum of {maximum} pages"
+            ),
+            MemoryError::SharedWithoutMaximum => f.write_str("a shared memory needs a maximum"),
+            MemoryError::Memory64Unsupported => f.write_str("64-bit memories are not supported"),
+            MemoryError::GrowBeyondMaximum {
+                current,
+                delta,
+                maximum,
+            } => write!(
+                f,
+                "cannot grow a memory of {current} pages by {delta}: the maximum is {maximum} pages"
+            ),
+            MemoryError::Os(e) => write!(f, "the operating system refused the memory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MemoryError {}
+
+/// A linear memory. Its base never moves; its accessible length only grows.
+///
+/// Usable from several threads at once when shared: growth is serialised by a lock and the
+/// new length is published with release ordering.
+#[derive(Debug)]
+pub struct LinearMemory {
+    mmap: Mmap,
+    definition: Box<VMMemoryDefinition>,
+    ty: MemoryType,
+    maximum_pages: u64,
+    guard_before: usize,
+    grow_lock: Mutex<()>,
+}
+
+// SAFETY: the memory's bytes and definition are owned by this value; the only mutation
+// through `&self` is `grow`, serialised by `grow_lock`, and the length is atomic.
+unsafe impl Send for LinearMemory {}
+// SAFETY: as above.
+unsafe impl Sync for LinearMemory {}
+
+impl LinearMemory {
+    /// Creates a zeroed memory of `ty.minimum` pages, checking the type's limits.
+    pub fn new(ty: &MemoryType, config: &MemoryConfig) -> Result<Self, MemoryError> {
+        if ty.memory64 {
+            return Err(MemoryError::Memory64Unsupported);
+        }
+        if ty.minimum > WASM32_MAX_PAGES {
+            return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
+        }
+        if let Some(max) = ty.maximum {
+            if max > WASM32_MAX_PAGES {
+                return Err(MemoryError::MaximumTooLarge { pages: max });
+            }
+            if ty.minimum > max {
+                return Err(MemoryError::InitialAboveMaximum {
+                    initial: ty.minimum,
+                    maximum: max,
+                });
+            }
+        }
+        if ty.shared && ty.maximum.is_none() {
+            return Err(MemoryError::SharedWithoutMaximum);
+        }
+        let maximum_pages = ty.maximum.unwrap_or(WASM32_MAX_PAGES);
+        let addressable = match config.bounds_checks {
+            BoundsChecks::GuardPages => MEMORY_RESERVATION,
+            BoundsChecks::Explicit => maximum_pages * WASM_PAGE_SIZE,
+        };
+        let total = config
+            .guard_before
+            .checked_add(addressable)
+            .and_then(|n| n.checked_add(config.guard_after))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| MemoryError::Os("reservation size overflows".into()))?;
+        let guard_before = usize::try_from(config.guard_before)
+            .map_err(|_| MemoryError::Os("guard size overflows".into()))?
+            .next_multiple_of(crate::mmap::page_size());
+        let mmap = Mmap::reserve(total.max(guard_before + 1)).map_err(|e| MemoryError::Os(e.to_string()))?;
+        let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
+        mmap.make_accessible(guard_before, initial)
+            .map_err(|e| MemoryError::Os(e.to_string()))?;
+        // SAFETY: `guard_before` lies inside the reservation (it was sized to hold it).
+        let base = unsafe { mmap.as_ptr().add(guard_before) };
+        let definition = Box::new(VMMemoryDefinition {
+            base,
+            current_length: initial.into(),
+        });
+        registry_insert(mmap.as_ptr() as usize, mmap.len());
+        Ok(LinearMemory {
+            mmap,
+            definition,
+            ty: *ty,
+            maximum_pages,
+            guard_before,
+            grow_lock: Mutex::new(()),
+        })
+    }
+
+    /// Grows the memory by `delta` pages, returning the old size in pages. Past the maximum
+    /// it fails and changes nothing; the new pages read as zero.
+    pub fn grow(&self, delta: u64) -> Result<u64, MemoryError> {
+        let _guard = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.size_pages();
+        let new = current
+            .checked_add(delta)
+            .filter(|n| *n <= self.maximum_pages)
+            .ok_or(MemoryError::GrowBeyondMaximum {
+                current,
+                delta,
+                maximum: self.maximum_pages,
+            })?;
+        if delta > 0 {
+            let old_bytes = (current * WASM_PAGE_SIZE) as usize;
+            let added = (delta * WASM_PAGE_SIZE) as usize;
+            self.mmap
+                .make_accessible(self.guard_before + old_bytes, added)
+                .map_err(|e| MemoryError::Os(e.to_string()))?;
+            self.definition
+                .current_length
+                .store((new * WASM_PAGE_SIZE) as usize, Ordering::Release);
+        }
+        Ok(current)
+    }
+
+    /// Current size in pages.
+    pub fn size_pages(&self) -> u64 {
+        self.byte_size() as u64 / WASM_PAGE_SIZE
+    }
+
+    /// Current size in bytes.
+    pub fn byte_size(&self) -> usize {
+        self.definition.current_length.load(Ordering::Acquire)
+    }
+
+    /// The first byte; never changes.
+    pub fn base(&self) -> *mut u8 {
+        self.definition.base
+    }
+
+    /// The record compiled code reads, at a stable address.
+    pub fn definition(&self) -> *const VMMemoryDefinition {
+        &*self.definition
+    }
+
+    /// The declared type (minimum is the size at creation).
+    pub fn ty(&self) -> MemoryType {
+        self.ty
+    }
+
+    /// The most pages the memory can grow to.
+    pub fn maximum_pages(&self) -> u64 {
+        self.maximum_pages
+    }
+
+    /// Whether the memory is shared between threads.
+    pub fn is_shared(&self) -> bool {
+        self.ty.shared
+    }
+
+    /// Whether `addr` lies in this memory's reservation, guards included.
+    pub fn contains(&self, addr: usize) -> bool {
+        let start = self.mmap.as_ptr() as usize;
+        addr >= start && addr < start + self.mmap.len()
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        registry_remove(self.mmap.as_ptr() as usize);
+    }
+}
+
+/// Every live memory reservation, by start address, for the signal handler's check that a
+/// fault in compiled code hit linear memory.
+static RESERVATIONS: RwLock<BTreeMap<usize, usize>> = RwLock::new(BTreeMap::new());
+
+fn registry_insert(start: usize, len: usize) {
+    RESERVATIONS
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(start, start + len);
+}
+
+fn registry_remove(start: usize) {
+    RESERVATIONS
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&start);
+}
+
+/// Whether `addr` may lie in a linear memory's reservation. Safe to call from a signal
+/// handler: it never blocks, answering `true` when the registry is busy.
+pub fn is_wasm_memory_address(addr: usize) -> bool {
+    match RESERVATIONS.try_read() {
+        Ok(map) => map
+            .range(..=addr)
+            .next_back()
+            .is_some_and(|(_, end)| addr < *end),
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> MemoryConfig {
+        MemoryConfig {
+            guard_before: 64 << 10,
+            guard_after: 32 << 20,
+            bounds_checks: BoundsChecks::GuardPages,
+        }
+    }
+
+    fn ty(minimum: u64, maximum: Option<u64>, shared: bool) -> MemoryType {
+        MemoryType {
+            minimum,
+            maximum,
+            shared,
+            memory64: false,
+        }
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let c = config();
+        assert_eq!(
+            LinearMemory::new(&ty(65537, None, false), &c).unwrap_err(),
+            MemoryError::InitialTooLarge { pages: 65537 }
+        );
+        assert_eq!(
+            LinearMemory::new(&ty(1, Some(65537), false), &c).unwrap_err(),
+            MemoryError::MaximumTooLarge { pages: 65537 }
+        );
+        assert_eq!(
+            LinearMemory::new(&ty(2, Some(1), false), &c).unwrap_err(),
+            MemoryError::InitialAboveMaximum {
+                initial: 2,
+                maximum: 1
+            }
+        );
+        assert_eq!(
+            LinearMemory::new(&ty(1, None, true), &c).unwrap_err(),
+            MemoryError::SharedWithoutMaximum
+        );
+    }
+
+    #[test]
+    fn grow_in_place_and_fail_without_change() {
+        let memory = LinearMemory::new(&ty(1, Some(3), false), &config()).unwrap();
+        let base = memory.base();
+        assert_eq!(memory.grow(2).unwrap(), 1);
+        assert_eq!(memory.byte_size(), 3 << 16);
+        assert_eq!(memory.base(), base);
+        assert!(memory.grow(1).is_err());
+        assert_eq!(memory.size_pages(), 3);
+        assert_eq!(memory.grow(0).unwrap(), 3);
+        assert!(is_wasm_memory_address(base as usize));
+        assert!(memory.contains(base as usize + (4 << 30)));
+    }
+
+    #[test]
+    fn explicit_mode_reserves_only_the_maximum() {
+        let c = MemoryConfig {
+            bounds_checks: BoundsChecks::Explicit,
+            ..config()
+        };
+        let memory = LinearMemory::new(&ty(1, Some(2), false), &c).unwrap();
+        assert!(!memory.contains(memory.base() as usize + (1 << 30)));
+        assert_eq!(memory.grow(1).unwrap(), 1);
+    }
+}

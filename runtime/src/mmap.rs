@@ -1,0 +1,125 @@
+//! Reserved address space: mapped inaccessible, then opened up page range by page range.
+
+use std::io;
+use std::ptr;
+
+/// An anonymous mapping, reserved as no-access address space, unmapped on drop.
+#[derive(Debug)]
+pub struct Mmap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; nothing ties it to a thread.
+unsafe impl Send for Mmap {}
+// SAFETY: `&Mmap` only hands out the address and changes page protections, which the kernel
+// serialises.
+unsafe impl Sync for Mmap {}
+
+/// The host's page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).unwrap_or(4096)
+}
+
+impl Mmap {
+    /// Reserves `len` bytes (rounded up to pages) of inaccessible address space. The kernel
+    /// commits no memory for it until pages are made accessible and touched.
+    pub fn reserve(len: usize) -> io::Result<Self> {
+        let len = len.max(1).next_multiple_of(page_size());
+        // SAFETY: an anonymous private mapping at an address the kernel picks has no
+        // preconditions; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    /// The first byte of the reservation.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    /// Size of the reservation in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the reservation is empty (never: at least one page is reserved).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Makes `len` bytes at `offset` readable and writable. Both must be page aligned.
+    pub fn make_accessible(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.protect(offset, len, libc::PROT_READ | libc::PROT_WRITE)
+    }
+
+    /// Makes `len` bytes at `offset` readable and executable, no longer writable.
+    pub fn make_executable(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.protect(offset, len, libc::PROT_READ | libc::PROT_EXEC)
+    }
+
+    fn protect(&self, offset: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
+        assert!(
+            offset.checked_add(len).is_some_and(|end| end <= self.len),
+            "protection change outside the reservation"
+        );
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside this mapping (asserted), so no other object's
+        // memory changes protection.
+        let rc = unsafe { libc::mprotect(self.ptr.add(offset).cast(), len, prot) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was created by `reserve` with this length and is unmapped once.
+        let rc = unsafe { libc::munmap(self.ptr.cast(), self.len) };
+        debug_assert_eq!(rc, 0, "munmap failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_pages_open_up_and_read_zero() {
+        let page = page_size();
+        let mmap = Mmap::reserve(4 * page).unwrap();
+        assert_eq!(mmap.len(), 4 * page);
+        mmap.make_accessible(page, 2 * page).unwrap();
+        // SAFETY: pages 1 and 2 were just made accessible.
+        unsafe {
+            assert_eq!(*mmap.as_ptr().add(page), 0);
+            *mmap.as_ptr().add(3 * page - 1) = 5;
+            assert_eq!(*mmap.as_ptr().add(3 * page - 1), 5);
+        }
+    }
+
+    #[test]
+    fn huge_reservations_are_refused_with_an_error() {
+        assert!(Mmap::reserve(usize::MAX / 2).is_err());
+    }
+}

@@ -1,0 +1,128 @@
+//! Tables of function references.
+
+use wasmjit_codegen::TableType;
+
+use crate::vmcontext::{VMFuncRef, VMTableDefinition};
+
+/// Largest number of elements a table may have, whatever its declared maximum: a guest
+/// cannot make the host allocate without bound.
+pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+/// A table: its elements and the definition record compiled code reads.
+///
+/// Elements are null or point to a `VMFuncRef` that lives as long as the store that owns
+/// the table (an instance's vmctx or a host function's context).
+#[derive(Debug)]
+pub struct Table {
+    elements: Vec<*const VMFuncRef>,
+    definition: Box<VMTableDefinition>,
+    ty: TableType,
+}
+
+// SAFETY: the element pointers are only dereferenced by compiled code and by the store that
+// owns both the table and the pointees; moving the table between threads with its store is
+// sound because nothing here is tied to a thread.
+unsafe impl Send for Table {}
+
+impl Table {
+    /// A table of `ty.minimum` elements, each `init`.
+    pub fn new(ty: TableType, init: *const VMFuncRef) -> Result<Self, TableError> {
+        if ty.minimum > MAX_TABLE_ELEMENTS {
+            return Err(TableError::TooLarge(ty.minimum));
+        }
+        let mut elements = vec![init; ty.minimum as usize];
+        let definition = Box::new(VMTableDefinition {
+            base: elements.as_mut_ptr(),
+            current_elements: ty.minimum,
+        });
+        Ok(Table {
+            elements,
+            definition,
+            ty,
+        })
+    }
+
+    /// The declared type, with the current size as minimum.
+    pub fn ty(&self) -> TableType {
+        TableType {
+            minimum: self.size(),
+            ..self.ty
+        }
+    }
+
+    /// Number of elements.
+    pub fn size(&self) -> u64 {
+        self.elements.len() as u64
+    }
+
+    /// The record compiled code reads; its address is stable for the table's life.
+    pub fn definition(&self) -> *const VMTableDefinition {
+        &*self.definition
+    }
+
+    /// Element `index`, or `None` past the end.
+    pub fn get(&self, index: u64) -> Option<*const VMFuncRef> {
+        self.elements.get(usize::try_from(index).ok()?).copied()
+    }
+
+    /// Sets element `index`; an error past the end.
+    pub fn set(&mut self, index: u64, value: *const VMFuncRef) -> Result<(), TableError> {
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.elements.get_mut(i))
+            .ok_or(TableError::OutOfBounds)?;
+        *slot = value;
+        Ok(())
+    }
+
+    /// Appends `delta` elements set to `init`; returns the old size. Past the maximum nothing
+    /// changes.
+    pub fn grow(&mut self, delta: u64, init: *const VMFuncRef) -> Result<u64, TableError> {
+        let old = self.size();
+        let new = old
+            .checked_add(delta)
+            .filter(|n| *n <= self.ty.maximum.unwrap_or(u64::from(u32::MAX)))
+            .filter(|n| *n <= MAX_TABLE_ELEMENTS)
+            .ok_or(TableError::GrowBeyondMaximum)?;
+        self.elements.resize(new as usize, init);
+        self.definition.base = self.elements.as_mut_ptr();
+        self.definition.current_elements = new;
+        Ok(old)
+    }
+
+    /// Writes `items` starting at `offset`, or nothing at all if they do not fit.
+    pub fn init(&mut self, offset: u64, items: &[*const VMFuncRef]) -> Result<(), TableError> {
+        let start = usize::try_from(offset).map_err(|_| TableError::OutOfBounds)?;
+        let end = start
+            .checked_add(items.len())
+            .filter(|end| *end <= self.elements.len())
+            .ok_or(TableError::OutOfBounds)?;
+        self.elements[start..end].copy_from_slice(items);
+        Ok(())
+    }
+}
+
+/// Why a table operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableError {
+    /// An index or range past the end of the table.
+    OutOfBounds,
+    /// Growing would pass the maximum.
+    GrowBeyondMaximum,
+    /// The initial size exceeds what wasmjit allows.
+    TooLarge(u64),
+}
+
+impl std::fmt::Display for TableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableError::OutOfBounds => f.write_str("out of bounds table access"),
+            TableError::GrowBeyondMaximum => f.write_str("table cannot grow past its maximum"),
+            TableError::TooLarge(n) => {
+                write!(f, "table of {n} elements exceeds the limit of {MAX_TABLE_ELEMENTS}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TableError {}

@@ -42,7 +42,7 @@ pub struct CodegenConfig {
 impl Default for CodegenConfig {
     fn default() -> Self {
         CodegenConfig {
-            features: WasmFeatures::WASM2,
+            features: WasmFeatures::WASM2.union(WasmFeatures::THREADS),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

@@ -34,7 +34,7 @@ pub enum ValType {
 }
 
 impl ValType {
-    fn from_wasm(ty: wasmparser::ValType) -> Result<Self, CompileError> {
+    pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Result<Self, CompileError> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,

@@ -35,7 +35,7 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features, 512 KiB of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }

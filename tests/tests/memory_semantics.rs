@@ -206,7 +206,7 @@ fn memory_imports_link_by_current_size_maximum_and_sharing() {
     let too_small = link(&engine, &needs_two, |s| Memory::new(s, 1, None, false).unwrap());
     assert!(too_small.unwrap_err().to_string().contains("incompatible import type"));
     let grown = link(&engine, &needs_two, |s| {
-        let m = Memory::new(s, 1, None, false).unwrap();
+        let m = Memory::new(&mut *s, 1, None, false).unwrap();
         m.grow(&mut *s, 1).unwrap();
         m
     });

@@ -1,14 +1,29 @@
 //! Translation of one WebAssembly function body into Cranelift IR.
+//!
+//! The translator walks the operators once, keeping wasm's operand stack as a stack of
+//! Cranelift values and its control stack as frames that know their branch targets. Code
+//! after an unconditional branch is skipped until the `else` or `end` that makes it
+//! reachable again. The work is split by what the operators touch: [`control`] (blocks and
+//! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory)
+//! and [`vm`] (calls, globals and everything else read through the vmctx).
 
-use cranelift_codegen::ir;
+mod control;
+mod heap;
+mod numeric;
+mod vm;
+
+use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_frontend::FunctionBuilderContext;
-use wasmparser::FunctionBody;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use wasmparser::{FunctionBody, Operator};
 
+use crate::abi::value_type;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
-use crate::module::ModuleInfo;
+use crate::module::{ModuleInfo, ValType};
 use crate::vmoffsets::VMOffsets;
+
+use control::ControlFrame;
 
 /// What the translator of one function may consult about its module and target.
 pub(crate) struct FuncEnv<'a> {
@@ -30,6 +45,170 @@ pub(crate) fn translate_function(
     func: &mut ir::Function,
     builder_ctx: &mut FunctionBuilderContext,
 ) -> Result<(), CompileError> {
-    let _ = (env, func_index, body, func, builder_ctx);
-    Err(CompileError::Unsupported("function translation".into()))
+    set_stack_limit(func);
+    let mut builder = FunctionBuilder::new(func, builder_ctx);
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let vmctx = builder.block_params(entry)[0];
+
+    let ty = env.module.func_type(func_index);
+    let mut locals = Vec::new();
+    for (i, param) in ty.params.iter().enumerate() {
+        let var = builder.declare_var(value_type(*param));
+        let value = builder.block_params(entry)[i + 2];
+        builder.def_var(var, value);
+        locals.push(var);
+    }
+    let mut reader = body.get_locals_reader()?;
+    for _ in 0..reader.get_count() {
+        let (count, ty) = reader.read()?;
+        let ty = ValType::from_wasm(ty)?;
+        for _ in 0..count {
+            let var = builder.declare_var(value_type(ty));
+            let zero = zero(&mut builder, ty);
+            builder.def_var(var, zero);
+            locals.push(var);
+        }
+    }
+
+    let results: Vec<_> = ty.results.iter().map(|t| value_type(*t)).collect();
+    let mut t = FuncTranslator {
+        env,
+        builder,
+        vmctx,
+        locals,
+        stack: Vec::new(),
+        control: Vec::new(),
+        reachable: true,
+        unreachable_depth: 0,
+    };
+    t.push_function_frame(&results);
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let op = ops.read()?;
+        if t.reachable {
+            t.translate(&op)?;
+        } else {
+            t.translate_unreachable(&op)?;
+        }
+    }
+    t.builder.seal_all_blocks();
+    t.builder.finalize(env.isa.frontend_config());
+    Ok(())
+}
+
+/// Makes the prologue compare the stack pointer with the store's stack limit:
+/// `vmctx -> store context -> stack_limit`.
+fn set_stack_limit(func: &mut ir::Function) {
+    let flags = func
+        .dfg
+        .mem_flags
+        .insert(MemFlagsData::trusted())
+        .expect("one flag set fits");
+    let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
+    let store = func.create_global_value(ir::GlobalValueData::Load {
+        base: vmctx,
+        offset: (VMOffsets::STORE_CONTEXT as i32).into(),
+        global_type: types::I64,
+        flags,
+    });
+    let limit = func.create_global_value(ir::GlobalValueData::Load {
+        base: store,
+        offset: (VMOffsets::STORE_CONTEXT_STACK_LIMIT as i32).into(),
+        global_type: types::I64,
+        flags,
+    });
+    func.stack_limit = Some(limit);
+}
+
+/// The zero value of a wasm type: locals start with it.
+fn zero(builder: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
+    match ty {
+        ValType::I32 => builder.ins().iconst(types::I32, 0),
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef => builder.ins().iconst(types::I64, 0),
+        ValType::F32 => builder.ins().f32const(0.0),
+        ValType::F64 => builder.ins().f64const(0.0),
+        ValType::V128 => {
+            let zero = builder.func.dfg.constants.insert(vec![0u8; 16].into());
+            builder.ins().vconst(types::I8X16, zero)
+        }
+    }
+}
+
+/// The state of one function's translation.
+pub(crate) struct FuncTranslator<'a, 'f> {
+    env: &'a FuncEnv<'a>,
+    builder: FunctionBuilder<'f>,
+    /// The function's own vmctx (its first parameter).
+    vmctx: Value,
+    locals: Vec<Variable>,
+    /// wasm's operand stack.
+    stack: Vec<Value>,
+    control: Vec<ControlFrame>,
+    /// Whether the current position can execute.
+    reachable: bool,
+    /// Blocks opened inside unreachable code, whose `end`s are skipped too.
+    unreachable_depth: u32,
+}
+
+impl FuncTranslator<'_, '_> {
+    fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated code never underflows the stack")
+    }
+
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn push(&mut self, value: Value) {
+        self.stack.push(value);
+    }
+
+    /// The top `n` values, left on the stack.
+    fn peek(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    /// Translates one reachable operator.
+    fn translate(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        if self.translate_control(op)?
+            || self.translate_numeric(op)?
+            || self.translate_heap(op)?
+            || self.translate_vm(op)?
+        {
+            return Ok(());
+        }
+        match op {
+            Operator::Nop => {}
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } => {
+                let cond = self.pop();
+                let (a, b) = self.pop2();
+                let v = self.builder.ins().select(cond, a, b);
+                self.push(v);
+            }
+            Operator::LocalGet { local_index } => {
+                let v = self.builder.use_var(self.locals[*local_index as usize]);
+                self.push(v);
+            }
+            Operator::LocalSet { local_index } => {
+                let v = self.pop();
+                self.builder.def_var(self.locals[*local_index as usize], v);
+            }
+            Operator::LocalTee { local_index } => {
+                let v = *self.stack.last().expect("validated");
+                self.builder.def_var(self.locals[*local_index as usize], v);
+            }
+            other => {
+                return Err(CompileError::Unsupported(format!("operator {other:?}")));
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,332 @@
+//! Structured control flow: blocks, loops, ifs, branches, returns, traps.
+
+use cranelift_codegen::ir::{self, BlockArg, InstBuilder, JumpTableData, Value};
+use wasmparser::{BlockType, Operator};
+
+use super::FuncTranslator;
+use crate::abi::value_type;
+use crate::error::CompileError;
+use crate::trap::TrapKind;
+
+/// What kind of construct a control frame is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FrameKind {
+    /// The function body; its end returns.
+    Function,
+    /// `block`.
+    Block,
+    /// `loop`: branches go back to the header.
+    Loop { header: ir::Block },
+    /// `if`, with the block its `else` arm starts in.
+    If {
+        else_block: ir::Block,
+        else_seen: bool,
+        reachable_at_start: bool,
+    },
+}
+
+/// One entry of the control stack.
+#[derive(Clone, Debug)]
+pub(super) struct ControlFrame {
+    kind: FrameKind,
+    /// Where control continues after `end`, with the frame's results as parameters.
+    next: ir::Block,
+    /// Number of parameters and results of the block type.
+    params: usize,
+    results: usize,
+    /// The frame's parameters, for the `else` arm of an `if`.
+    if_params: Vec<Value>,
+    /// Operand stack height below the frame's parameters.
+    height: usize,
+    /// Whether anything branches to or falls through to `next`.
+    next_reachable: bool,
+}
+
+impl ControlFrame {
+    /// The block a branch to this frame jumps to, and how many values it carries.
+    fn target(&self) -> (ir::Block, usize) {
+        match self.kind {
+            FrameKind::Loop { header } => (header, self.params),
+            _ => (self.next, self.results),
+        }
+    }
+}
+
+fn args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl FuncTranslator<'_, '_> {
+    /// The parameter and result types of a block type.
+    fn block_signature(&self, ty: BlockType) -> (Vec<ir::Type>, Vec<ir::Type>) {
+        match ty {
+            BlockType::Empty => (Vec::new(), Vec::new()),
+            BlockType::Type(t) => {
+                let t = crate::module::ValType::from_wasm(t).map(value_type);
+                (Vec::new(), t.into_iter().collect())
+            }
+            BlockType::FuncType(index) => {
+                let ty = &self.env.module.types[index as usize];
+                (
+                    ty.params.iter().map(|t| value_type(*t)).collect(),
+                    ty.results.iter().map(|t| value_type(*t)).collect(),
+                )
+            }
+        }
+    }
+
+    fn block_with_params(&mut self, types: &[ir::Type]) -> ir::Block {
+        let block = self.builder.create_block();
+        for ty in types {
+            self.builder.append_block_param(block, *ty);
+        }
+        block
+    }
+
+    /// Opens the frame of the function body, whose end returns `results`.
+    pub(super) fn push_function_frame(&mut self, results: &[ir::Type]) {
+        let next = self.block_with_params(results);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Function,
+            next,
+            params: 0,
+            results: results.len(),
+            if_params: Vec::new(),
+            height: 0,
+            next_reachable: false,
+        });
+    }
+
+    /// Jumps to `block` with the top `count` values, leaving them on the stack.
+    fn jump_with(&mut self, block: ir::Block, count: usize) {
+        let values = args(self.peek(count));
+        self.builder.ins().jump(block, &values);
+    }
+
+    /// Marks the frame `depth` levels up as a branch target and returns its target block and
+    /// arity.
+    fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
+        let index = self.control.len() - 1 - depth as usize;
+        let frame = &mut self.control[index];
+        if !matches!(frame.kind, FrameKind::Loop { .. }) {
+            frame.next_reachable = true;
+        }
+        frame.target()
+    }
+
+    fn set_unreachable(&mut self) {
+        self.reachable = false;
+        self.unreachable_depth = 0;
+    }
+
+    /// Translates a control operator; `false` if `op` is not one.
+    pub(super) fn translate_control(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        match op {
+            Operator::Block { blockty } => {
+                let (params, results) = self.block_signature(*blockty);
+                let next = self.block_with_params(&results);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Block,
+                    next,
+                    params: params.len(),
+                    results: results.len(),
+                    if_params: Vec::new(),
+                    height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                });
+            }
+            Operator::Loop { blockty } => {
+                let (params, results) = self.block_signature(*blockty);
+                let header = self.block_with_params(&params);
+                let next = self.block_with_params(&results);
+                self.jump_with(header, params.len());
+                let height = self.stack.len() - params.len();
+                self.stack.truncate(height);
+                self.builder.switch_to_block(header);
+                self.stack
+                    .extend_from_slice(&self.builder.block_params(header).to_vec());
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Loop { header },
+                    next,
+                    params: params.len(),
+                    results: results.len(),
+                    if_params: Vec::new(),
+                    height,
+                    next_reachable: false,
+                });
+            }
+            Operator::If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_signature(*blockty);
+                let then_block = self.builder.create_block();
+                let else_block = self.builder.create_block();
+                let next = self.block_with_params(&results);
+                self.builder.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.builder.seal_block(then_block);
+                self.builder.seal_block(else_block);
+                self.builder.switch_to_block(then_block);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::If {
+                        else_block,
+                        else_seen: false,
+                        reachable_at_start: true,
+                    },
+                    next,
+                    params: params.len(),
+                    results: results.len(),
+                    if_params: self.peek(params.len()).to_vec(),
+                    height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                });
+            }
+            Operator::Else => self.translate_else(),
+            Operator::End => self.translate_end(),
+            Operator::Br { relative_depth } => {
+                let (block, count) = self.branch_target(*relative_depth);
+                self.jump_with(block, count);
+                self.set_unreachable();
+            }
+            Operator::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let (block, count) = self.branch_target(*relative_depth);
+                let values = args(self.peek(count));
+                let fallthrough = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(cond, block, &values, fallthrough, &[]);
+                self.builder.seal_block(fallthrough);
+                self.builder.switch_to_block(fallthrough);
+            }
+            Operator::BrTable { targets } => {
+                let index = self.pop();
+                let default = self.branch_target(targets.default());
+                let depths = targets.targets().collect::<Result<Vec<_>, _>>()?;
+                let count = default.1;
+                let values = args(self.peek(count));
+                let edge = |t: &mut Self, block: ir::Block| -> ir::BlockCall {
+                    if count == 0 {
+                        t.builder.func.dfg.block_call(block, &[])
+                    } else {
+                        // A block per edge that forwards the values: jump tables carry none.
+                        let hop = t.builder.create_block();
+                        let saved = t.builder.current_block().expect("inside a block");
+                        t.builder.switch_to_block(hop);
+                        t.builder.seal_block(hop);
+                        t.builder.ins().jump(block, &values);
+                        t.builder.switch_to_block(saved);
+                        t.builder.func.dfg.block_call(hop, &[])
+                    }
+                };
+                let default_call = edge(self, default.0);
+                let mut calls = Vec::with_capacity(depths.len());
+                for depth in depths {
+                    let (block, _) = self.branch_target(depth);
+                    calls.push(edge(self, block));
+                }
+                let table = self
+                    .builder
+                    .create_jump_table(JumpTableData::new(default_call, &calls));
+                self.builder.ins().br_table(index, table);
+                self.set_unreachable();
+            }
+            Operator::Return => {
+                self.translate_return();
+                self.set_unreachable();
+            }
+            Operator::Unreachable => {
+                self.builder
+                    .ins()
+                    .trap(TrapKind::UnreachableCodeReached.trap_code());
+                self.set_unreachable();
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn translate_return(&mut self) {
+        let count = self.control[0].results;
+        let values = self.peek(count).to_vec();
+        self.builder.ins().return_(&values);
+    }
+
+    fn translate_else(&mut self) {
+        let frame = self.control.last_mut().expect("validated: else inside if");
+        let FrameKind::If {
+            else_block,
+            reachable_at_start,
+            ..
+        } = frame.kind
+        else {
+            unreachable!("validated: else closes an if");
+        };
+        frame.kind = FrameKind::If {
+            else_block,
+            else_seen: true,
+            reachable_at_start,
+        };
+        let (next, results, height) = (frame.next, frame.results, frame.height);
+        let if_params = frame.if_params.clone();
+        if self.reachable {
+            self.control.last_mut().expect("frame").next_reachable = true;
+            self.jump_with(next, results);
+        }
+        self.stack.truncate(height);
+        self.reachable = reachable_at_start;
+        self.unreachable_depth = 0;
+        if reachable_at_start {
+            self.stack.extend(if_params);
+            self.builder.switch_to_block(else_block);
+        }
+    }
+
+    fn translate_end(&mut self) {
+        let frame = self.control.pop().expect("validated: end closes a frame");
+        if self.reachable {
+            self.jump_with(frame.next, frame.results);
+        }
+        let mut next_reachable = frame.next_reachable || self.reachable;
+        if let FrameKind::If {
+            else_block,
+            else_seen: false,
+            reachable_at_start: true,
+        } = frame.kind
+        {
+            // No else arm: the false branch passes the parameters on as the results.
+            self.builder.switch_to_block(else_block);
+            self.builder.ins().jump(frame.next, &args(&frame.if_params));
+            next_reachable = true;
+        }
+        if let FrameKind::Loop { header } = frame.kind {
+            self.builder.seal_block(header);
+        }
+        self.stack.truncate(frame.height);
+        self.builder.seal_block(frame.next);
+        self.reachable = next_reachable;
+        self.unreachable_depth = 0;
+        if next_reachable {
+            self.builder.switch_to_block(frame.next);
+            let results = self.builder.block_params(frame.next).to_vec();
+            if frame.kind == FrameKind::Function {
+                self.builder.ins().return_(&results);
+            } else {
+                self.stack.extend(results);
+            }
+        }
+    }
+
+    /// Skips an operator of unreachable code, tracking nested blocks to find the `else` or
+    /// `end` that makes code reachable again.
+    pub(super) fn translate_unreachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.unreachable_depth += 1;
+            }
+            Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
+            Operator::End if self.unreachable_depth == 0 => self.translate_end(),
+            Operator::End => self.unreachable_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+}

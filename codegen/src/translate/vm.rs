@@ -1,0 +1,176 @@
+//! Operators that go through the vmctx: calls, indirect calls, globals, builtins.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, types, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, Value};
+use wasmparser::Operator;
+
+use super::FuncTranslator;
+use crate::abi::{value_type, wasm_signature};
+use crate::builtins::Builtin;
+use crate::error::CompileError;
+use crate::trap::TrapKind;
+use crate::vmoffsets::VMOffsets;
+
+impl FuncTranslator<'_, '_> {
+    /// Calls a runtime builtin with this function's vmctx and `args`; returns its results.
+    pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Vec<Value> {
+        let table = self.vmctx_readonly(types::I64, VMOffsets::BUILTINS);
+        let flags = MemFlagsData::trusted().with_readonly();
+        let callee = self
+            .builder
+            .ins()
+            .load(types::I64, flags, table, (builtin.index() * 8) as i32);
+        let sig = self
+            .builder
+            .import_signature(builtin.signature(self.env.isa.default_call_conv()));
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.builder.ins().call_indirect(sig, callee, &all);
+        self.builder.inst_results(call).to_vec()
+    }
+
+    /// Pops the arguments of a call to a function of type `type_index`, emits the call via
+    /// `emit`, and pushes the results.
+    fn call_with(
+        &mut self,
+        type_index: u32,
+        emit: impl FnOnce(&mut Self, ir::SigRef, Vec<Value>) -> ir::Inst,
+    ) {
+        let ty = &self.env.module.types[type_index as usize];
+        let sig = wasm_signature(self.env.isa, ty);
+        let sig = self.builder.import_signature(sig);
+        let count = ty.params.len();
+        let args = self.stack.split_off(self.stack.len() - count);
+        let call = emit(self, sig, args);
+        let results = self.builder.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+
+    fn translate_call(&mut self, function_index: u32) {
+        let module = self.env.module;
+        let type_index = module.functions[function_index as usize];
+        if module.is_imported_func(function_index) {
+            let offsets = self.env.offsets;
+            let code = self.vmctx_readonly(types::I64, offsets.imported_func_ptr(function_index));
+            let callee_vmctx =
+                self.vmctx_readonly(types::I64, offsets.imported_func_vmctx(function_index));
+            self.call_with(type_index, |t, sig, args| {
+                let mut all = vec![callee_vmctx, t.vmctx];
+                all.extend(args);
+                t.builder.ins().call_indirect(sig, code, &all)
+            });
+        } else {
+            self.call_with(type_index, |t, sig, args| {
+                let name = t
+                    .builder
+                    .func
+                    .declare_imported_user_function(ir::UserExternalName::new(0, function_index));
+                let callee = t.builder.import_function(ExtFuncData {
+                    name: ExternalName::user(name),
+                    signature: sig,
+                    colocated: true,
+                    patchable: false,
+                });
+                let mut all = vec![t.vmctx, t.vmctx];
+                all.extend(args);
+                t.builder.ins().call(callee, &all)
+            });
+        }
+    }
+
+    fn translate_call_indirect(&mut self, type_index: u32, table: u32) {
+        let index = self.pop();
+        let trusted = MemFlagsData::trusted();
+        let definition = self.vmctx_readonly(types::I64, self.env.offsets.table_definition(table));
+        let length = self.builder.ins().load(
+            types::I64,
+            trusted,
+            definition,
+            VMOffsets::TABLE_DEFINITION_LENGTH as i32,
+        );
+        let index = self.builder.ins().uextend(types::I64, index);
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder
+            .ins()
+            .trapnz(oob, TrapKind::TableOutOfBounds.trap_code());
+        let elements = self.builder.ins().load(
+            types::I64,
+            trusted,
+            definition,
+            VMOffsets::TABLE_DEFINITION_BASE as i32,
+        );
+        let scaled = self.builder.ins().ishl_imm_u(index, 3);
+        let slot = self.builder.ins().iadd(elements, scaled);
+        let func_ref = self.builder.ins().load(types::I64, trusted, slot, 0);
+        self.builder
+            .ins()
+            .trapz(func_ref, TrapKind::IndirectCallToNull.trap_code());
+        let actual = self.builder.ins().load(
+            types::I32,
+            trusted,
+            func_ref,
+            VMOffsets::FUNCREF_TYPE_ID as i32,
+        );
+        let expected = self.vmctx_readonly(types::I32, self.env.offsets.type_id(type_index));
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.builder
+            .ins()
+            .trapnz(mismatch, TrapKind::BadSignature.trap_code());
+        let code = self.builder.ins().load(
+            types::I64,
+            trusted,
+            func_ref,
+            VMOffsets::FUNCREF_FUNC_PTR as i32,
+        );
+        let callee_vmctx = self.builder.ins().load(
+            types::I64,
+            trusted,
+            func_ref,
+            VMOffsets::FUNCREF_VMCTX as i32,
+        );
+        self.call_with(type_index, |t, sig, args| {
+            let mut all = vec![callee_vmctx, t.vmctx];
+            all.extend(args);
+            t.builder.ins().call_indirect(sig, code, &all)
+        });
+    }
+
+    /// The storage address of global `index` and its Cranelift type.
+    fn global_slot(&mut self, index: u32) -> (Value, ir::Type) {
+        let ptr = self.vmctx_readonly(types::I64, self.env.offsets.global_ptr(index));
+        let ty = value_type(self.env.module.globals[index as usize].content);
+        (ptr, ty)
+    }
+
+    /// Translates a call or global operator; `false` if `op` is not one.
+    pub(super) fn translate_vm(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        match op {
+            Operator::Call { function_index } => self.translate_call(*function_index),
+            Operator::CallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(*type_index, *table_index),
+            Operator::GlobalGet { global_index } => {
+                let (ptr, ty) = self.global_slot(*global_index);
+                let mut flags = MemFlagsData::trusted();
+                if !self.env.module.globals[*global_index as usize].mutable {
+                    flags = flags.with_readonly();
+                }
+                let v = self.builder.ins().load(ty, flags, ptr, 0);
+                self.push(v);
+            }
+            Operator::GlobalSet { global_index } => {
+                let value = self.pop();
+                let (ptr, _) = self.global_slot(*global_index);
+                self.builder
+                    .ins()
+                    .store(MemFlagsData::trusted(), value, ptr, 0);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}

@@ -1,1 +1,6 @@
-//! Spec runner.
+//! wasmjit's test support: the spec-suite runner, its `spectest` host module and its list of
+//! expected failures.
+
+pub mod expected;
+pub mod spectest;
+pub mod wast_runner;

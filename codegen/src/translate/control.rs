@@ -199,34 +199,35 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::BrTable { targets } => {
                 let index = self.pop();
-                let default = self.branch_target(targets.default());
-                let depths = targets.targets().collect::<Result<Vec<_>, _>>()?;
-                let count = default.1;
+                let mut depths = targets.targets().collect::<Result<Vec<_>, _>>()?;
+                depths.push(targets.default());
+                let count = self.branch_target(targets.default()).1;
                 let values = args(self.peek(count));
-                let edge = |t: &mut Self, block: ir::Block| -> ir::BlockCall {
-                    if count == 0 {
-                        t.builder.func.dfg.block_call(block, &[])
-                    } else {
-                        // A block per edge that forwards the values: jump tables carry none.
-                        let hop = t.builder.create_block();
-                        let saved = t.builder.current_block().expect("inside a block");
-                        t.builder.switch_to_block(hop);
-                        t.builder.seal_block(hop);
-                        t.builder.ins().jump(block, &values);
-                        t.builder.switch_to_block(saved);
-                        t.builder.func.dfg.block_call(hop, &[])
-                    }
-                };
-                let default_call = edge(self, default.0);
+                // Jump-table entries carry no values: with values, each edge goes through a
+                // block of its own that forwards them.
+                let mut hops = Vec::new();
                 let mut calls = Vec::with_capacity(depths.len());
                 for depth in depths {
                     let (block, _) = self.branch_target(depth);
-                    calls.push(edge(self, block));
+                    let entry = if count == 0 {
+                        block
+                    } else {
+                        let hop = self.builder.create_block();
+                        hops.push((hop, block));
+                        hop
+                    };
+                    calls.push(self.builder.func.dfg.block_call(entry, &[]));
                 }
+                let default_call = calls.pop().expect("the default target");
                 let table = self
                     .builder
                     .create_jump_table(JumpTableData::new(default_call, &calls));
                 self.builder.ins().br_table(index, table);
+                for (hop, block) in hops {
+                    self.builder.switch_to_block(hop);
+                    self.builder.seal_block(hop);
+                    self.builder.ins().jump(block, &values);
+                }
                 self.set_unreachable();
             }
             Operator::Return => {

@@ -1,0 +1,363 @@
+//! Runs one `.wast` script of the spec suite against wasmjit, directive by directive.
+
+use std::collections::HashMap;
+
+use wasmjit::{Config, Engine, Error, Instance, Linker, Module, Store, TrapKind, Val, WasmFeatures};
+use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::token::{Id, Span};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+use crate::spectest;
+
+/// The result of one directive: its line in the script and why it failed, if it did.
+#[derive(Debug)]
+pub struct DirectiveResult {
+    /// 1-based line of the directive.
+    pub line: usize,
+    /// `None` if it passed.
+    pub failure: Option<String>,
+}
+
+/// Runs the script `text` with modules validated under `features`. A script that does not
+/// parse is one failing directive at line 0.
+pub fn run_wast(text: &str, features: WasmFeatures) -> Vec<DirectiveResult> {
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buffer = match ParseBuffer::new_with_lexer(lexer) {
+        Ok(b) => b,
+        Err(e) => return vec![parse_failure(e)],
+    };
+    let wast: Wast<'_> = match parser::parse(&buffer) {
+        Ok(w) => w,
+        Err(e) => return vec![parse_failure(e)],
+    };
+    let mut runner = match Runner::new(features) {
+        Ok(r) => r,
+        Err(e) => {
+            return vec![DirectiveResult {
+                line: 0,
+                failure: Some(format!("cannot set up the engine: {e}")),
+            }]
+        }
+    };
+    wast.directives
+        .into_iter()
+        .map(|directive| {
+            let line = line_of(text, directive.span());
+            let failure = runner.run(directive).err();
+            DirectiveResult { line, failure }
+        })
+        .collect()
+}
+
+fn parse_failure(e: wast::Error) -> DirectiveResult {
+    DirectiveResult {
+        line: 0,
+        failure: Some(format!("script does not parse: {e}")),
+    }
+}
+
+fn line_of(text: &str, span: Span) -> usize {
+    span.linecol_in(text).0 + 1
+}
+
+/// The state of one script: its store, registered modules and named instances.
+struct Runner {
+    engine: Engine,
+    store: Store<()>,
+    linker: Linker<()>,
+    instances: HashMap<String, Instance>,
+    definitions: HashMap<String, Module>,
+    current: Option<Instance>,
+}
+
+type Outcome = Result<(), String>;
+
+impl Runner {
+    fn new(features: WasmFeatures) -> wasmjit::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_features(features);
+        let engine = Engine::new(&config)?;
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        spectest::define(&mut linker, &mut store)?;
+        Ok(Runner {
+            engine,
+            store,
+            linker,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+            current: None,
+        })
+    }
+
+    fn run(&mut self, directive: WastDirective<'_>) -> Outcome {
+        match directive {
+            WastDirective::Module(mut module) => {
+                let name = module.name().map(|id| id.name().to_string());
+                let module = self.compile(&mut module)?;
+                let instance = self.instantiate(&module).map_err(|e| e.to_string())?;
+                self.current = Some(instance);
+                if let Some(name) = name {
+                    self.instances.insert(name, instance);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleDefinition(mut module) => {
+                let name = module.name().map(|id| id.name().to_string());
+                let compiled = self.compile(&mut module)?;
+                if let Some(name) = name {
+                    self.definitions.insert(name, compiled);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                let definition = module
+                    .and_then(|m| self.definitions.get(m.name()))
+                    .cloned()
+                    .ok_or("unknown module definition")?;
+                let created = self.instantiate(&definition).map_err(|e| e.to_string())?;
+                self.current = Some(created);
+                if let Some(name) = instance {
+                    self.instances.insert(name.name().to_string(), created);
+                }
+                Ok(())
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(module)?;
+                self.linker
+                    .instance(&mut self.store, name, instance)
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            WastDirective::Invoke(invoke) => self.invoke(&invoke).map(|_| ()).map_err(|e| e.to_string()),
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let actual = self.execute(exec).map_err(|e| format!("unexpected error: {e}"))?;
+                check_results(&actual, &results)
+            }
+            WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
+                Ok(values) => Err(format!("expected trap `{message}`, got {values:?}")),
+                Err(e) => check_trap(&e, message),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
+                Ok(values) => Err(format!("expected `{message}`, got {values:?}")),
+                Err(e) => check_trap(&e, message),
+            },
+            WastDirective::AssertInvalid {
+                module, message, ..
+            } => self.expect_compile_error(module, message),
+            WastDirective::AssertMalformed {
+                module, message, ..
+            } => self.expect_compile_error(module, message),
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let bytes = module.encode().map_err(|e| format!("cannot encode: {e}"))?;
+                let module = Module::new(&self.engine, bytes)
+                    .map_err(|e| format!("expected link error `{message}`, compile failed: {e}"))?;
+                match self.instantiate(&module) {
+                    Ok(_) => Err(format!("expected link error `{message}`, instantiation succeeded")),
+                    Err(Error::Link(e))
+                        if e.contains("unknown import") || e.contains("incompatible import type") =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(format!("expected link error `{message}`, got: {e}")),
+                }
+            }
+            other => Err(format!("unsupported directive {}", directive_name(&other))),
+        }
+    }
+
+    fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
+        let bytes = module.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+        Module::new(&self.engine, bytes).map_err(|e| format!("compile error: {e}"))
+    }
+
+    fn instantiate(&mut self, module: &Module) -> wasmjit::Result<Instance> {
+        self.linker.instantiate(&mut self.store, module)
+    }
+
+    fn instance(&self, name: Option<Id<'_>>) -> Result<Instance, String> {
+        match name {
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| format!("unknown instance ${}", id.name())),
+            None => self.current.ok_or_else(|| "no module instantiated yet".into()),
+        }
+    }
+
+    fn expect_compile_error(&self, mut module: QuoteWat<'_>, message: &str) -> Outcome {
+        let Ok(bytes) = module.encode() else {
+            // The text itself is rejected: as good as a module error.
+            return Ok(());
+        };
+        match Module::new(&self.engine, bytes) {
+            Ok(_) => Err(format!("expected compile error `{message}`, module compiled")),
+            Err(Error::Compile(e)) if e.to_string().starts_with("unsupported") => {
+                Err(format!("expected `{message}`, got {e}"))
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Runs an action: an invocation, a module instantiation or a global read.
+    fn execute(&mut self, exec: WastExecute<'_>) -> wasmjit::Result<Vec<Val>> {
+        match exec {
+            WastExecute::Invoke(invoke) => self.invoke(&invoke),
+            WastExecute::Wat(mut wat) => {
+                let bytes = match &mut wat {
+                    Wat::Module(_) => wat.encode(),
+                    Wat::Component(_) => return Err(Error::msg("components are not supported")),
+                }
+                .map_err(|e| Error::msg(e.to_string()))?;
+                let module = Module::new(&self.engine, bytes)?;
+                self.instantiate(&module).map(|_| Vec::new())
+            }
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(module).map_err(Error::msg)?;
+                let global = instance
+                    .get_global(&mut self.store, global)
+                    .ok_or_else(|| Error::msg(format!("no global `{global}`")))?;
+                Ok(vec![global.get(&mut self.store)])
+            }
+        }
+    }
+
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> wasmjit::Result<Vec<Val>> {
+        let instance = self.instance(invoke.module).map_err(Error::msg)?;
+        let func = instance
+            .get_func(&mut self.store, invoke.name)
+            .ok_or_else(|| Error::msg(format!("no function `{}`", invoke.name)))?;
+        let args = invoke
+            .args
+            .iter()
+            .map(argument)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::msg)?;
+        let ty = func.ty(&self.store);
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        func.call(&mut self.store, &args, &mut results)?;
+        Ok(results)
+    }
+}
+
+fn directive_name(d: &WastDirective<'_>) -> &'static str {
+    match d {
+        WastDirective::AssertException { .. } => "assert_exception",
+        WastDirective::AssertSuspension { .. } => "assert_suspension",
+        WastDirective::Thread(_) => "thread",
+        WastDirective::Wait { .. } => "wait",
+        WastDirective::AssertInvalidCustom { .. } => "assert_invalid_custom",
+        WastDirective::AssertMalformedCustom { .. } => "assert_malformed_custom",
+        _ => "(other)",
+    }
+}
+
+fn argument(arg: &WastArg<'_>) -> Result<Val, String> {
+    let WastArg::Core(core) = arg else {
+        return Err("component values are not supported".into());
+    };
+    Ok(match core {
+        WastArgCore::I32(v) => Val::I32(*v),
+        WastArgCore::I64(v) => Val::I64(*v),
+        WastArgCore::F32(v) => Val::F32(v.bits),
+        WastArgCore::F64(v) => Val::F64(v.bits),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
+        WastArgCore::RefNull(_) => Val::FuncRef(None),
+        other => return Err(format!("unsupported argument {other:?}")),
+    })
+}
+
+/// Whether a trap error matches the script's expected message. Messages are matched as
+/// prefixes, with the aliases other runtimes accept for the same trap.
+fn check_trap(error: &Error, expected: &str) -> Outcome {
+    let Some(trap) = error.trap() else {
+        return Err(format!("expected trap `{expected}`, got error: {error}"));
+    };
+    let ours = trap.kind().message();
+    let alias = match trap.kind() {
+        TrapKind::TableOutOfBounds => "undefined element",
+        TrapKind::IndirectCallToNull => "uninitialized",
+        _ => ours,
+    };
+    if expected.starts_with(ours) || ours.starts_with(expected) || expected.starts_with(alias) {
+        Ok(())
+    } else {
+        Err(format!("expected trap `{expected}`, got `{ours}`"))
+    }
+}
+
+fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Outcome {
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "expected {} results, got {}: {actual:?}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    for (i, (value, want)) in actual.iter().zip(expected).enumerate() {
+        let WastRet::Core(want) = want else {
+            return Err("component results are not supported".into());
+        };
+        if !matches_ret(value, want) {
+            return Err(format!("result {i}: expected {want:?}, got {value:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn matches_ret(value: &Val, want: &WastRetCore<'_>) -> bool {
+    match (want, value) {
+        (WastRetCore::I32(w), Val::I32(v)) => w == v,
+        (WastRetCore::I64(w), Val::I64(v)) => w == v,
+        (WastRetCore::F32(p), Val::F32(v)) => matches_f32(p, *v),
+        (WastRetCore::F64(p), Val::F64(v)) => matches_f64(p, *v),
+        (WastRetCore::V128(p), Val::V128(v)) => matches_v128(p, *v),
+        (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
+        (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
+        (WastRetCore::Either(options), v) => options.iter().any(|o| matches_ret(v, o)),
+        _ => false,
+    }
+}
+
+fn matches_f32(pattern: &NanPattern<wast::token::F32>, bits: u32) -> bool {
+    match pattern {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => bits & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+fn matches_f64(pattern: &NanPattern<wast::token::F64>, bits: u64) -> bool {
+    match pattern {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        NanPattern::Value(v) => v.bits == bits,
+    }
+}
+
+fn matches_v128(pattern: &V128Pattern, value: u128) -> bool {
+    let bytes = value.to_le_bytes();
+    let lane = |i: usize, size: usize| -> u64 {
+        let mut b = [0u8; 8];
+        b[..size].copy_from_slice(&bytes[i * size..(i + 1) * size]);
+        u64::from_le_bytes(b)
+    };
+    match pattern {
+        V128Pattern::I8x16(l) => l.iter().enumerate().all(|(i, v)| lane(i, 1) == u64::from(*v as u8)),
+        V128Pattern::I16x8(l) => l.iter().enumerate().all(|(i, v)| lane(i, 2) == u64::from(*v as u16)),
+        V128Pattern::I32x4(l) => l.iter().enumerate().all(|(i, v)| lane(i, 4) == u64::from(*v as u32)),
+        V128Pattern::I64x2(l) => l.iter().enumerate().all(|(i, v)| lane(i, 8) == *v as u64),
+        V128Pattern::F32x4(l) => l.iter().enumerate().all(|(i, p)| matches_f32(p, lane(i, 4) as u32)),
+        V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, p)| matches_f64(p, lane(i, 8))),
+    }
+}

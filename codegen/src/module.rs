@@ -495,7 +495,9 @@ impl ModuleInfo {
                     self.data.push(data_segment(data?)?);
                 }
             }
-            Payload::CodeSectionEntry(body) => self.bodies.push(body.range().start as usize..body.range().end as usize),
+            Payload::CodeSectionEntry(body) => self
+                .bodies
+                .push(body.range().start as usize..body.range().end as usize),
             Payload::CustomSection(section) => {
                 if let wasmparser::KnownCustom::Name(names) = section.as_known() {
                     self.read_names(names);
@@ -512,7 +514,8 @@ impl ModuleInfo {
         for name in names.into_iter().flatten() {
             if let wasmparser::Name::Function(map) = name {
                 for naming in map.into_iter().flatten() {
-                    self.func_names.push((naming.index, naming.name.to_string()));
+                    self.func_names
+                        .push((naming.index, naming.name.to_string()));
                 }
             }
         }

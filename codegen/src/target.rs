@@ -66,7 +66,15 @@ impl Target {
         };
         set(&mut flags, "opt_level", opt)?;
         set(&mut flags, "is_pic", "false")?;
-        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         // Functions with more results than registers return them through a hidden pointer.
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         // The prologue's stack-limit check covers the whole frame, so no probes are needed.
@@ -81,7 +89,13 @@ impl Target {
                 .map_err(|e| CompileError::Unsupported(format!("target {}: {e}", self.triple)))?;
             if self.triple.architecture == Architecture::X86_64 {
                 // Baseline for cross compilation: the x86-64-v2 level every current server has.
-                for feature in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+                for feature in [
+                    "has_sse3",
+                    "has_ssse3",
+                    "has_sse41",
+                    "has_sse42",
+                    "has_popcnt",
+                ] {
                     builder
                         .enable(feature)
                         .map_err(|e| CompileError::Codegen(format!("{feature}: {e}")))?;

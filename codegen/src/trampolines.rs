@@ -86,13 +86,19 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     callback_sig.params.extend([AbiParam::new(types::I64); 4]);
     let callback_sig = b.import_signature(callback_sig);
     let len = b.ins().iconst(types::I64, len as i64);
-    b.ins()
-        .call_indirect(callback_sig, callback, &[host_ctx, caller_vmctx, values, len]);
+    b.ins().call_indirect(
+        callback_sig,
+        callback,
+        &[host_ctx, caller_vmctx, values, len],
+    );
     let results: Vec<_> = ty
         .results
         .iter()
         .enumerate()
-        .map(|(i, r)| b.ins().stack_load(types::I64, value_type(*r), slot, slot_offset(i)))
+        .map(|(i, r)| {
+            b.ins()
+                .stack_load(types::I64, value_type(*r), slot, slot_offset(i))
+        })
         .collect();
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());

@@ -25,7 +25,12 @@ fn main() -> wasmjit::Result<()> {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let memory = Memory::new(&mut store, 10, Some(100), false)?;
-    for (i, word) in memory.data_mut(&mut store).chunks_exact_mut(4).take(10).enumerate() {
+    for (i, word) in memory
+        .data_mut(&mut store)
+        .chunks_exact_mut(4)
+        .take(10)
+        .enumerate()
+    {
         word.copy_from_slice(&(i as u32).to_le_bytes());
     }
     let module = Module::new(&engine, WAT)?;

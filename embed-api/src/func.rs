@@ -5,7 +5,7 @@ use std::ptr;
 
 use wasmjit_runtime::instance::Instance as RtInstance;
 use wasmjit_runtime::traps::{catch_traps, raise_trap, TrapReason};
-use wasmjit_runtime::vmcontext::{ValRaw, VMFuncRef};
+use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 
 use crate::error::{Error, Result, Trap};
 use crate::instance::Instance;
@@ -79,7 +79,11 @@ impl Func {
                 .collect();
             let mut results: Vec<Val> = ty2.results.iter().map(|t| Val::default_for(*t)).collect();
             func(caller.reborrow(), &params, &mut results)?;
-            for ((result, ty), slot) in results.iter().zip(ty2.results.iter()).zip(values.iter_mut()) {
+            for ((result, ty), slot) in results
+                .iter()
+                .zip(ty2.results.iter())
+                .zip(values.iter_mut())
+            {
                 if result.ty() != *ty {
                     return Err(Error::Type(format!(
                         "host function returned {} where {ty} was declared",
@@ -200,7 +204,11 @@ impl Func {
     /// # Safety
     /// `values` must have room for `max(params, results)` slots, holding the arguments, each
     /// of the type the signature says.
-    pub(crate) unsafe fn call_raw(&self, store: &mut StoreOpaque, values: *mut ValRaw) -> Result<()> {
+    pub(crate) unsafe fn call_raw(
+        &self,
+        store: &mut StoreOpaque,
+        values: *mut ValRaw,
+    ) -> Result<()> {
         let data = self.data(store);
         // SAFETY: the funcref lives as long as the store; the trampoline was compiled for
         // this function's type and has the `ArrayToWasm` signature.

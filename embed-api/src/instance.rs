@@ -248,7 +248,9 @@ pub(crate) fn instantiate(
     let index = store.instances.len();
     let memory_config = store.engine.memory_config();
     let vm = &store.vm as *const _;
-    let instance = RtInstance::new(loaded, resolved, vm, &memory_config, index)
+    // SAFETY: `resolve_imports` checked every import's type; the imports and the store
+    // context belong to this store, which owns the instance and drops them together.
+    let instance = unsafe { RtInstance::new(loaded, resolved, vm, &memory_config, index) }
         .map_err(instantiation_error)?;
     store.instances.push(instance);
     let handle = Instance {
@@ -274,7 +276,11 @@ pub(crate) fn instantiate(
 }
 
 /// Checks each provided item against the module's import type.
-fn resolve_imports(store: &mut StoreOpaque, info: &ModuleInfo, imports: &[Extern]) -> Result<Imports> {
+fn resolve_imports(
+    store: &mut StoreOpaque,
+    info: &ModuleInfo,
+    imports: &[Extern],
+) -> Result<Imports> {
     let mut resolved = Imports::default();
     for (import, item) in info.imports.iter().zip(imports) {
         let mismatch = || {

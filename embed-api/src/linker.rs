@@ -103,15 +103,23 @@ impl<T: 'static> Linker<T> {
             Definition::Extern(e) => Some(e),
             Definition::HostFunc(ty, body) => {
                 let body: Box<HostFn<T>> =
-                    Box::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| body(caller, values));
-                Func::new_raw(store.as_context_mut(), ty, body).ok().map(Extern::Func)
+                    Box::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                        body(caller, values)
+                    });
+                Func::new_raw(store.as_context_mut(), ty, body)
+                    .ok()
+                    .map(Extern::Func)
             }
         }
     }
 
     /// Instantiates `module` with its imports taken from this linker. An import the linker
     /// does not define is an "unknown import" error.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         if !Engine::same(&self.engine, module.engine()) {
             return Err(Error::Link("module belongs to another engine".into()));
         }

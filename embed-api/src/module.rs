@@ -27,7 +27,7 @@ enum Artifact {
     /// Code for this machine, linked and executable.
     Loaded(Arc<LoadedModule>),
     /// Code for another architecture: compiled, never run.
-    Foreign(CompiledModule),
+    Foreign(Box<CompiledModule>),
 }
 
 /// An import a module requires.
@@ -67,7 +67,7 @@ impl Module {
                 .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
             Artifact::Loaded(Arc::new(loaded))
         } else {
-            Artifact::Foreign(compiled)
+            Artifact::Foreign(Box::new(compiled))
         };
         Ok(Module {
             inner: Arc::new(ModuleInner {

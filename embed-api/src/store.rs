@@ -48,6 +48,10 @@ pub(crate) struct GlobalData {
 }
 
 /// The part of a store that does not depend on `T`.
+///
+/// Instances, globals and tables are boxed so their addresses stay put while the vectors
+/// grow: compiled code and vmctx fields point at them.
+#[allow(clippy::vec_box)]
 pub(crate) struct StoreOpaque {
     pub(crate) id: StoreId,
     pub(crate) engine: Engine,

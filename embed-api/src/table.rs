@@ -23,7 +23,10 @@ impl Table {
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = opaque_mut(&mut store);
         if ty.element != ValType::FuncRef {
-            return Err(Error::Type(format!("tables of {} are not supported yet", ty.element)));
+            return Err(Error::Type(format!(
+                "tables of {} are not supported yet",
+                ty.element
+            )));
         }
         let init = element(store, init)?;
         let mut table = Box::new(RtTable::new(ty, init)?);
@@ -88,6 +91,9 @@ fn element(store: &StoreOpaque, value: Val) -> Result<*const VMFuncRef> {
     match value {
         Val::FuncRef(None) => Ok(ptr::null()),
         Val::FuncRef(Some(f)) => Ok(f.func_ref(store)),
-        other => Err(Error::Type(format!("a table element cannot be a {}", other.ty()))),
+        other => Err(Error::Type(format!(
+            "a table element cannot be a {}",
+            other.ty()
+        ))),
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use wasmjit_runtime::vmcontext::{ValRaw, VMFuncRef};
+use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 
 use crate::error::{Error, Result};
 use crate::func::Func;

@@ -51,10 +51,28 @@ fn arguments_are_parsed_by_parameter_type() {
              local.get 0 local.get 1 local.get 2 local.get 3))"#,
     )
     .unwrap();
-    let out = wasmjit(&["run", file.to_str().unwrap(), "--invoke", "f", "-7", "0x10", "1.5", "-inf"]);
+    let out = wasmjit(&[
+        "run",
+        file.to_str().unwrap(),
+        "--invoke",
+        "f",
+        "-7",
+        "0x10",
+        "1.5",
+        "-inf",
+    ]);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "-7\n16\n1.5\n-inf\n");
-    let bad = wasmjit(&["run", file.to_str().unwrap(), "--invoke", "f", "x", "1", "1", "1"]);
+    let bad = wasmjit(&[
+        "run",
+        file.to_str().unwrap(),
+        "--invoke",
+        "f",
+        "x",
+        "1",
+        "1",
+        "1",
+    ]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a valid i32"));
 }

@@ -49,8 +49,14 @@ impl CodeMemory {
         let mut traps = Vec::new();
         for (f, &offset) in all.iter().zip(&offsets) {
             // SAFETY: `offset + body.len() <= len`, inside the mapping just made writable.
-            unsafe { std::ptr::copy_nonoverlapping(f.body.as_ptr(), base.add(offset), f.body.len()) };
-            traps.extend(f.traps.iter().map(|(at, kind)| (offset + *at as usize, *kind)));
+            unsafe {
+                std::ptr::copy_nonoverlapping(f.body.as_ptr(), base.add(offset), f.body.len())
+            };
+            traps.extend(
+                f.traps
+                    .iter()
+                    .map(|(at, kind)| (offset + *at as usize, *kind)),
+            );
         }
         for (f, &offset) in all.iter().zip(&offsets) {
             for reloc in &f.relocs {
@@ -59,7 +65,9 @@ impl CodeMemory {
                         let defined_index = index
                             .checked_sub(module.info.num_imported_funcs)
                             .filter(|i| (*i as usize) < defined)
-                            .ok_or_else(|| io::Error::other("relocation to an imported function"))?;
+                            .ok_or_else(|| {
+                                io::Error::other("relocation to an imported function")
+                            })?;
                         base as usize + offsets[defined_index as usize]
                     }
                     RelocTarget::LibCall(name) => libcall_address(name)
@@ -68,7 +76,13 @@ impl CodeMemory {
                 let place = base as usize + offset + reloc.offset as usize;
                 // SAFETY: the relocation lies inside the function's bytes, in the writable
                 // mapping.
-                unsafe { apply(reloc.kind, place, target.wrapping_add_signed(reloc.addend as isize))? };
+                unsafe {
+                    apply(
+                        reloc.kind,
+                        place,
+                        target.wrapping_add_signed(reloc.addend as isize),
+                    )?
+                };
             }
         }
         mmap.make_executable(0, len)?;
@@ -226,10 +240,17 @@ struct CodeRange {
 static CODE: RwLock<BTreeMap<usize, CodeRange>> = RwLock::new(BTreeMap::new());
 
 fn register(start: usize, len: usize, traps: Vec<(usize, TrapKind)>) {
-    let traps = traps.into_iter().map(|(at, kind)| (start + at, kind)).collect();
-    CODE.write()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(start, CodeRange { end: start + len, traps });
+    let traps = traps
+        .into_iter()
+        .map(|(at, kind)| (start + at, kind))
+        .collect();
+    CODE.write().unwrap_or_else(|e| e.into_inner()).insert(
+        start,
+        CodeRange {
+            end: start + len,
+            traps,
+        },
+    );
 }
 
 fn unregister(start: usize) {

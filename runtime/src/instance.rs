@@ -29,7 +29,12 @@ impl LoadedModule {
     /// Links `compiled` into executable memory and registers its types with `registry`.
     pub fn new(compiled: CompiledModule, registry: &TypeRegistry) -> std::io::Result<Self> {
         let code = CodeMemory::new(&compiled)?;
-        let type_ids = compiled.info.types.iter().map(|t| registry.register(t)).collect();
+        let type_ids = compiled
+            .info
+            .types
+            .iter()
+            .map(|t| registry.register(t))
+            .collect();
         Ok(LoadedModule {
             compiled,
             code,
@@ -143,9 +148,12 @@ impl Instance {
     /// applied by [`Instance::initialize`].
     ///
     /// `host_data` is the embedder's own tag for the instance, read back by
-    /// [`Instance::host_data`]. The caller guarantees that `imports` match the module's
-    /// import types and outlive the instance, and that `store` outlives it.
-    pub fn new(
+    /// [`Instance::host_data`].
+    ///
+    /// # Safety
+    /// `imports` must match the module's import types, and they and `store` must outlive the
+    /// instance: compiled code dereferences them.
+    pub unsafe fn new(
         module: Arc<LoadedModule>,
         imports: Imports,
         store: *const VMStoreContext,
@@ -155,16 +163,24 @@ impl Instance {
         let info = &module.compiled.info;
         let mut memories = imports.memories;
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            let memory = LinearMemory::new(ty, memory_config).map_err(InstantiationError::Memory)?;
+            let memory =
+                LinearMemory::new(ty, memory_config).map_err(InstantiationError::Memory)?;
             memories.push(Arc::new(memory));
         }
-        let mut tables: Vec<TableSlot> = imports.tables.into_iter().map(TableSlot::Imported).collect();
+        let mut tables: Vec<TableSlot> = imports
+            .tables
+            .into_iter()
+            .map(TableSlot::Imported)
+            .collect();
         for ty in &info.tables[info.num_imported_tables as usize..] {
             let table = Table::new(*ty, ptr::null()).map_err(InstantiationError::Table)?;
             tables.push(TableSlot::Defined(Box::new(table)));
         }
-        let defined_globals: Box<[VMGlobal]> =
-            info.global_inits.iter().map(|_| VMGlobal::default()).collect();
+        let defined_globals: Box<[VMGlobal]> = info
+            .global_inits
+            .iter()
+            .map(|_| VMGlobal::default())
+            .collect();
         let mut globals = imports.globals;
         globals.extend(defined_globals.iter().map(NonNull::from));
 
@@ -292,10 +308,15 @@ impl Instance {
                 ConstOp::GlobalGet(index) => {
                     // SAFETY: the global is alive for the instance's life; reading its
                     // bytes while no wasm runs cannot race.
-                    u128::from_le_bytes(unsafe { *self.globals[index as usize].as_ref().bytes.get() })
+                    u128::from_le_bytes(unsafe {
+                        *self.globals[index as usize].as_ref().bytes.get()
+                    })
                 }
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let (b, a) = (stack.pop().unwrap_or(0) as u32, stack.pop().unwrap_or(0) as u32);
+                    let (b, a) = (
+                        stack.pop().unwrap_or(0) as u32,
+                        stack.pop().unwrap_or(0) as u32,
+                    );
                     u128::from(match op {
                         ConstOp::I32Add => a.wrapping_add(b),
                         ConstOp::I32Sub => a.wrapping_sub(b),
@@ -303,7 +324,10 @@ impl Instance {
                     })
                 }
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (stack.pop().unwrap_or(0) as u64, stack.pop().unwrap_or(0) as u64);
+                    let (b, a) = (
+                        stack.pop().unwrap_or(0) as u64,
+                        stack.pop().unwrap_or(0) as u64,
+                    );
                     u128::from(match op {
                         ConstOp::I64Add => a.wrapping_add(b),
                         ConstOp::I64Sub => a.wrapping_sub(b),

@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, RwLock};
 
-use wasmjit_codegen::{BoundsChecks, MemoryType, MEMORY_RESERVATION, WASM32_MAX_PAGES, WASM_PAGE_SIZE};
+use wasmjit_codegen::{
+    BoundsChecks, MemoryType, MEMORY_RESERVATION, WASM32_MAX_PAGES, WASM_PAGE_SIZE,
+};
 
 use crate::mmap::Mmap;
 use crate::vmcontext::VMMemoryDefinition;
@@ -64,10 +66,16 @@ impl fmt::Display for MemoryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MemoryError::InitialTooLarge { pages } => {
-                write!(f, "initial size of {pages} pages exceeds the limit of 65536 pages")
+                write!(
+                    f,
+                    "initial size of {pages} pages exceeds the limit of 65536 pages"
+                )
             }
             MemoryError::MaximumTooLarge { pages } => {
-                write!(f, "maximum size of {pages} pages exceeds the limit of 65536 pages")
+                write!(
+                    f,
+                    "maximum size of {pages} pages exceeds the limit of 65536 pages"
+                )
             }
             MemoryError::InitialAboveMaximum { initial, maximum } => write!(
                 f,
@@ -147,7 +155,8 @@ impl LinearMemory {
         let guard_before = usize::try_from(config.guard_before)
             .map_err(|_| MemoryError::Os("guard size overflows".into()))?
             .next_multiple_of(crate::mmap::page_size());
-        let mmap = Mmap::reserve(total.max(guard_before + 1)).map_err(|e| MemoryError::Os(e.to_string()))?;
+        let mmap = Mmap::reserve(total.max(guard_before + 1))
+            .map_err(|e| MemoryError::Os(e.to_string()))?;
         let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
         mmap.make_accessible(guard_before, initial)
             .map_err(|e| MemoryError::Os(e.to_string()))?;

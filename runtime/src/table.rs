@@ -119,7 +119,10 @@ impl std::fmt::Display for TableError {
             TableError::OutOfBounds => f.write_str("out of bounds table access"),
             TableError::GrowBeyondMaximum => f.write_str("table cannot grow past its maximum"),
             TableError::TooLarge(n) => {
-                write!(f, "table of {n} elements exceeds the limit of {MAX_TABLE_ELEMENTS}")
+                write!(
+                    f,
+                    "table of {n} elements exceeds the limit of {MAX_TABLE_ELEMENTS}"
+                )
             }
         }
     }

@@ -299,8 +299,11 @@ unsafe fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut
             // which now gets the default treatment (usually: the process dies).
             libc::sigaction(signal, previous, ptr::null_mut());
         } else if previous.sa_flags & libc::SA_SIGINFO != 0 {
-            let handler: unsafe extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                std::mem::transmute(previous.sa_sigaction);
+            let handler: unsafe extern "C" fn(
+                libc::c_int,
+                *mut libc::siginfo_t,
+                *mut libc::c_void,
+            ) = std::mem::transmute(previous.sa_sigaction);
             handler(signal, info, context);
         } else {
             let handler: unsafe extern "C" fn(libc::c_int) =

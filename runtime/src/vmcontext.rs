@@ -111,9 +111,18 @@ mod tests {
             offset_of!(VMTableDefinition, current_elements),
             VMOffsets::TABLE_DEFINITION_LENGTH as usize
         );
-        assert_eq!(offset_of!(VMFuncRef, func_ptr), VMOffsets::FUNCREF_FUNC_PTR as usize);
-        assert_eq!(offset_of!(VMFuncRef, type_id), VMOffsets::FUNCREF_TYPE_ID as usize);
-        assert_eq!(offset_of!(VMFuncRef, vmctx), VMOffsets::FUNCREF_VMCTX as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, func_ptr),
+            VMOffsets::FUNCREF_FUNC_PTR as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, type_id),
+            VMOffsets::FUNCREF_TYPE_ID as usize
+        );
+        assert_eq!(
+            offset_of!(VMFuncRef, vmctx),
+            VMOffsets::FUNCREF_VMCTX as usize
+        );
         assert_eq!(size_of::<VMFuncRef>(), VMFUNCREF_SIZE as usize);
         assert_eq!(size_of::<VMGlobal>(), 16);
         assert_eq!(size_of::<ValRaw>(), VALRAW_SIZE as usize);

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use wasmjit::{Config, Engine, Error, Instance, Linker, Module, Store, TrapKind, Val, WasmFeatures};
+use wasmjit::{
+    Config, Engine, Error, Instance, Linker, Module, Store, TrapKind, Val, WasmFeatures,
+};
 use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
@@ -134,9 +136,13 @@ impl Runner {
                     .map_err(|e| e.to_string())?;
                 Ok(())
             }
-            WastDirective::Invoke(invoke) => self.invoke(&invoke).map(|_| ()).map_err(|e| e.to_string()),
+            WastDirective::Invoke(invoke) => {
+                self.invoke(&invoke).map(|_| ()).map_err(|e| e.to_string())
+            }
             WastDirective::AssertReturn { exec, results, .. } => {
-                let actual = self.execute(exec).map_err(|e| format!("unexpected error: {e}"))?;
+                let actual = self
+                    .execute(exec)
+                    .map_err(|e| format!("unexpected error: {e}"))?;
                 check_results(&actual, &results)
             }
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
@@ -162,9 +168,12 @@ impl Runner {
                 let module = Module::new(&self.engine, bytes)
                     .map_err(|e| format!("expected link error `{message}`, compile failed: {e}"))?;
                 match self.instantiate(&module) {
-                    Ok(_) => Err(format!("expected link error `{message}`, instantiation succeeded")),
+                    Ok(_) => Err(format!(
+                        "expected link error `{message}`, instantiation succeeded"
+                    )),
                     Err(Error::Link(e))
-                        if e.contains("unknown import") || e.contains("incompatible import type") =>
+                        if e.contains("unknown import")
+                            || e.contains("incompatible import type") =>
                     {
                         Ok(())
                     }
@@ -176,7 +185,9 @@ impl Runner {
     }
 
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
-        let bytes = module.encode().map_err(|e| format!("cannot encode module: {e}"))?;
+        let bytes = module
+            .encode()
+            .map_err(|e| format!("cannot encode module: {e}"))?;
         Module::new(&self.engine, bytes).map_err(|e| format!("compile error: {e}"))
     }
 
@@ -191,7 +202,9 @@ impl Runner {
                 .get(id.name())
                 .copied()
                 .ok_or_else(|| format!("unknown instance ${}", id.name())),
-            None => self.current.ok_or_else(|| "no module instantiated yet".into()),
+            None => self
+                .current
+                .ok_or_else(|| "no module instantiated yet".into()),
         }
     }
 
@@ -201,7 +214,9 @@ impl Runner {
             return Ok(());
         };
         match Module::new(&self.engine, bytes) {
-            Ok(_) => Err(format!("expected compile error `{message}`, module compiled")),
+            Ok(_) => Err(format!(
+                "expected compile error `{message}`, module compiled"
+            )),
             Err(Error::Compile(e)) if e.to_string().starts_with("unsupported") => {
                 Err(format!("expected `{message}`, got {e}"))
             }
@@ -353,11 +368,26 @@ fn matches_v128(pattern: &V128Pattern, value: u128) -> bool {
         u64::from_le_bytes(b)
     };
     match pattern {
-        V128Pattern::I8x16(l) => l.iter().enumerate().all(|(i, v)| lane(i, 1) == u64::from(*v as u8)),
-        V128Pattern::I16x8(l) => l.iter().enumerate().all(|(i, v)| lane(i, 2) == u64::from(*v as u16)),
-        V128Pattern::I32x4(l) => l.iter().enumerate().all(|(i, v)| lane(i, 4) == u64::from(*v as u32)),
+        V128Pattern::I8x16(l) => l
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 1) == u64::from(*v as u8)),
+        V128Pattern::I16x8(l) => l
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 2) == u64::from(*v as u16)),
+        V128Pattern::I32x4(l) => l
+            .iter()
+            .enumerate()
+            .all(|(i, v)| lane(i, 4) == u64::from(*v as u32)),
         V128Pattern::I64x2(l) => l.iter().enumerate().all(|(i, v)| lane(i, 8) == *v as u64),
-        V128Pattern::F32x4(l) => l.iter().enumerate().all(|(i, p)| matches_f32(p, lane(i, 4) as u32)),
-        V128Pattern::F64x2(l) => l.iter().enumerate().all(|(i, p)| matches_f64(p, lane(i, 8))),
+        V128Pattern::F32x4(l) => l
+            .iter()
+            .enumerate()
+            .all(|(i, p)| matches_f32(p, lane(i, 4) as u32)),
+        V128Pattern::F64x2(l) => l
+            .iter()
+            .enumerate()
+            .all(|(i, p)| matches_f64(p, lane(i, 8))),
     }
 }

@@ -149,7 +149,9 @@ fn wasm_grow_and_size_follow_the_same_rules() {
     let grow = instance
         .get_typed_func::<i32, i32>(&mut store, "grow")
         .unwrap();
-    let size = instance.get_typed_func::<(), i32>(&mut store, "size").unwrap();
+    let size = instance
+        .get_typed_func::<(), i32>(&mut store, "size")
+        .unwrap();
     assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
     assert_eq!(size.call(&mut store, ()).unwrap(), 2);
     assert_eq!(grow.call(&mut store, 0).unwrap(), 2);
@@ -187,7 +189,11 @@ fn importer(engine: &Engine, limits: &str) -> Module {
     .unwrap()
 }
 
-fn link(engine: &Engine, module: &Module, memory: impl FnOnce(&mut Store<()>) -> Memory) -> wasmjit::Result<Instance> {
+fn link(
+    engine: &Engine,
+    module: &Module,
+    memory: impl FnOnce(&mut Store<()>) -> Memory,
+) -> wasmjit::Result<Instance> {
     let mut store = Store::new(engine, ());
     let memory = memory(&mut store);
     let mut linker = Linker::new(engine);
@@ -202,9 +208,16 @@ fn memory_imports_link_by_current_size_maximum_and_sharing() {
     let capped = importer(&engine, "1 4");
     let shared = importer(&engine, "1 4 shared");
 
-    assert!(link(&engine, &needs_two, |s| Memory::new(s, 2, None, false).unwrap()).is_ok());
-    let too_small = link(&engine, &needs_two, |s| Memory::new(s, 1, None, false).unwrap());
-    assert!(too_small.unwrap_err().to_string().contains("incompatible import type"));
+    assert!(link(&engine, &needs_two, |s| Memory::new(s, 2, None, false)
+        .unwrap())
+    .is_ok());
+    let too_small = link(&engine, &needs_two, |s| {
+        Memory::new(s, 1, None, false).unwrap()
+    });
+    assert!(too_small
+        .unwrap_err()
+        .to_string()
+        .contains("incompatible import type"));
     let grown = link(&engine, &needs_two, |s| {
         let m = Memory::new(&mut *s, 1, None, false).unwrap();
         m.grow(&mut *s, 1).unwrap();
@@ -212,14 +225,28 @@ fn memory_imports_link_by_current_size_maximum_and_sharing() {
     });
     assert!(grown.is_ok(), "matching uses the current size");
 
-    assert!(link(&engine, &capped, |s| Memory::new(s, 1, Some(3), false).unwrap()).is_ok());
+    assert!(link(&engine, &capped, |s| Memory::new(s, 1, Some(3), false)
+        .unwrap())
+    .is_ok());
     for (max, shared_flag) in [(None, false), (Some(5), false), (Some(4), true)] {
-        let e = link(&engine, &capped, |s| Memory::new(s, 1, max, shared_flag).unwrap());
-        assert!(e.unwrap_err().to_string().contains("incompatible import type"));
+        let e = link(&engine, &capped, |s| {
+            Memory::new(s, 1, max, shared_flag).unwrap()
+        });
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("incompatible import type"));
     }
-    assert!(link(&engine, &shared, |s| Memory::new(s, 1, Some(4), true).unwrap()).is_ok());
-    let unshared = link(&engine, &shared, |s| Memory::new(s, 1, Some(4), false).unwrap());
-    assert!(unshared.unwrap_err().to_string().contains("incompatible import type"));
+    assert!(link(&engine, &shared, |s| Memory::new(s, 1, Some(4), true)
+        .unwrap())
+    .is_ok());
+    let unshared = link(&engine, &shared, |s| {
+        Memory::new(s, 1, Some(4), false).unwrap()
+    });
+    assert!(unshared
+        .unwrap_err()
+        .to_string()
+        .contains("incompatible import type"));
 }
 
 #[test]
@@ -227,7 +254,9 @@ fn a_missing_import_is_an_unknown_import() {
     let engine = Engine::default();
     let module = importer(&engine, "1");
     let mut store = Store::new(&engine, ());
-    let e = Linker::new(&engine).instantiate(&mut store, &module).unwrap_err();
+    let e = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
     assert!(e.to_string().contains("unknown import"), "{e}");
 }
 

@@ -54,7 +54,9 @@ fn main() -> ExitCode {
         .collect();
     let next = AtomicUsize::new(0);
     let reports = Mutex::new(Vec::new());
-    let workers = thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let workers = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     thread::scope(|scope| {
         for _ in 0..workers {
             thread::Builder::new()
@@ -91,7 +93,12 @@ fn main() -> ExitCode {
     let mut failures = Vec::new();
     let mut ran = BTreeSet::new();
     for r in &reports {
-        println!("{}.wast: {} passed, {} failed", r.name, r.passed, r.failures.len());
+        println!(
+            "{}.wast: {} passed, {} failed",
+            r.name,
+            r.passed,
+            r.failures.len()
+        );
         passed += r.passed;
         failed += r.failures.len();
         failures.extend(r.failures.iter().cloned());
@@ -106,8 +113,14 @@ fn main() -> ExitCode {
     let failed_names: BTreeSet<String> = failures.iter().map(|(n, _)| n.clone()).collect();
     let mismatch = expected::compare(&listed, &failed_names, &ran);
     for name in &mismatch.unexpected_failures {
-        let why = failures.iter().find(|(n, _)| n == name).map(|(_, w)| w.as_str());
-        println!("FAIL (not in expected-failures.txt) {name}: {}", why.unwrap_or(""));
+        let why = failures
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, w)| w.as_str());
+        println!(
+            "FAIL (not in expected-failures.txt) {name}: {}",
+            why.unwrap_or("")
+        );
     }
     for name in &mismatch.unexpected_passes {
         println!("PASS (listed in expected-failures.txt; remove it) {name}");

@@ -2,7 +2,9 @@
 //! space, stack exhaustion, arithmetic traps, failing and panicking host functions. After
 //! each, the store stays usable.
 
-use wasmjit::{Config, Engine, Error, Func, Instance, Linker, Memory, Module, Store, TrapKind, Val};
+use wasmjit::{
+    Config, Engine, Error, Func, Instance, Linker, Memory, Module, Store, TrapKind, Val,
+};
 
 fn trap_kind(result: wasmjit::Result<impl std::fmt::Debug>) -> TrapKind {
     match result {
@@ -29,25 +31,41 @@ const EDGES: &str = r#"(module
 
 fn check_edges(engine: &Engine) {
     let (mut store, instance) = instance(engine, EDGES);
-    let load = instance.get_typed_func::<i32, i32>(&mut store, "load").unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
     let max = instance
         .get_typed_func::<i32, i32>(&mut store, "load_max_offset")
         .unwrap();
     let load64 = instance
         .get_typed_func::<i32, i64>(&mut store, "load64_offset")
         .unwrap();
-    let store8 = instance.get_typed_func::<i32, ()>(&mut store, "store").unwrap();
+    let store8 = instance
+        .get_typed_func::<i32, ()>(&mut store, "store")
+        .unwrap();
 
     assert_eq!(load.call(&mut store, 65532).unwrap(), 0);
     assert_eq!(load64.call(&mut store, 0).unwrap(), 0);
     for addr in [65533, 65536, -1, i32::MIN] {
-        assert_eq!(trap_kind(load.call(&mut store, addr)), TrapKind::MemoryOutOfBounds);
+        assert_eq!(
+            trap_kind(load.call(&mut store, addr)),
+            TrapKind::MemoryOutOfBounds
+        );
     }
     for addr in [0, 1, -1] {
-        assert_eq!(trap_kind(max.call(&mut store, addr)), TrapKind::MemoryOutOfBounds);
+        assert_eq!(
+            trap_kind(max.call(&mut store, addr)),
+            TrapKind::MemoryOutOfBounds
+        );
     }
-    assert_eq!(trap_kind(load64.call(&mut store, 1)), TrapKind::MemoryOutOfBounds);
-    assert_eq!(trap_kind(store8.call(&mut store, 65536)), TrapKind::MemoryOutOfBounds);
+    assert_eq!(
+        trap_kind(load64.call(&mut store, 1)),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(
+        trap_kind(store8.call(&mut store, 65536)),
+        TrapKind::MemoryOutOfBounds
+    );
     store8.call(&mut store, 65535).unwrap();
     assert_eq!(load.call(&mut store, 65532).unwrap(), 1 << 24);
 }
@@ -89,9 +107,14 @@ fn infinite_recursion_exhausts_the_stack_and_the_next_call_works() {
     let recurse = instance
         .get_typed_func::<i64, i64>(&mut store, "recurse")
         .unwrap();
-    let ok = instance.get_typed_func::<(), i32>(&mut store, "ok").unwrap();
+    let ok = instance
+        .get_typed_func::<(), i32>(&mut store, "ok")
+        .unwrap();
     for _ in 0..3 {
-        assert_eq!(trap_kind(recurse.call(&mut store, 0)), TrapKind::StackOverflow);
+        assert_eq!(
+            trap_kind(recurse.call(&mut store, 0)),
+            TrapKind::StackOverflow
+        );
         assert_eq!(ok.call(&mut store, ()).unwrap(), 7);
     }
 }
@@ -108,15 +131,26 @@ fn arithmetic_traps_carry_the_spec_messages() {
     let div = instance
         .get_typed_func::<(i32, i32), i32>(&mut store, "div")
         .unwrap();
-    let trunc = instance.get_typed_func::<f32, i32>(&mut store, "trunc").unwrap();
+    let trunc = instance
+        .get_typed_func::<f32, i32>(&mut store, "trunc")
+        .unwrap();
     let unreachable = instance
         .get_typed_func::<(), ()>(&mut store, "unreachable")
         .unwrap();
     let e = div.call(&mut store, (1, 0)).unwrap_err();
     assert!(e.to_string().contains("integer divide by zero"), "{e}");
-    assert_eq!(trap_kind(div.call(&mut store, (i32::MIN, -1))), TrapKind::IntegerOverflow);
-    assert_eq!(trap_kind(trunc.call(&mut store, f32::NAN)), TrapKind::BadConversionToInteger);
-    assert_eq!(trap_kind(trunc.call(&mut store, 3e9)), TrapKind::IntegerOverflow);
+    assert_eq!(
+        trap_kind(div.call(&mut store, (i32::MIN, -1))),
+        TrapKind::IntegerOverflow
+    );
+    assert_eq!(
+        trap_kind(trunc.call(&mut store, f32::NAN)),
+        TrapKind::BadConversionToInteger
+    );
+    assert_eq!(
+        trap_kind(trunc.call(&mut store, 3e9)),
+        TrapKind::IntegerOverflow
+    );
     let e = unreachable.call(&mut store, ()).unwrap_err();
     assert!(e.to_string().contains("unreachable"), "{e}");
     assert_eq!(div.call(&mut store, (7, 2)).unwrap(), 3);
@@ -147,7 +181,9 @@ fn a_host_function_reaches_its_callers_memory() {
         memory.write(&mut caller, addr as usize, &[0x2a]).unwrap();
         memory.data(&caller)[addr as usize] as i32 + 1
     });
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, 100).unwrap(), 43);
     let memory = instance.get_memory(&mut store, "memory").unwrap();
     assert_eq!(memory.data(&store)[100], 0x2a);
@@ -162,7 +198,9 @@ fn a_failing_host_function_is_an_error_and_the_store_stays_usable() {
             Ok(x * 2)
         }
     });
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     let e = run.call(&mut store, -1).unwrap_err();
     assert!(e.to_string().contains("negative input"), "{e}");
     assert!(e.trap().is_none(), "a host error is not a wasm trap");
@@ -175,7 +213,9 @@ fn a_panicking_host_function_panics_in_the_caller_of_wasm() {
         assert!(x >= 0, "host function panicked on {x}");
         x
     });
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = run.call(&mut store, -5);
     }))
@@ -184,7 +224,10 @@ fn a_panicking_host_function_panics_in_the_caller_of_wasm() {
         .downcast_ref::<String>()
         .cloned()
         .unwrap_or_default();
-    assert!(message.contains("host function panicked on -5"), "{message}");
+    assert!(
+        message.contains("host function panicked on -5"),
+        "{message}"
+    );
     assert_eq!(run.call(&mut store, 5).unwrap(), 5);
 }
 

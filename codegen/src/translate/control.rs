@@ -144,7 +144,7 @@ impl FuncTranslator<'_, '_> {
                 self.stack.truncate(height);
                 self.builder.switch_to_block(header);
                 self.stack
-                    .extend_from_slice(&self.builder.block_params(header).to_vec());
+                    .extend_from_slice(self.builder.block_params(header));
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },
                     next,
@@ -161,7 +161,9 @@ impl FuncTranslator<'_, '_> {
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
                 let next = self.block_with_params(&results);
-                self.builder.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.builder
+                    .ins()
+                    .brif(cond, then_block, &[], else_block, &[]);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);

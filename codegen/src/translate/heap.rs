@@ -30,12 +30,19 @@ impl FuncTranslator<'_, '_> {
     /// A load of vmctx field `offset` that never changes while the instance lives.
     pub(super) fn vmctx_readonly(&mut self, ty: Type, offset: u32) -> Value {
         let flags = MemFlagsData::trusted().with_readonly();
-        self.builder.ins().load(ty, flags, self.vmctx, offset as i32)
+        self.builder
+            .ins()
+            .load(ty, flags, self.vmctx, offset as i32)
     }
 
     /// The address to access `size` bytes at `index + memarg.offset`, after whatever check
     /// the bounds-check mode requires, and the static offset to put in the instruction.
-    fn heap_address(&mut self, memarg: &MemArg, index: Value, size: u64) -> Result<(Value, i32), CompileError> {
+    fn heap_address(
+        &mut self,
+        memarg: &MemArg,
+        index: Value,
+        size: u64,
+    ) -> Result<(Value, i32), CompileError> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::Unsupported("accesses to GC arrays".into()));
         };
@@ -79,7 +86,10 @@ impl FuncTranslator<'_, '_> {
                     VMOffsets::MEMORY_DEFINITION_LENGTH as i32,
                 );
                 let last = self.builder.ins().iadd_imm_u(index, end as i64);
-                let oob = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, last, length);
+                let oob = self
+                    .builder
+                    .ins()
+                    .icmp(IntCC::UnsignedGreaterThan, last, length);
                 self.builder
                     .ins()
                     .trapnz(oob, TrapKind::MemoryOutOfBounds.trap_code());
@@ -92,7 +102,13 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
-    fn load(&mut self, memarg: &MemArg, ty: Type, size: u64, extend: Extend) -> Result<(), CompileError> {
+    fn load(
+        &mut self,
+        memarg: &MemArg,
+        ty: Type,
+        size: u64,
+        extend: Extend,
+    ) -> Result<(), CompileError> {
         let index = self.pop();
         let (addr, offset) = self.heap_address(memarg, index, size)?;
         let flags = heap_flags();
@@ -157,7 +173,8 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::I64Store32 { memarg } => self.store(memarg, 4, true)?,
             Operator::MemorySize { mem } => {
-                let definition = self.vmctx_readonly(types::I64, self.env.offsets.memory_definition(*mem));
+                let definition =
+                    self.vmctx_readonly(types::I64, self.env.offsets.memory_definition(*mem));
                 let length = self.builder.ins().load(
                     types::I64,
                     MemFlagsData::trusted(),

@@ -155,7 +155,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
 
 impl FuncTranslator<'_, '_> {
     fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated code never underflows the stack")
+        self.stack
+            .pop()
+            .expect("validated code never underflows the stack")
     }
 
     fn pop2(&mut self) -> (Value, Value) {

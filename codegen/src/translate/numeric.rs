@@ -118,9 +118,7 @@ impl FuncTranslator<'_, '_> {
             Operator::I32LeS | Operator::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual),
             Operator::I32LeU | Operator::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual),
             Operator::I32GeS | Operator::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual),
-            Operator::I32GeU | Operator::I64GeU => {
-                self.icmp(IntCC::UnsignedGreaterThanOrEqual)
-            }
+            Operator::I32GeU | Operator::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual),
             Operator::F32Eq | Operator::F64Eq => self.fcmp(FloatCC::Equal),
             Operator::F32Ne | Operator::F64Ne => self.fcmp(FloatCC::NotEqual),
             Operator::F32Lt | Operator::F64Lt => self.fcmp(FloatCC::LessThan),
@@ -133,9 +131,15 @@ impl FuncTranslator<'_, '_> {
             Operator::I32Popcnt | Operator::I64Popcnt => {
                 self.unary(|t, a| t.builder.ins().popcnt(a))
             }
-            Operator::I32Add | Operator::I64Add => self.binary(|t, a, b| t.builder.ins().iadd(a, b)),
-            Operator::I32Sub | Operator::I64Sub => self.binary(|t, a, b| t.builder.ins().isub(a, b)),
-            Operator::I32Mul | Operator::I64Mul => self.binary(|t, a, b| t.builder.ins().imul(a, b)),
+            Operator::I32Add | Operator::I64Add => {
+                self.binary(|t, a, b| t.builder.ins().iadd(a, b))
+            }
+            Operator::I32Sub | Operator::I64Sub => {
+                self.binary(|t, a, b| t.builder.ins().isub(a, b))
+            }
+            Operator::I32Mul | Operator::I64Mul => {
+                self.binary(|t, a, b| t.builder.ins().imul(a, b))
+            }
             Operator::I32DivS => self.divide(I32, true, false),
             Operator::I64DivS => self.divide(I64, true, false),
             Operator::I32DivU => self.divide(I32, false, false),
@@ -144,10 +148,16 @@ impl FuncTranslator<'_, '_> {
             Operator::I64RemS => self.divide(I64, true, true),
             Operator::I32RemU => self.divide(I32, false, true),
             Operator::I64RemU => self.divide(I64, false, true),
-            Operator::I32And | Operator::I64And => self.binary(|t, a, b| t.builder.ins().band(a, b)),
+            Operator::I32And | Operator::I64And => {
+                self.binary(|t, a, b| t.builder.ins().band(a, b))
+            }
             Operator::I32Or | Operator::I64Or => self.binary(|t, a, b| t.builder.ins().bor(a, b)),
-            Operator::I32Xor | Operator::I64Xor => self.binary(|t, a, b| t.builder.ins().bxor(a, b)),
-            Operator::I32Shl | Operator::I64Shl => self.binary(|t, a, b| t.builder.ins().ishl(a, b)),
+            Operator::I32Xor | Operator::I64Xor => {
+                self.binary(|t, a, b| t.builder.ins().bxor(a, b))
+            }
+            Operator::I32Shl | Operator::I64Shl => {
+                self.binary(|t, a, b| t.builder.ins().ishl(a, b))
+            }
             Operator::I32ShrS | Operator::I64ShrS => {
                 self.binary(|t, a, b| t.builder.ins().sshr(a, b))
             }
@@ -164,22 +174,30 @@ impl FuncTranslator<'_, '_> {
             Operator::F32Abs | Operator::F64Abs => self.unary(|t, a| t.builder.ins().fabs(a)),
             Operator::F32Neg | Operator::F64Neg => self.unary(|t, a| t.builder.ins().fneg(a)),
             Operator::F32Ceil | Operator::F64Ceil => self.unary(|t, a| t.builder.ins().ceil(a)),
-            Operator::F32Floor | Operator::F64Floor => {
-                self.unary(|t, a| t.builder.ins().floor(a))
-            }
-            Operator::F32Trunc | Operator::F64Trunc => {
-                self.unary(|t, a| t.builder.ins().trunc(a))
-            }
+            Operator::F32Floor | Operator::F64Floor => self.unary(|t, a| t.builder.ins().floor(a)),
+            Operator::F32Trunc | Operator::F64Trunc => self.unary(|t, a| t.builder.ins().trunc(a)),
             Operator::F32Nearest | Operator::F64Nearest => {
                 self.unary(|t, a| t.builder.ins().nearest(a))
             }
             Operator::F32Sqrt | Operator::F64Sqrt => self.unary(|t, a| t.builder.ins().sqrt(a)),
-            Operator::F32Add | Operator::F64Add => self.binary(|t, a, b| t.builder.ins().fadd(a, b)),
-            Operator::F32Sub | Operator::F64Sub => self.binary(|t, a, b| t.builder.ins().fsub(a, b)),
-            Operator::F32Mul | Operator::F64Mul => self.binary(|t, a, b| t.builder.ins().fmul(a, b)),
-            Operator::F32Div | Operator::F64Div => self.binary(|t, a, b| t.builder.ins().fdiv(a, b)),
-            Operator::F32Min | Operator::F64Min => self.binary(|t, a, b| t.builder.ins().fmin(a, b)),
-            Operator::F32Max | Operator::F64Max => self.binary(|t, a, b| t.builder.ins().fmax(a, b)),
+            Operator::F32Add | Operator::F64Add => {
+                self.binary(|t, a, b| t.builder.ins().fadd(a, b))
+            }
+            Operator::F32Sub | Operator::F64Sub => {
+                self.binary(|t, a, b| t.builder.ins().fsub(a, b))
+            }
+            Operator::F32Mul | Operator::F64Mul => {
+                self.binary(|t, a, b| t.builder.ins().fmul(a, b))
+            }
+            Operator::F32Div | Operator::F64Div => {
+                self.binary(|t, a, b| t.builder.ins().fdiv(a, b))
+            }
+            Operator::F32Min | Operator::F64Min => {
+                self.binary(|t, a, b| t.builder.ins().fmin(a, b))
+            }
+            Operator::F32Max | Operator::F64Max => {
+                self.binary(|t, a, b| t.builder.ins().fmax(a, b))
+            }
             Operator::F32Copysign | Operator::F64Copysign => {
                 self.binary(|t, a, b| t.builder.ins().fcopysign(a, b))
             }

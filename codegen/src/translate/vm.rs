@@ -1,7 +1,9 @@
 //! Operators that go through the vmctx: calls, indirect calls, globals, builtins.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, types, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{
+    self, types, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, Value,
+};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
@@ -16,10 +18,10 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Vec<Value> {
         let table = self.vmctx_readonly(types::I64, VMOffsets::BUILTINS);
         let flags = MemFlagsData::trusted().with_readonly();
-        let callee = self
-            .builder
-            .ins()
-            .load(types::I64, flags, table, (builtin.index() * 8) as i32);
+        let callee =
+            self.builder
+                .ins()
+                .load(types::I64, flags, table, (builtin.index() * 8) as i32);
         let sig = self
             .builder
             .import_signature(builtin.signature(self.env.isa.default_call_conv()));

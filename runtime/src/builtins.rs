@@ -1,26 +1,191 @@
 //! The runtime functions compiled code calls, in the table order `Builtin::ALL` fixes.
+//!
+//! Each takes the calling instance's vmctx first. Those that can fail return a status, `0`
+//! for success; compiled code turns any other value into the builtin's trap.
+
+use std::ptr;
 
 use crate::instance::Instance;
+use crate::vmcontext::VMFuncRef;
 
 /// The table of builtins every vmctx points at: one `extern "C"` function per
 /// `wasmjit_codegen::Builtin`, in the same order.
 #[repr(C)]
 pub struct VMBuiltins {
     memory_grow: unsafe extern "C" fn(*mut u8, u32, u64) -> u64,
+    memory_copy: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64, u64) -> u32,
+    memory_fill: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64) -> u32,
+    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
+    data_drop: unsafe extern "C" fn(*mut u8, u32),
+    table_grow: unsafe extern "C" fn(*mut u8, u32, u64, u64) -> u64,
+    table_fill: unsafe extern "C" fn(*mut u8, u32, u64, u64, u64) -> u32,
+    table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
+    table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
+    elem_drop: unsafe extern "C" fn(*mut u8, u32),
 }
 
 /// The one builtin table of the process.
-pub static BUILTINS: VMBuiltins = VMBuiltins { memory_grow };
+pub static BUILTINS: VMBuiltins = VMBuiltins {
+    memory_grow,
+    memory_copy,
+    memory_fill,
+    memory_init,
+    data_drop,
+    table_grow,
+    table_fill,
+    table_copy,
+    table_init,
+    elem_drop,
+};
 
-/// `memory.grow`: the old size in pages, or `u64::MAX` (-1) if the memory cannot grow.
+/// The instance a builtin was called from.
 ///
 /// # Safety
-/// `vmctx` must be the vmctx of a live instance and `memory` one of its memory indices, as
-/// compiled code guarantees.
+/// `vmctx` must be the vmctx of a live instance, as compiled code guarantees.
+unsafe fn instance<'a>(vmctx: *mut u8) -> &'a Instance {
+    // SAFETY: per the contract.
+    unsafe { Instance::from_vmctx(vmctx) }
+}
+
+fn status<T, E>(result: Result<T, E>) -> u32 {
+    u32::from(result.is_err())
+}
+
+/// `memory.grow`: the old size in pages, or `u64::MAX` (-1) if the memory cannot grow.
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
-    // SAFETY: compiled code passes its own vmctx, whose instance is alive while it runs.
-    let instance = unsafe { Instance::from_vmctx(vmctx) };
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
     instance.memory(memory).grow(delta).unwrap_or(u64::MAX)
+}
+
+/// `memory.copy`, with overlapping ranges allowed; nothing is written if either range is
+/// out of bounds.
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_memory: u32,
+    dst: u64,
+    src_memory: u32,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (to, from) = (instance.memory(dst_memory), instance.memory(src_memory));
+    let fits = |start: u64, size: usize| start.checked_add(len).is_some_and(|e| e <= size as u64);
+    if !fits(dst, to.byte_size()) || !fits(src, from.byte_size()) {
+        return 1;
+    }
+    // SAFETY: both ranges lie inside their memories' accessible bytes (checked); `copy`
+    // allows overlap.
+    unsafe {
+        ptr::copy(
+            from.base().add(src as usize),
+            to.base().add(dst as usize),
+            len as usize,
+        )
+    };
+    0
+}
+
+/// `memory.fill`; nothing is written if the range is out of bounds.
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut u8,
+    memory: u32,
+    dst: u64,
+    byte: u32,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let memory = unsafe { instance(vmctx) }.memory(memory);
+    if dst
+        .checked_add(len)
+        .is_none_or(|e| e > memory.byte_size() as u64)
+    {
+        return 1;
+    }
+    // SAFETY: the range lies inside the memory's accessible bytes (checked).
+    unsafe { ptr::write_bytes(memory.base().add(dst as usize), byte as u8, len as usize) };
+    0
+}
+
+/// `memory.init`.
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    memory: u32,
+    segment: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    status(unsafe { instance(vmctx) }.memory_init(memory, segment, dst, src, len))
+}
+
+/// `data.drop`.
+unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe { instance(vmctx) }.data_drop(segment);
+}
+
+/// `table.grow`: the old size, or `u64::MAX` (-1) if the table cannot grow.
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx; the table lives as long as the
+    // store and only this thread's wasm uses it now.
+    let table = unsafe { instance(vmctx).table(table).as_mut() };
+    table
+        .grow(delta, init as usize as *const VMFuncRef)
+        .unwrap_or(u64::MAX)
+}
+
+/// `table.fill`.
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: u64, len: u64) -> u32 {
+    // SAFETY: as in `table_grow`.
+    let table = unsafe { instance(vmctx).table(table).as_mut() };
+    status(table.fill(dst, value as usize as *const VMFuncRef, len))
+}
+
+/// `table.copy`, with overlapping ranges allowed within one table.
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    let (to, from) = (instance.table(dst_table), instance.table(src_table));
+    if to == from {
+        // SAFETY: as in `table_grow`.
+        return status(unsafe { &mut *to.as_ptr() }.copy_within(dst, src, len));
+    }
+    // SAFETY: two distinct tables, each alive as in `table_grow`.
+    let items = match unsafe { from.as_ref() }.slice(src, len) {
+        Ok(items) => items.to_vec(),
+        Err(_) => return 1,
+    };
+    // SAFETY: as in `table_grow`.
+    status(unsafe { &mut *to.as_ptr() }.init(dst, &items))
+}
+
+/// `table.init`.
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    segment: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    status(unsafe { instance(vmctx) }.table_init(table, segment, dst, src, len))
+}
+
+/// `elem.drop`.
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe { instance(vmctx) }.elem_drop(segment);
 }
 
 #[cfg(test)]

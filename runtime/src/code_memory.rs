@@ -259,10 +259,13 @@ fn unregister(start: usize) {
         .remove(&start);
 }
 
-/// The trap at `pc`, if `pc` is a trap site of registered compiled code. Safe to call from
-/// a signal handler: it never blocks (a busy registry means "not a trap site").
+/// The trap at `pc`, if `pc` is a trap site of registered compiled code.
+///
+/// Called from the signal handler. It may wait for another thread that is registering or
+/// unregistering code, which never faults while holding the lock; the faulting thread
+/// itself cannot hold it, since it was running compiled code.
 pub(crate) fn lookup_trap(pc: usize) -> Option<TrapKind> {
-    let code = CODE.try_read().ok()?;
+    let code = CODE.read().unwrap_or_else(|e| e.into_inner());
     let (_, range) = code.range(..=pc).next_back()?;
     if pc >= range.end {
         return None;

@@ -2,6 +2,7 @@
 //! vmctx laid out as `wasmjit_codegen::VMOffsets` says.
 
 use std::alloc::{self, Layout};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
@@ -126,6 +127,10 @@ pub struct Instance {
     tables: Vec<TableSlot>,
     globals: Vec<NonNull<VMGlobal>>,
     defined_globals: Box<[VMGlobal]>,
+    /// Whether each data segment was dropped (`data.drop`, or applied at instantiation).
+    dropped_data: Box<[Cell<bool>]>,
+    /// Each element segment's references; emptied when the segment is dropped.
+    elements: RefCell<Vec<Vec<*const VMFuncRef>>>,
     host_data: usize,
 }
 
@@ -174,7 +179,9 @@ impl Instance {
             .collect();
         for ty in &info.tables[info.num_imported_tables as usize..] {
             let table = Table::new(*ty, ptr::null()).map_err(InstantiationError::Table)?;
-            tables.push(TableSlot::Defined(Box::new(table)));
+            tables.push(TableSlot::Defined(OwnedTable(NonNull::from(Box::leak(
+                Box::new(table),
+            )))));
         }
         let defined_globals: Box<[VMGlobal]> = info
             .global_inits
@@ -193,6 +200,8 @@ impl Instance {
             tables,
             globals,
             defined_globals,
+            dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
+            elements: RefCell::new(Vec::new()),
             host_data,
         });
         let instance_ptr: *mut Instance = &mut *instance;
@@ -241,6 +250,12 @@ impl Instance {
             // SAFETY: the global was just created and nothing else refers to it yet.
             unsafe { *global.bytes.get() = value };
         }
+        let elements = info
+            .elements
+            .iter()
+            .map(|segment| instance.segment_items(&segment.items))
+            .collect();
+        *instance.elements.get_mut() = elements;
         Ok(instance)
     }
 
@@ -249,48 +264,120 @@ impl Instance {
     pub fn initialize(&mut self) -> Result<(), InstantiationError> {
         let module = self.module.clone();
         let info = &module.compiled.info;
-        for segment in &info.elements {
-            let ElemKind::Active { table, offset } = &segment.kind else {
-                continue;
-            };
-            let offset = u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
-            let items: Vec<*const VMFuncRef> = match &segment.items {
-                ElemItems::Functions(indices) => {
-                    indices.iter().map(|f| self.func_ref(*f)).collect()
-                }
-                ElemItems::Expressions(exprs) => exprs
-                    .iter()
-                    .map(|e| u64::from_le_bytes(self.eval(e)[..8].try_into().unwrap_or([0; 8])))
-                    .map(|p| p as usize as *const VMFuncRef)
-                    .collect(),
-            };
-            // SAFETY: the table outlives the instance and nothing else borrows it now.
-            let table = unsafe { self.table(*table).as_mut() };
-            table
-                .init(u64::from(offset), &items)
-                .map_err(|_| InstantiationError::Trap(TrapKind::TableOutOfBounds))?;
+        for (index, segment) in info.elements.iter().enumerate() {
+            if let ElemKind::Active { table, offset } = &segment.kind {
+                let offset =
+                    u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
+                let items = std::mem::take(&mut self.elements.get_mut()[index]);
+                // SAFETY: the table outlives the instance and nothing else borrows it now.
+                let table = unsafe { self.table(*table).as_mut() };
+                table
+                    .init(u64::from(offset), &items)
+                    .map_err(|_| InstantiationError::Trap(TrapKind::TableOutOfBounds))?;
+            }
+            if !matches!(segment.kind, ElemKind::Passive) {
+                self.elements.get_mut()[index].clear();
+            }
         }
-        for segment in &info.data {
+        for (index, segment) in info.data.iter().enumerate() {
             let DataKind::Active { memory, offset } = &segment.kind else {
                 continue;
             };
             let offset = u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
-            let memory = &self.memories[*memory as usize];
-            let end = offset as usize + segment.bytes.len();
-            if end > memory.byte_size() {
-                return Err(InstantiationError::Trap(TrapKind::MemoryOutOfBounds));
-            }
-            // SAFETY: `offset..end` lies inside the memory's accessible bytes, checked above;
-            // the segment's bytes are a separate allocation.
-            unsafe {
-                ptr::copy_nonoverlapping(
-                    segment.bytes.as_ptr(),
-                    memory.base().add(offset as usize),
-                    segment.bytes.len(),
-                )
-            };
+            self.memory_init(
+                *memory,
+                index as u32,
+                u64::from(offset),
+                0,
+                segment.bytes.len() as u64,
+            )
+            .map_err(InstantiationError::Trap)?;
+            self.dropped_data[index].set(true);
         }
         Ok(())
+    }
+
+    /// The references an element segment's items evaluate to.
+    fn segment_items(&self, items: &ElemItems) -> Vec<*const VMFuncRef> {
+        match items {
+            ElemItems::Functions(indices) => indices.iter().map(|f| self.func_ref(*f)).collect(),
+            ElemItems::Expressions(exprs) => exprs
+                .iter()
+                .map(|e| u64::from_le_bytes(self.eval(e)[..8].try_into().unwrap_or([0; 8])))
+                .map(|p| p as usize as *const VMFuncRef)
+                .collect(),
+        }
+    }
+
+    /// `memory.init`: copies `len` bytes of data segment `segment` from `src` to `dst` in
+    /// memory `memory`, or nothing if either range is out of bounds.
+    pub fn memory_init(
+        &self,
+        memory: u32,
+        segment: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TrapKind> {
+        let bytes: &[u8] = if self.dropped_data[segment as usize].get() {
+            &[]
+        } else {
+            &self.module.compiled.info.data[segment as usize].bytes
+        };
+        let memory = &self.memories[memory as usize];
+        let oob = TrapKind::MemoryOutOfBounds;
+        let src_end = src
+            .checked_add(len)
+            .filter(|e| *e <= bytes.len() as u64)
+            .ok_or(oob)?;
+        let dst_end = dst
+            .checked_add(len)
+            .filter(|e| *e <= memory.byte_size() as u64)
+            .ok_or(oob)?;
+        let source = &bytes[src as usize..src_end as usize];
+        debug_assert_eq!(dst_end - dst, source.len() as u64);
+        // SAFETY: `dst..dst_end` lies inside the memory's accessible bytes (checked); the
+        // segment's bytes are a separate allocation.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                source.as_ptr(),
+                memory.base().add(dst as usize),
+                source.len(),
+            )
+        };
+        Ok(())
+    }
+
+    /// `data.drop`.
+    pub fn data_drop(&self, segment: u32) {
+        self.dropped_data[segment as usize].set(true);
+    }
+
+    /// `table.init`: copies `len` references of element segment `segment` from `src` to
+    /// `dst` in table `table`, or nothing if either range is out of bounds.
+    pub fn table_init(
+        &self,
+        table: u32,
+        segment: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TableError> {
+        let elements = self.elements.borrow();
+        let items = &elements[segment as usize];
+        let end = src
+            .checked_add(len)
+            .filter(|e| *e <= items.len() as u64)
+            .ok_or(TableError::OutOfBounds)?;
+        // SAFETY: the table lives as long as the instance's store; wasm of this store is
+        // the only user while it runs.
+        let table = unsafe { self.table(table).as_mut() };
+        table.init(dst, &items[src as usize..end as usize])
+    }
+
+    /// `elem.drop`.
+    pub fn elem_drop(&self, segment: u32) {
+        self.elements.borrow_mut()[segment as usize].clear();
     }
 
     /// Evaluates a constant expression to the raw bytes of its value.
@@ -382,7 +469,7 @@ impl Instance {
     pub fn table(&self, index: u32) -> NonNull<Table> {
         match &self.tables[index as usize] {
             TableSlot::Imported(table) => *table,
-            TableSlot::Defined(table) => NonNull::from(&**table),
+            TableSlot::Defined(table) => table.0,
         }
     }
 
@@ -392,10 +479,21 @@ impl Instance {
     }
 }
 
-/// A table of an instance: another's, or its own.
+/// A table of an instance: another's, or its own (freed with the instance).
 enum TableSlot {
     Imported(NonNull<Table>),
-    Defined(Box<Table>),
+    Defined(OwnedTable),
+}
+
+/// A table the instance allocated; held as a raw pointer because compiled code and
+/// builtins write it while the instance is shared.
+struct OwnedTable(NonNull<Table>);
+
+impl Drop for OwnedTable {
+    fn drop(&mut self) {
+        // SAFETY: created by `Box::leak` in `Instance::new` and freed only here.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
 }
 
 /// Writes typed fields into a vmctx under construction.

@@ -269,16 +269,17 @@ fn registry_remove(start: usize) {
         .remove(&start);
 }
 
-/// Whether `addr` may lie in a linear memory's reservation. Safe to call from a signal
-/// handler: it never blocks, answering `true` when the registry is busy.
+/// Whether `addr` lies in a linear memory's reservation.
+///
+/// Called from the signal handler; like the code registry's lookup it may wait for a thread
+/// that is creating or dropping a memory, which never faults while holding the lock.
 pub fn is_wasm_memory_address(addr: usize) -> bool {
-    match RESERVATIONS.try_read() {
-        Ok(map) => map
-            .range(..=addr)
-            .next_back()
-            .is_some_and(|(_, end)| addr < *end),
-        Err(_) => true,
-    }
+    RESERVATIONS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .range(..=addr)
+        .next_back()
+        .is_some_and(|(_, end)| addr < *end)
 }
 
 #[cfg(test)]

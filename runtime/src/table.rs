@@ -92,13 +92,39 @@ impl Table {
 
     /// Writes `items` starting at `offset`, or nothing at all if they do not fit.
     pub fn init(&mut self, offset: u64, items: &[*const VMFuncRef]) -> Result<(), TableError> {
-        let start = usize::try_from(offset).map_err(|_| TableError::OutOfBounds)?;
-        let end = start
-            .checked_add(items.len())
-            .filter(|end| *end <= self.elements.len())
-            .ok_or(TableError::OutOfBounds)?;
-        self.elements[start..end].copy_from_slice(items);
+        let range = self.range(offset, items.len() as u64)?;
+        self.elements[range].copy_from_slice(items);
         Ok(())
+    }
+
+    /// Sets `len` elements from `dst` to `value`, or nothing if the range does not fit.
+    pub fn fill(&mut self, dst: u64, value: *const VMFuncRef, len: u64) -> Result<(), TableError> {
+        let range = self.range(dst, len)?;
+        self.elements[range].fill(value);
+        Ok(())
+    }
+
+    /// Copies `len` elements from `src` to `dst` within this table (ranges may overlap), or
+    /// nothing if either range does not fit.
+    pub fn copy_within(&mut self, dst: u64, src: u64, len: u64) -> Result<(), TableError> {
+        let src = self.range(src, len)?;
+        let dst = self.range(dst, len)?;
+        self.elements.copy_within(src, dst.start);
+        Ok(())
+    }
+
+    /// The elements `src..src + len`, or an error if they are not all in the table.
+    pub fn slice(&self, src: u64, len: u64) -> Result<&[*const VMFuncRef], TableError> {
+        let range = self.range(src, len)?;
+        Ok(&self.elements[range])
+    }
+
+    fn range(&self, start: u64, len: u64) -> Result<std::ops::Range<usize>, TableError> {
+        let end = start
+            .checked_add(len)
+            .filter(|end| *end <= self.size())
+            .ok_or(TableError::OutOfBounds)?;
+        Ok(start as usize..end as usize)
     }
 }
 

@@ -99,6 +99,7 @@ impl Runner {
         match directive {
             WastDirective::Module(mut module) => {
                 let name = module.name().map(|id| id.name().to_string());
+                self.current = None;
                 let module = self.compile(&mut module)?;
                 let instance = self.instantiate(&module).map_err(|e| e.to_string())?;
                 self.current = Some(instance);

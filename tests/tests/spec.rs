@@ -25,13 +25,17 @@ struct Folder {
 }
 
 fn folders() -> Vec<Folder> {
-    vec![Folder {
-        name: "wasm-v1",
-        files: spec(SpecVersion::V1)
+    let folder = |name, version, features| Folder {
+        name,
+        files: spec(version)
             .map(|f| (f.name().to_string(), f.raw()))
             .collect(),
-        features: WasmFeatures::WASM1,
-    }]
+        features,
+    };
+    vec![
+        folder("wasm-v1", SpecVersion::V1, WasmFeatures::WASM1),
+        folder("wasm-v2", SpecVersion::V2, WasmFeatures::WASM2),
+    ]
 }
 
 /// One file's outcome.

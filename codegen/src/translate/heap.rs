@@ -193,8 +193,47 @@ impl FuncTranslator<'_, '_> {
                 let old = self.builder.ins().ireduce(types::I32, old[0]);
                 self.push(old);
             }
+            Operator::MemoryCopy { dst_mem, src_mem } => {
+                let len = self.pop_address();
+                let src = self.pop_address();
+                let dst = self.pop_address();
+                let dst_mem = self.builder.ins().iconst(types::I32, i64::from(*dst_mem));
+                let src_mem = self.builder.ins().iconst(types::I32, i64::from(*src_mem));
+                self.call_checked_builtin(Builtin::MemoryCopy, &[dst_mem, dst, src_mem, src, len]);
+            }
+            Operator::MemoryFill { mem } => {
+                let len = self.pop_address();
+                let byte = self.pop();
+                let dst = self.pop_address();
+                let mem = self.builder.ins().iconst(types::I32, i64::from(*mem));
+                self.call_checked_builtin(Builtin::MemoryFill, &[mem, dst, byte, len]);
+            }
+            Operator::MemoryInit { data_index, mem } => {
+                let len = self.pop_address();
+                let src = self.pop_address();
+                let dst = self.pop_address();
+                let mem = self.builder.ins().iconst(types::I32, i64::from(*mem));
+                let segment = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, i64::from(*data_index));
+                self.call_checked_builtin(Builtin::MemoryInit, &[mem, segment, dst, src, len]);
+            }
+            Operator::DataDrop { data_index } => {
+                let segment = self
+                    .builder
+                    .ins()
+                    .iconst(types::I32, i64::from(*data_index));
+                self.call_builtin(Builtin::DataDrop, &[segment]);
+            }
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// Pops an `i32` address or length, zero-extended to 64 bits.
+    pub(super) fn pop_address(&mut self) -> Value {
+        let value = self.pop();
+        self.builder.ins().uextend(types::I64, value)
     }
 }

@@ -4,12 +4,13 @@
 //! Cranelift values and its control stack as frames that know their branch targets. Code
 //! after an unconditional branch is skipped until the `else` or `end` that makes it
 //! reachable again. The work is split by what the operators touch: [`control`] (blocks and
-//! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory)
-//! and [`vm`] (calls, globals and everything else read through the vmctx).
+//! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory),
+//! [`tables`] (references and tables) and [`vm`] (calls, globals and builtins).
 
 mod control;
 mod heap;
 mod numeric;
+mod tables;
 mod vm;
 
 use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
@@ -180,6 +181,7 @@ impl FuncTranslator<'_, '_> {
         if self.translate_control(op)?
             || self.translate_numeric(op)?
             || self.translate_heap(op)?
+            || self.translate_tables(op)?
             || self.translate_vm(op)?
         {
             return Ok(());

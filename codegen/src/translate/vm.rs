@@ -31,6 +31,15 @@ impl FuncTranslator<'_, '_> {
         self.builder.inst_results(call).to_vec()
     }
 
+    /// Calls a builtin that reports failure with a status, trapping with its trap kind when
+    /// the status is non-zero.
+    pub(super) fn call_checked_builtin(&mut self, builtin: Builtin, args: &[Value]) {
+        let status = self.call_builtin(builtin, args);
+        if let (Some(kind), Some(status)) = (builtin.trap(), status.first()) {
+            self.builder.ins().trapnz(*status, kind.trap_code());
+        }
+    }
+
     /// Pops the arguments of a call to a function of type `type_index`, emits the call via
     /// `emit`, and pushes the results.
     fn call_with(
@@ -83,29 +92,7 @@ impl FuncTranslator<'_, '_> {
     fn translate_call_indirect(&mut self, type_index: u32, table: u32) {
         let index = self.pop();
         let trusted = MemFlagsData::trusted();
-        let definition = self.vmctx_readonly(types::I64, self.env.offsets.table_definition(table));
-        let length = self.builder.ins().load(
-            types::I64,
-            trusted,
-            definition,
-            VMOffsets::TABLE_DEFINITION_LENGTH as i32,
-        );
-        let index = self.builder.ins().uextend(types::I64, index);
-        let oob = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
-        self.builder
-            .ins()
-            .trapnz(oob, TrapKind::TableOutOfBounds.trap_code());
-        let elements = self.builder.ins().load(
-            types::I64,
-            trusted,
-            definition,
-            VMOffsets::TABLE_DEFINITION_BASE as i32,
-        );
-        let scaled = self.builder.ins().ishl_imm_u(index, 3);
-        let slot = self.builder.ins().iadd(elements, scaled);
+        let slot = self.table_element(table, index);
         let func_ref = self.builder.ins().load(types::I64, trusted, slot, 0);
         self.builder
             .ins()

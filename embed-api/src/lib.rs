@@ -20,6 +20,7 @@
 
 mod engine;
 mod error;
+mod externref;
 mod func;
 mod global;
 mod instance;
@@ -34,6 +35,7 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, Result, Trap};
+pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::{Extern, Instance};

@@ -11,6 +11,7 @@ use wasmjit_runtime::table::Table as RtTable;
 use wasmjit_runtime::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
 use crate::engine::Engine;
+use crate::externref::ExternData;
 use crate::func::FuncData;
 use crate::types::GlobalType;
 
@@ -67,6 +68,9 @@ pub(crate) struct StoreOpaque {
     /// Host functions' contexts and the trampolines their funcrefs point into, kept alive
     /// as long as the store.
     pub(crate) host_funcs: Vec<Box<dyn Send>>,
+    /// The values behind `externref`s, and their indices by address.
+    pub(crate) externs: Vec<Box<ExternData>>,
+    pub(crate) extern_by_ptr: HashMap<usize, usize>,
 }
 
 // SAFETY: the raw pointers in a store point at objects the store itself owns (boxed globals,
@@ -94,6 +98,8 @@ impl<T> Store<T> {
                 tables: Vec::new(),
                 owned_tables: Vec::new(),
                 host_funcs: Vec::new(),
+                externs: Vec::new(),
+                extern_by_ptr: HashMap::new(),
             },
             data,
         });

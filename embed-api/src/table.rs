@@ -1,12 +1,11 @@
 //! Tables of function references.
 
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 
 use wasmjit_runtime::table::Table as RtTable;
 use wasmjit_runtime::vmcontext::VMFuncRef;
 
 use crate::error::{Error, Result};
-use crate::func::Func;
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::types::{TableType, ValType};
 use crate::values::Val;
@@ -28,7 +27,7 @@ impl Table {
                 ty.element
             )));
         }
-        let init = element(store, init)?;
+        let init = element(store, ty.element, init)?;
         let mut table = Box::new(RtTable::new(ty, init)?);
         let ptr = NonNull::from(&mut *table);
         store.owned_tables.push(table);
@@ -60,18 +59,21 @@ impl Table {
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
         let store = opaque_mut(&mut store);
         // SAFETY: as in `ty`.
-        let raw = unsafe { self.runtime(store).as_ref() }.get(index)?;
-        let func = store.func_for_ref(raw).map(|index| Func {
-            store: store.id,
-            index,
-        });
-        Some(Val::FuncRef(func))
+        let table = unsafe { self.runtime(store).as_ref() };
+        let (raw, ty) = (table.get(index)?, table.ty().element);
+        Some(Val::from_raw(
+            store,
+            (raw as usize as u128).to_le_bytes(),
+            ty,
+        ))
     }
 
     /// Sets element `index` to `value`.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
         let store = opaque_mut(&mut store);
-        let value = element(store, value)?;
+        // SAFETY: the table lives as long as the store, which is borrowed.
+        let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
+        let value = element(store, ty, value)?;
         // SAFETY: the table lives as long as the store, which is borrowed exclusively.
         unsafe { self.runtime(store).as_mut() }.set(index, value)?;
         Ok(())
@@ -80,20 +82,22 @@ impl Table {
     /// Grows the table by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = opaque_mut(&mut store);
-        let init = element(store, init)?;
+        // SAFETY: the table lives as long as the store, which is borrowed.
+        let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
+        let init = element(store, ty, init)?;
         // SAFETY: as in `set`.
         Ok(unsafe { self.runtime(store).as_mut() }.grow(delta, init)?)
     }
 }
 
-/// The raw element for a funcref value.
-fn element(store: &StoreOpaque, value: Val) -> Result<*const VMFuncRef> {
-    match value {
-        Val::FuncRef(None) => Ok(ptr::null()),
-        Val::FuncRef(Some(f)) => Ok(f.func_ref(store)),
-        other => Err(Error::Type(format!(
-            "a table element cannot be a {}",
-            other.ty()
-        ))),
+/// The raw element for a reference `value` stored in a table of `element`s.
+fn element(store: &StoreOpaque, element: ValType, value: Val) -> Result<*const VMFuncRef> {
+    if value.ty() != element {
+        return Err(Error::Type(format!(
+            "a table of {element} cannot hold a {}",
+            value.ty()
+        )));
     }
+    let raw = u128::from_le_bytes(value.to_raw(store)?);
+    Ok(raw as usize as *const VMFuncRef)
 }

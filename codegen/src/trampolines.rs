@@ -39,7 +39,8 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     };
     let (callee_vmctx, caller_vmctx, func_ptr, values) =
         (*callee_vmctx, *caller_vmctx, *func_ptr, *values);
-    let flags = MemFlagsData::trusted();
+    // The host's value array is only byte-aligned: no `aligned` flag.
+    let flags = MemFlagsData::new().with_notrap();
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, param) in ty.params.iter().enumerate() {
         let offset = slot_offset(i);

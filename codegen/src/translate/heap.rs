@@ -12,7 +12,7 @@ use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
 /// The flags of a heap access: little-endian, possibly unaligned, trapping out of bounds.
-fn heap_flags() -> MemFlagsData {
+pub(super) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(TrapKind::MemoryOutOfBounds.trap_code()))
@@ -37,7 +37,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The address to access `size` bytes at `index + memarg.offset`, after whatever check
     /// the bounds-check mode requires, and the static offset to put in the instruction.
-    fn heap_address(
+    pub(super) fn heap_address(
         &mut self,
         memarg: &MemArg,
         index: Value,

@@ -30,15 +30,10 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     let mut func = ir::Function::with_name_signature(ir::UserFuncName::default(), sig);
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let [callee_vmctx, caller_vmctx, func_ptr, values] = b.block_params(block) else {
+    let params = enter(&mut b);
+    let [callee_vmctx, caller_vmctx, func_ptr, values] = params[..] else {
         unreachable!("the trampoline signature has four parameters")
     };
-    let (callee_vmctx, caller_vmctx, func_ptr, values) =
-        (*callee_vmctx, *caller_vmctx, *func_ptr, *values);
     // The host's value array is only byte-aligned: no `aligned` flag.
     let flags = MemFlagsData::new().with_notrap();
     let mut args = vec![callee_vmctx, caller_vmctx];
@@ -63,11 +58,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(isa, ty));
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let params = b.block_params(block).to_vec();
+    let params = enter(&mut b);
     let (host_ctx, caller_vmctx) = (params[0], params[1]);
     let len = ty.params.len().max(ty.results.len());
     let slot = b.create_sized_stack_slot(StackSlotData::new(
@@ -104,6 +95,15 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());
     func
+}
+
+/// Starts the trampoline's only block and returns the function's parameters.
+fn enter(b: &mut FunctionBuilder<'_>) -> Vec<ir::Value> {
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    b.block_params(block).to_vec()
 }
 
 fn slot_offset(i: usize) -> i32 {

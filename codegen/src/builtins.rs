@@ -35,11 +35,19 @@ pub enum Builtin {
     TableInit,
     /// `elem.drop`: `(segment: i32)`.
     ElemDrop,
+    /// `memory.atomic.notify`: `(memory: i32, address: i64, count: i32) -> i32` woken.
+    AtomicNotify,
+    /// `memory.atomic.wait32`: `(memory: i32, address: i64, expected: i32, timeout_ns: i64)
+    /// -> i32`: 0 woken, 1 not equal, 2 timed out.
+    AtomicWait32,
+    /// `memory.atomic.wait64`: `(memory: i32, address: i64, expected: i64, timeout_ns: i64)
+    /// -> i32`.
+    AtomicWait64,
 }
 
 impl Builtin {
     /// Every builtin, in table order.
-    pub const ALL: [Builtin; 10] = [
+    pub const ALL: [Builtin; 13] = [
         Builtin::MemoryGrow,
         Builtin::MemoryCopy,
         Builtin::MemoryFill,
@@ -50,6 +58,9 @@ impl Builtin {
         Builtin::TableCopy,
         Builtin::TableInit,
         Builtin::ElemDrop,
+        Builtin::AtomicNotify,
+        Builtin::AtomicWait32,
+        Builtin::AtomicWait64,
     ];
 
     /// The entry's position in the builtin table.
@@ -66,9 +77,13 @@ impl Builtin {
             Builtin::TableFill | Builtin::TableCopy | Builtin::TableInit => {
                 Some(TrapKind::TableOutOfBounds)
             }
-            Builtin::MemoryGrow | Builtin::DataDrop | Builtin::TableGrow | Builtin::ElemDrop => {
-                None
-            }
+            Builtin::MemoryGrow
+            | Builtin::DataDrop
+            | Builtin::TableGrow
+            | Builtin::ElemDrop
+            | Builtin::AtomicNotify
+            | Builtin::AtomicWait32
+            | Builtin::AtomicWait64 => None,
         }
     }
 
@@ -84,6 +99,9 @@ impl Builtin {
             Builtin::TableGrow => (&[I32, I64, I64], &[I64]),
             Builtin::TableFill => (&[I32, I64, I64, I64], &[I32]),
             Builtin::TableCopy | Builtin::TableInit => (&[I32, I32, I64, I64, I64], &[I32]),
+            Builtin::AtomicNotify => (&[I32, I64, I32], &[I32]),
+            Builtin::AtomicWait32 => (&[I32, I64, I32, I64], &[I32]),
+            Builtin::AtomicWait64 => (&[I32, I64, I64, I64], &[I32]),
         };
         let mut sig = Signature::new(call_conv);
         sig.params.push(AbiParam::new(I64));

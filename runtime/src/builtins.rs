@@ -4,6 +4,8 @@
 //! for success; compiled code turns any other value into the builtin's trap.
 
 use std::ptr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;
@@ -22,6 +24,9 @@ pub struct VMBuiltins {
     table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
     table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
     elem_drop: unsafe extern "C" fn(*mut u8, u32),
+    atomic_notify: unsafe extern "C" fn(*mut u8, u32, u64, u32) -> u32,
+    atomic_wait32: unsafe extern "C" fn(*mut u8, u32, u64, u32, i64) -> u32,
+    atomic_wait64: unsafe extern "C" fn(*mut u8, u32, u64, u64, i64) -> u32,
 }
 
 /// The one builtin table of the process.
@@ -36,6 +41,9 @@ pub static BUILTINS: VMBuiltins = VMBuiltins {
     table_copy,
     table_init,
     elem_drop,
+    atomic_notify,
+    atomic_wait32,
+    atomic_wait64,
 };
 
 /// The instance a builtin was called from.
@@ -186,6 +194,52 @@ unsafe extern "C" fn table_init(
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, segment: u32) {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe { instance(vmctx) }.elem_drop(segment);
+}
+
+/// `memory.atomic.notify`: wakes up to `count` waiters on `address`. Compiled code checked
+/// bounds and alignment.
+unsafe extern "C" fn atomic_notify(vmctx: *mut u8, memory: u32, address: u64, count: u32) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let memory = unsafe { instance(vmctx) }.memory(memory);
+    memory.waiters().notify(address, count)
+}
+
+/// The timeout of a wait: negative nanoseconds mean forever.
+fn timeout(nanos: i64) -> Option<Duration> {
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
+}
+
+/// `memory.atomic.wait32` on a shared memory (compiled code traps on others).
+unsafe extern "C" fn atomic_wait32(
+    vmctx: *mut u8,
+    memory: u32,
+    address: u64,
+    expected: u32,
+    nanos: i64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let memory = unsafe { instance(vmctx) }.memory(memory);
+    // SAFETY: compiled code checked that the 4 bytes at `address` are in bounds and aligned;
+    // other threads access them concurrently, hence the atomic view.
+    let cell = unsafe { &*(memory.base().add(address as usize) as *const AtomicU32) };
+    let still = || cell.load(Ordering::SeqCst) == expected;
+    memory.waiters().wait(address, still, timeout(nanos)) as u32
+}
+
+/// `memory.atomic.wait64` on a shared memory.
+unsafe extern "C" fn atomic_wait64(
+    vmctx: *mut u8,
+    memory: u32,
+    address: u64,
+    expected: u64,
+    nanos: i64,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let memory = unsafe { instance(vmctx) }.memory(memory);
+    // SAFETY: as in `atomic_wait32`, for 8 aligned bytes.
+    let cell = unsafe { &*(memory.base().add(address as usize) as *const AtomicU64) };
+    let still = || cell.load(Ordering::SeqCst) == expected;
+    memory.waiters().wait(address, still, timeout(nanos)) as u32
 }
 
 #[cfg(test)]

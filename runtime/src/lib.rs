@@ -11,6 +11,7 @@ pub mod code_memory;
 pub mod instance;
 pub mod memory;
 pub mod mmap;
+pub mod parking;
 pub mod table;
 pub mod traps;
 pub mod type_registry;

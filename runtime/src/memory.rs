@@ -10,6 +10,7 @@ use wasmjit_codegen::{
 };
 
 use crate::mmap::Mmap;
+use crate::parking::WaitQueue;
 use crate::vmcontext::VMMemoryDefinition;
 
 /// How memories are laid out in the address space.
@@ -110,6 +111,7 @@ pub struct LinearMemory {
     maximum_pages: u64,
     guard_before: usize,
     grow_lock: Mutex<()>,
+    waiters: WaitQueue,
 }
 
 // SAFETY: the memory's bytes and definition are owned by this value; the only mutation
@@ -174,6 +176,7 @@ impl LinearMemory {
             maximum_pages,
             guard_before,
             grow_lock: Mutex::new(()),
+            waiters: WaitQueue::default(),
         })
     }
 
@@ -236,6 +239,11 @@ impl LinearMemory {
     /// Whether the memory is shared between threads.
     pub fn is_shared(&self) -> bool {
         self.ty.shared
+    }
+
+    /// The threads parked on this memory by `memory.atomic.wait`.
+    pub fn waiters(&self) -> &WaitQueue {
+        &self.waiters
     }
 
     /// Whether `addr` lies in this memory's reservation, guards included.

@@ -61,11 +61,12 @@ fn folders() -> Vec<Folder> {
             Proposal::NontrappingFloatToIntConversions,
             wasm2,
         ),
-        // Its scripts are from before bulk memory: 1.0's all-or-nothing segments.
+        proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
         proposal(
-            "proposals/mutable-global",
-            Proposal::MutableGlobal,
-            WasmFeatures::WASM1,
+            "proposals/threads",
+            Proposal::Threads,
+            // The proposal is specified over Wasm 1.0 (one table at most, for instance).
+            WasmFeatures::WASM1.union(WasmFeatures::THREADS),
         ),
     ]
 }

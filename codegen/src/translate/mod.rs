@@ -5,9 +5,10 @@
 //! after an unconditional branch is skipped until the `else` or `end` that makes it
 //! reachable again. The work is split by what the operators touch: [`control`] (blocks and
 //! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory),
-//! [`tables`] (references and tables), [`simd`] (`v128`) and [`vm`] (calls, globals and
-//! builtins).
+//! [`tables`] (references and tables), [`simd`] (`v128`), [`atomics`] (threads) and [`vm`]
+//! (calls, globals and builtins).
 
+mod atomics;
 mod control;
 mod heap;
 mod numeric;
@@ -185,6 +186,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_heap(op)?
             || self.translate_tables(op)?
             || self.translate_simd(op)?
+            || self.translate_atomics(op)?
             || self.translate_vm(op)?
         {
             return Ok(());

@@ -1,0 +1,179 @@
+//! Shared memory used by several threads at once: exact atomic counters, wait/notify across
+//! threads, and growth seen by every holder. Bounded: each test ends on its own.
+
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use wasmjit::{Engine, Error, Instance, Module, SharedMemory, Store, TrapKind};
+
+const COUNTER: &str = r#"(module
+  (memory (import "env" "mem") 1 16 shared)
+  (func (export "add") (param $n i32)
+    (loop $next
+      (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "wait") (param $expected i32) (param $timeout i64) (result i32)
+    (memory.atomic.wait32 (i32.const 64) (local.get $expected) (local.get $timeout)))
+  (func (export "notify") (result i32)
+    (i32.atomic.store (i32.const 64) (i32.const 1))
+    (memory.atomic.notify (i32.const 64) (i32.const 1)))
+  (func (export "load") (param i32) (result i32) (i32.atomic.load (local.get 0)))
+  (func (export "pages") (result i32) (memory.size)))"#;
+
+fn instance(engine: &Engine, module: &Module, memory: &SharedMemory) -> (Store<()>, Instance) {
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, module, &[memory.clone().into()]).unwrap();
+    (store, instance)
+}
+
+#[test]
+fn four_threads_add_a_million_each_exactly() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, COUNTER).unwrap();
+    let memory = SharedMemory::new(&engine, 1, 16).unwrap();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (engine, module, memory) = (engine.clone(), module.clone(), memory.clone());
+            thread::spawn(move || {
+                let (mut store, instance) = instance(&engine, &module, &memory);
+                let add = instance
+                    .get_typed_func::<i32, ()>(&mut store, "add")
+                    .unwrap();
+                add.call(&mut store, 1_000_000).unwrap();
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let mut word = [0u8; 4];
+    memory.read(0, &mut word).unwrap();
+    assert_eq!(u32::from_le_bytes(word), 4_000_000);
+}
+
+#[test]
+fn wait_is_woken_by_notify_from_another_thread() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, COUNTER).unwrap();
+    let memory = SharedMemory::new(&engine, 1, 16).unwrap();
+    let (mut store, main) = instance(&engine, &module, &memory);
+    let wait = main
+        .get_typed_func::<(i32, i64), i32>(&mut store, "wait")
+        .unwrap();
+    assert_eq!(wait.call(&mut store, (5, 0)).unwrap(), 1, "not equal");
+    assert_eq!(
+        wait.call(&mut store, (0, 1_000_000)).unwrap(),
+        2,
+        "timed out"
+    );
+
+    let barrier = Arc::new(Barrier::new(2));
+    let notifier = {
+        let (engine, module, memory, barrier) = (
+            engine.clone(),
+            module.clone(),
+            memory.clone(),
+            barrier.clone(),
+        );
+        thread::spawn(move || {
+            let (mut store, instance) = instance(&engine, &module, &memory);
+            let notify = instance
+                .get_typed_func::<(), i32>(&mut store, "notify")
+                .unwrap();
+            barrier.wait();
+            let mut woken = 0;
+            for _ in 0..10_000 {
+                woken = notify.call(&mut store, ()).unwrap();
+                if woken == 1 {
+                    break;
+                }
+                thread::sleep(std::time::Duration::from_millis(1));
+            }
+            woken
+        })
+    };
+    barrier.wait();
+    let status = wait.call(&mut store, (0, 10_000_000_000)).unwrap();
+    let woken = notifier.join().unwrap();
+    // Either the wait parked and was woken, or the notifier's store came first.
+    assert!(
+        (status == 0 && woken == 1) || status == 1,
+        "wait {status}, notify {woken}"
+    );
+}
+
+#[test]
+fn wait_on_a_non_shared_memory_traps() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1)
+             (func (export "wait") (result i32)
+               (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 0)))
+             (func (export "notify") (result i32)
+               (memory.atomic.notify (i32.const 0) (i32.const 1)))
+             (func (export "unaligned") (result i32) (i32.atomic.load (i32.const 2))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let kind = |r: wasmjit::Result<i32>| match r {
+        Err(Error::Trap(t)) => t.kind(),
+        other => panic!("expected a trap, got {other:?}"),
+    };
+    let wait = instance
+        .get_typed_func::<(), i32>(&mut store, "wait")
+        .unwrap();
+    assert_eq!(
+        kind(wait.call(&mut store, ())),
+        TrapKind::AtomicWaitNonSharedMemory
+    );
+    let notify = instance
+        .get_typed_func::<(), i32>(&mut store, "notify")
+        .unwrap();
+    assert_eq!(notify.call(&mut store, ()).unwrap(), 0);
+    let unaligned = instance
+        .get_typed_func::<(), i32>(&mut store, "unaligned")
+        .unwrap();
+    assert_eq!(
+        kind(unaligned.call(&mut store, ())),
+        TrapKind::UnalignedAtomic
+    );
+}
+
+#[test]
+fn growth_from_one_thread_is_seen_by_readers_near_the_old_end() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, COUNTER).unwrap();
+    let memory = SharedMemory::new(&engine, 1, 16).unwrap();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (engine, module, memory) = (engine.clone(), module.clone(), memory.clone());
+            thread::spawn(move || {
+                let (mut store, instance) = instance(&engine, &module, &memory);
+                let load = instance
+                    .get_typed_func::<i32, i32>(&mut store, "load")
+                    .unwrap();
+                let pages = instance
+                    .get_typed_func::<(), i32>(&mut store, "pages")
+                    .unwrap();
+                let mut last = 1;
+                while last < 16 {
+                    let now = pages.call(&mut store, ()).unwrap();
+                    assert!(now >= last, "the size only rises");
+                    let edge = now * 65536 - 4;
+                    assert_eq!(load.call(&mut store, edge).unwrap(), 0);
+                    last = now;
+                }
+            })
+        })
+        .collect();
+    for _ in 0..15 {
+        memory.grow(1).unwrap();
+        thread::yield_now();
+    }
+    assert!(memory.grow(1).is_err());
+    for r in readers {
+        r.join().unwrap();
+    }
+}

@@ -40,7 +40,7 @@ pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::{Extern, Instance};
 pub use linker::Linker;
-pub use memory::{Memory, MemoryAccessError, SharedMemory};
+pub use memory::{AtomicAccessError, Memory, MemoryAccessError, SharedMemory};
 pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
@@ -49,4 +49,5 @@ pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType
 pub use values::Val;
 pub use wasmjit_codegen::{BoundsChecks, OptLevel, TrapKind};
 pub use wasmjit_runtime::memory::MemoryError;
+pub use wasmjit_runtime::parking::WaitResult;
 pub use wasmparser::WasmFeatures;

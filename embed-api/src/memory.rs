@@ -3,10 +3,12 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::ptr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use wasmjit_runtime::memory::LinearMemory;
+use wasmjit_runtime::parking::WaitResult;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -47,6 +49,33 @@ impl fmt::Display for MemoryAccessError {
 }
 
 impl std::error::Error for MemoryAccessError {}
+
+/// Why an atomic access from the host was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicAccessError {
+    /// Outside the memory's current size.
+    OutOfBounds(MemoryAccessError),
+    /// The offset is not a multiple of the access size.
+    Unaligned {
+        /// The offset.
+        offset: usize,
+        /// The access size in bytes.
+        len: usize,
+    },
+}
+
+impl fmt::Display for AtomicAccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AtomicAccessError::OutOfBounds(e) => e.fmt(f),
+            AtomicAccessError::Unaligned { offset, len } => {
+                write!(f, "unaligned atomic: {len}-byte access at offset {offset}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AtomicAccessError {}
 
 impl Memory {
     /// A new memory of `initial` pages, growable to `maximum` pages, shared between threads
@@ -262,6 +291,64 @@ impl SharedMemory {
     /// Grows the memory by `delta` pages and returns its old size in pages.
     pub fn grow(&self, delta: u64) -> Result<u64> {
         self.memory.grow(delta).map_err(Error::Memory)
+    }
+
+    /// The aligned 4 bytes at `offset` as an atomic, for loads, stores, read-modify-write and
+    /// compare-exchange that wasm threads see as their `i32.atomic.*` operations do.
+    pub fn atomic_u32(&self, offset: usize) -> Result<&AtomicU32, AtomicAccessError> {
+        let ptr = self.atomic_ptr(offset, 4)?;
+        // SAFETY: 4 aligned, accessible bytes (checked) that stay mapped as long as `self`
+        // borrows the memory; all concurrent accesses to them are atomic or wasm's own.
+        Ok(unsafe { &*(ptr as *const AtomicU32) })
+    }
+
+    /// The aligned 8 bytes at `offset` as an atomic (see [`SharedMemory::atomic_u32`]).
+    pub fn atomic_u64(&self, offset: usize) -> Result<&AtomicU64, AtomicAccessError> {
+        let ptr = self.atomic_ptr(offset, 8)?;
+        // SAFETY: as in `atomic_u32`, for 8 aligned bytes.
+        Ok(unsafe { &*(ptr as *const AtomicU64) })
+    }
+
+    /// Parks the calling thread while the u32 at `offset` equals `expected`, until a notify
+    /// or the timeout (`None`: forever), like `memory.atomic.wait32`.
+    pub fn atomic_wait32(
+        &self,
+        offset: usize,
+        expected: u32,
+        timeout: Option<Duration>,
+    ) -> Result<WaitResult, AtomicAccessError> {
+        let cell = self.atomic_u32(offset)?;
+        let still = || cell.load(Ordering::SeqCst) == expected;
+        Ok(self.memory.waiters().wait(offset as u64, still, timeout))
+    }
+
+    /// Parks the calling thread while the u64 at `offset` equals `expected`, like
+    /// `memory.atomic.wait64`.
+    pub fn atomic_wait64(
+        &self,
+        offset: usize,
+        expected: u64,
+        timeout: Option<Duration>,
+    ) -> Result<WaitResult, AtomicAccessError> {
+        let cell = self.atomic_u64(offset)?;
+        let still = || cell.load(Ordering::SeqCst) == expected;
+        Ok(self.memory.waiters().wait(offset as u64, still, timeout))
+    }
+
+    /// Wakes up to `count` threads waiting at `offset` (host or wasm), like
+    /// `memory.atomic.notify`; returns how many were woken.
+    pub fn atomic_notify(&self, offset: usize, count: u32) -> Result<u32, AtomicAccessError> {
+        self.atomic_ptr(offset, 4)?;
+        Ok(self.memory.waiters().notify(offset as u64, count))
+    }
+
+    fn atomic_ptr(&self, offset: usize, len: usize) -> Result<*mut u8, AtomicAccessError> {
+        check(&self.memory, offset, len).map_err(AtomicAccessError::OutOfBounds)?;
+        if !offset.is_multiple_of(len) {
+            return Err(AtomicAccessError::Unaligned { offset, len });
+        }
+        // SAFETY: in bounds (checked).
+        Ok(unsafe { self.memory.base().add(offset) })
     }
 
     /// Copies bytes at `offset` into `buf`.

@@ -1,6 +1,7 @@
 //! Shared memory used by several threads at once: exact atomic counters, wait/notify across
 //! threads, and growth seen by every holder. Bounded: each test ends on its own.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
@@ -68,12 +69,14 @@ fn wait_is_woken_by_notify_from_another_thread() {
     );
 
     let barrier = Arc::new(Barrier::new(2));
+    let done = Arc::new(AtomicBool::new(false));
     let notifier = {
-        let (engine, module, memory, barrier) = (
+        let (engine, module, memory, barrier, done) = (
             engine.clone(),
             module.clone(),
             memory.clone(),
             barrier.clone(),
+            done.clone(),
         );
         thread::spawn(move || {
             let (mut store, instance) = instance(&engine, &module, &memory);
@@ -82,18 +85,16 @@ fn wait_is_woken_by_notify_from_another_thread() {
                 .unwrap();
             barrier.wait();
             let mut woken = 0;
-            for _ in 0..10_000 {
+            while woken == 0 && !done.load(Ordering::SeqCst) {
                 woken = notify.call(&mut store, ()).unwrap();
-                if woken == 1 {
-                    break;
-                }
-                thread::sleep(std::time::Duration::from_millis(1));
+                thread::yield_now();
             }
             woken
         })
     };
     barrier.wait();
     let status = wait.call(&mut store, (0, 10_000_000_000)).unwrap();
+    done.store(true, Ordering::SeqCst);
     let woken = notifier.join().unwrap();
     // Either the wait parked and was woken, or the notifier's store came first.
     assert!(
@@ -176,4 +177,60 @@ fn growth_from_one_thread_is_seen_by_readers_near_the_old_end() {
     for r in readers {
         r.join().unwrap();
     }
+}
+
+#[test]
+fn the_host_uses_the_same_atomics_and_waits_as_wasm() {
+    use std::time::Duration;
+    use wasmjit::{AtomicAccessError, WaitResult};
+
+    let engine = Engine::default();
+    let module = Module::new(&engine, COUNTER).unwrap();
+    let memory = SharedMemory::new(&engine, 1, 16).unwrap();
+    let counter = memory.atomic_u32(0).unwrap();
+    counter.fetch_add(41, Ordering::SeqCst);
+    let (mut store, instance) = instance(&engine, &module, &memory);
+    let add = instance
+        .get_typed_func::<i32, ()>(&mut store, "add")
+        .unwrap();
+    add.call(&mut store, 1).unwrap();
+    assert_eq!(counter.load(Ordering::SeqCst), 42);
+    assert!(matches!(
+        memory.atomic_u32(2),
+        Err(AtomicAccessError::Unaligned { .. })
+    ));
+    assert!(matches!(
+        memory.atomic_u64(65536),
+        Err(AtomicAccessError::OutOfBounds(_))
+    ));
+    assert_eq!(
+        memory.atomic_wait32(64, 7, Some(Duration::ZERO)).unwrap(),
+        WaitResult::NotEqual
+    );
+    assert_eq!(
+        memory
+            .atomic_wait32(64, 0, Some(Duration::from_millis(1)))
+            .unwrap(),
+        WaitResult::TimedOut
+    );
+
+    // wasm's notify wakes a waiting host thread.
+    let waiter = {
+        let memory = memory.clone();
+        thread::spawn(move || memory.atomic_wait32(64, 0, Some(Duration::from_secs(30))))
+    };
+    let notify = instance
+        .get_typed_func::<(), i32>(&mut store, "notify")
+        .unwrap();
+    let mut woken = 0;
+    while woken == 0 && !waiter.is_finished() {
+        woken = notify.call(&mut store, ()).unwrap();
+        thread::yield_now();
+    }
+    let result = waiter.join().unwrap().unwrap();
+    assert!(
+        result == WaitResult::Woken || result == WaitResult::NotEqual,
+        "{result:?}"
+    );
+    assert_eq!(memory.atomic_notify(64, 1).unwrap(), 0);
 }

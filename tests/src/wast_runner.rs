@@ -1,9 +1,12 @@
 //! Runs one `.wast` script of the spec suite against wasmjit, directive by directive.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 
 use wasmjit::{
-    Config, Engine, Error, ExternRef, Instance, Linker, Module, Store, TrapKind, Val, WasmFeatures,
+    Config, Engine, Error, Extern, ExternRef, Instance, Linker, Module, SharedMemory, Store,
+    TrapKind, Val, WasmFeatures,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -23,8 +26,23 @@ pub struct DirectiveResult {
 }
 
 /// Runs the script `text` with modules validated under `features`. A script that does not
-/// parse is one failing directive at line 0.
+/// parse is one failing directive at line 0. `(thread ...)` blocks run on threads of their
+/// own, each with its own store, sharing the shared memories they name.
 pub fn run_wast(text: &str, features: WasmFeatures) -> Vec<DirectiveResult> {
+    run_script(&Arc::from(text), features, None, HashMap::new())
+}
+
+/// Shared memories a thread receives from its parent: by instance name, the exports.
+type SharedInstances = HashMap<String, Vec<(String, SharedMemory)>>;
+
+/// Runs the whole script, or with `thread` the directives of the `(thread ...)` whose
+/// keyword is at that byte offset.
+fn run_script(
+    text: &Arc<str>,
+    features: WasmFeatures,
+    thread: Option<usize>,
+    shared: SharedInstances,
+) -> Vec<DirectiveResult> {
     let mut lexer = Lexer::new(text);
     lexer.allow_confusing_unicode(true);
     let buffer = match ParseBuffer::new_with_lexer(lexer) {
@@ -35,7 +53,11 @@ pub fn run_wast(text: &str, features: WasmFeatures) -> Vec<DirectiveResult> {
         Ok(w) => w,
         Err(e) => return vec![parse_failure(e)],
     };
-    let mut runner = match Runner::new(features) {
+    let directives = match thread {
+        None => wast.directives,
+        Some(offset) => find_thread(wast.directives, offset).unwrap_or_default(),
+    };
+    let mut runner = match Runner::new(features, text.clone(), shared) {
         Ok(r) => r,
         Err(e) => {
             return vec![DirectiveResult {
@@ -44,14 +66,41 @@ pub fn run_wast(text: &str, features: WasmFeatures) -> Vec<DirectiveResult> {
             }]
         }
     };
-    wast.directives
-        .into_iter()
-        .map(|directive| {
-            let line = line_of(text, directive.span());
-            let failure = runner.run(directive).err();
-            DirectiveResult { line, failure }
-        })
-        .collect()
+    let mut results = Vec::new();
+    for directive in directives {
+        let line = line_of(text, directive.span());
+        let failure = runner.run(directive).err();
+        results.push(DirectiveResult { line, failure });
+        results.append(&mut runner.finished);
+    }
+    for (_, handle) in runner.threads.drain() {
+        match handle.join() {
+            Ok(more) => results.extend(more),
+            Err(_) => results.push(DirectiveResult {
+                line: 0,
+                failure: Some("a script thread panicked".into()),
+            }),
+        }
+    }
+    results
+}
+
+/// The directives of the `(thread ...)` at byte `offset`, searching nested threads too.
+fn find_thread(
+    directives: Vec<WastDirective<'_>>,
+    offset: usize,
+) -> Option<Vec<WastDirective<'_>>> {
+    for directive in directives {
+        if let WastDirective::Thread(thread) = directive {
+            if thread.span.offset() == offset {
+                return Some(thread.directives);
+            }
+            if let Some(found) = find_thread(thread.directives, offset) {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 fn parse_failure(e: wast::Error) -> DirectiveResult {
@@ -68,17 +117,29 @@ fn line_of(text: &str, span: Span) -> usize {
 /// The state of one script: its store, registered modules and named instances.
 struct Runner {
     engine: Engine,
+    features: WasmFeatures,
+    text: Arc<str>,
     store: Store<()>,
     linker: Linker<()>,
     instances: HashMap<String, Instance>,
     definitions: HashMap<String, Module>,
     current: Option<Instance>,
+    /// Instances of the parent script this thread shares (their shared memories).
+    shared: SharedInstances,
+    /// Script threads started and not yet waited for.
+    threads: HashMap<String, JoinHandle<Vec<DirectiveResult>>>,
+    /// Results of threads waited for, to report after the current directive.
+    finished: Vec<DirectiveResult>,
 }
 
 type Outcome = Result<(), String>;
 
 impl Runner {
-    fn new(features: WasmFeatures) -> wasmjit::Result<Self> {
+    fn new(
+        features: WasmFeatures,
+        text: Arc<str>,
+        shared: SharedInstances,
+    ) -> wasmjit::Result<Self> {
         let mut config = Config::new();
         config.wasm_features(features);
         let engine = Engine::new(&config)?;
@@ -87,11 +148,16 @@ impl Runner {
         spectest::define(&mut linker, &mut store)?;
         Ok(Runner {
             engine,
+            features,
+            text,
             store,
             linker,
             instances: HashMap::new(),
             definitions: HashMap::new(),
             current: None,
+            shared,
+            threads: HashMap::new(),
+            finished: Vec::new(),
         })
     }
 
@@ -127,6 +193,18 @@ impl Runner {
                 self.current = Some(created);
                 if let Some(name) = instance {
                     self.instances.insert(name.name().to_string(), created);
+                }
+                Ok(())
+            }
+            WastDirective::Register {
+                name,
+                module: Some(id),
+                ..
+            } if self.shared.contains_key(id.name()) => {
+                for (field, memory) in self.shared[id.name()].clone() {
+                    self.linker
+                        .define(&mut self.store, name, &field, memory)
+                        .map_err(|e| e.to_string())?;
                 }
                 Ok(())
             }
@@ -181,8 +259,51 @@ impl Runner {
                     Err(e) => Err(format!("expected link error `{message}`, got: {e}")),
                 }
             }
+            WastDirective::Thread(thread) => {
+                let mut shared = HashMap::new();
+                if let Some(id) = thread.shared_module {
+                    shared.insert(id.name().to_string(), self.shared_exports(id.name())?);
+                }
+                let (text, features) = (self.text.clone(), self.features);
+                let offset = thread.span.offset();
+                let handle = thread::Builder::new()
+                    .stack_size(16 << 20)
+                    .spawn(move || run_script(&text, features, Some(offset), shared))
+                    .map_err(|e| format!("cannot start a script thread: {e}"))?;
+                self.threads.insert(thread.name.name().to_string(), handle);
+                Ok(())
+            }
+            WastDirective::Wait { thread, .. } => {
+                let handle = self
+                    .threads
+                    .remove(thread.name())
+                    .ok_or_else(|| format!("no thread ${}", thread.name()))?;
+                let results = handle.join().map_err(|_| "the script thread panicked")?;
+                self.finished.extend(results);
+                Ok(())
+            }
             other => Err(format!("unsupported directive {}", directive_name(&other))),
         }
+    }
+
+    /// The shared memories exported by instance `name`, to hand to a script thread.
+    fn shared_exports(&mut self, name: &str) -> Result<Vec<(String, SharedMemory)>, String> {
+        if let Some(exports) = self.shared.get(name) {
+            return Ok(exports.clone());
+        }
+        let instance = *self
+            .instances
+            .get(name)
+            .ok_or_else(|| format!("unknown instance ${name}"))?;
+        let exports = instance.exports(&mut self.store);
+        Ok(exports
+            .into_iter()
+            .filter_map(|(field, item)| match item {
+                Extern::Memory(m) => m.shared(&self.store).map(|s| (field, s)),
+                Extern::SharedMemory(s) => Some((field, s)),
+                _ => None,
+            })
+            .collect())
     }
 
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {

@@ -20,7 +20,7 @@ use wasmjit_tests::wast_runner::run_wast;
 /// A folder of the suite and the features its modules are validated with.
 struct Folder {
     name: &'static str,
-    files: Vec<(String, &'static str)>,
+    files: Vec<(String, String)>,
     features: WasmFeatures,
 }
 
@@ -28,19 +28,19 @@ fn folders() -> Vec<Folder> {
     let folder = |name, version, features| Folder {
         name,
         files: spec(version)
-            .map(|f| (f.name().to_string(), f.raw()))
+            .map(|f| (f.name().to_string(), f.raw().to_string()))
             .collect(),
         features,
     };
     let proposal = |name, which, features| Folder {
         name,
         files: proposal(which)
-            .map(|f| (f.name().to_string(), f.raw()))
+            .map(|f| (f.name().to_string(), f.raw().to_string()))
             .collect(),
         features,
     };
     let wasm2 = WasmFeatures::WASM2;
-    vec![
+    let mut folders = vec![
         folder("wasm-v1", SpecVersion::V1, WasmFeatures::WASM1),
         folder("wasm-v2", SpecVersion::V2, wasm2),
         proposal("proposals/simd", Proposal::Simd, wasm2),
@@ -68,7 +68,37 @@ fn folders() -> Vec<Folder> {
             // The proposal is specified over Wasm 1.0 (one table at most, for instance).
             WasmFeatures::WASM1.union(WasmFeatures::THREADS),
         ),
-    ]
+    ];
+    folders.extend(shared_threads_tests());
+    folders
+}
+
+/// The newer threads tests (with `thread` and `wait` scripts), read from
+/// `../shared/testsuite/threads` beside the project when that folder exists.
+fn shared_threads_tests() -> Option<Folder> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testsuite/threads");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!(
+            "shared/testsuite/threads: not run ({} is absent)",
+            dir.display()
+        );
+        return None;
+    };
+    let mut files: Vec<(String, String)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wast"))
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((p.file_name()?.to_string_lossy().into_owned(), text))
+        })
+        .collect();
+    files.sort();
+    Some(Folder {
+        name: "shared/testsuite/threads",
+        files,
+        features: WasmFeatures::WASM2.union(WasmFeatures::THREADS),
+    })
 }
 
 /// One file's outcome.
@@ -80,7 +110,7 @@ struct FileReport {
 }
 
 fn main() -> ExitCode {
-    let jobs: Vec<(String, &'static str, WasmFeatures)> = folders()
+    let jobs: Vec<(String, String, WasmFeatures)> = folders()
         .into_iter()
         .flat_map(|folder| {
             folder.files.into_iter().map(move |(file, text)| {

@@ -234,3 +234,46 @@ fn the_host_uses_the_same_atomics_and_waits_as_wasm() {
     );
     assert_eq!(memory.atomic_notify(64, 1).unwrap(), 0);
 }
+
+#[test]
+fn a_lock_from_cmpxchg_and_wait_loses_no_update() {
+    const LOCKED: &str = r#"(module
+      (memory (import "env" "mem") 1 1 shared)
+      (func $lock
+        (loop $retry
+          (if (i32.atomic.rmw.cmpxchg (i32.const 8) (i32.const 0) (i32.const 1))
+            (then
+              (drop (memory.atomic.wait32 (i32.const 8) (i32.const 1) (i64.const -1)))
+              (br $retry)))))
+      (func $unlock
+        (i32.atomic.store (i32.const 8) (i32.const 0))
+        (drop (memory.atomic.notify (i32.const 8) (i32.const 1))))
+      (func (export "work") (param $n i32)
+        (loop $next
+          (call $lock)
+          ;; A plain, non-atomic read-modify-write: only the lock keeps it exact.
+          (i32.store (i32.const 16) (i32.add (i32.load (i32.const 16)) (i32.const 1)))
+          (call $unlock)
+          (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, LOCKED).unwrap();
+    let memory = SharedMemory::new(&engine, 1, 1).unwrap();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (engine, module, memory) = (engine.clone(), module.clone(), memory.clone());
+            thread::spawn(move || {
+                let (mut store, instance) = instance(&engine, &module, &memory);
+                let work = instance
+                    .get_typed_func::<i32, ()>(&mut store, "work")
+                    .unwrap();
+                work.call(&mut store, 20_000).unwrap();
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let mut word = [0u8; 4];
+    memory.read(16, &mut word).unwrap();
+    assert_eq!(u32::from_le_bytes(word), 80_000);
+}

@@ -1,6 +1,7 @@
 //! wasmjit's test support: the spec-suite runner, its `spectest` host module and its list of
-//! expected failures.
+//! expected failures, and the differential tester that compares wasmjit with wasmi.
 
+pub mod differential;
 pub mod expected;
 pub mod modules;
 pub mod spectest;

@@ -1,0 +1,534 @@
+//! Differential testing against the `wasmi` interpreter.
+//!
+//! A seed becomes a valid module (`wasm-smith`, with every Wasm 2.0 feature both engines
+//! support, NaNs canonicalised and loops bounded by fuel), every exported function is called
+//! with arguments drawn from the same seed in wasmjit and in wasmi, and what each engine saw is
+//! recorded as an [`Outcome`]: instantiation result, each call's results or trap kind, and at
+//! the end every exported global, memory and table. The two outcomes must be equal.
+//!
+//! Only a stack overflow may differ (the engines count stack differently): once either engine
+//! overflows, the rest of that module is not compared.
+
+use std::fmt;
+
+use arbitrary::Unstructured;
+use wasm_smith::Config as SmithConfig;
+
+/// How much fuel `wasm-smith`'s termination pass gives each module: loops and recursion
+/// trap with `unreachable` once it is spent.
+const FUEL: u32 = 10_000;
+
+/// The most bytes of random input a seed turns into, which bounds the module's size.
+const INPUT_BYTES: usize = 16 << 10;
+
+/// The wasmjit features matching [`smith_config`].
+pub fn features() -> wasmjit::WasmFeatures {
+    wasmjit::WasmFeatures::WASM2
+}
+
+/// What `wasm-smith` may generate: Wasm 2.0 without imports, one memory of at most 64 pages
+/// with a declared maximum (so growth stays small in the interpreter), small tables.
+/// With `disallow_traps`, every trapping instruction is guarded, so calls run deeper
+/// instead of stopping at the first `unreachable` or out-of-bounds access.
+pub fn smith_config(disallow_traps: bool) -> SmithConfig {
+    SmithConfig {
+        disallow_traps,
+        allow_start_export: true,
+        bulk_memory_enabled: true,
+        canonicalize_nans: true,
+        custom_page_sizes_enabled: false,
+        exceptions_enabled: false,
+        export_everything: true,
+        extended_const_enabled: false,
+        gc_enabled: false,
+        max_imports: 0,
+        min_funcs: 4,
+        max_funcs: 24,
+        max_memories: 1,
+        max_memory32_bytes: 64 << 16,
+        memory_max_size_required: true,
+        max_table_elements: 1_000,
+        table_max_size_required: true,
+        max_tables: 4,
+        memory64_enabled: false,
+        multi_value_enabled: true,
+        reference_types_enabled: true,
+        relaxed_simd_enabled: false,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        simd_enabled: true,
+        tail_call_enabled: false,
+        threads_enabled: false,
+        wide_arithmetic_enabled: false,
+        ..SmithConfig::default()
+    }
+}
+
+/// A deterministic stream of bytes for one seed (splitmix64).
+fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// The module generated for `seed`, as binary wasm: odd seeds guard their trapping
+/// instructions, even seeds do not.
+pub fn generate(seed: u64) -> arbitrary::Result<Vec<u8>> {
+    let input = seed_bytes(seed, INPUT_BYTES);
+    generate_from(&mut Unstructured::new(&input), seed % 2 == 1)
+}
+
+/// The module generated from fuzzer input.
+pub fn generate_from(u: &mut Unstructured<'_>, disallow_traps: bool) -> arbitrary::Result<Vec<u8>> {
+    let mut module = wasm_smith::Module::new(smith_config(disallow_traps), u)?;
+    module
+        .ensure_termination(FUEL)
+        .map_err(|_| arbitrary::Error::IncorrectFormat)?;
+    Ok(module.to_bytes())
+}
+
+/// A value as both engines can report it: numbers by their bits, references by null-ness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// An `i32`.
+    I32(i32),
+    /// An `i64`.
+    I64(i64),
+    /// An `f32`'s bits.
+    F32(u32),
+    /// An `f64`'s bits.
+    F64(u64),
+    /// A `v128`.
+    V128(u128),
+    /// A `funcref` or `externref`: whether it is null.
+    Ref {
+        /// The reference is null.
+        null: bool,
+    },
+}
+
+/// How a step ended, in terms both engines share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// It returned these values (empty for instantiation).
+    Ok(Vec<Value>),
+    /// It trapped; the spec's message for the trap.
+    Trap(&'static str),
+    /// It failed without a trap (a link or resource error), with the message.
+    Error(String),
+}
+
+/// Everything observable about running one module.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Instantiation, then each export called, by name.
+    pub steps: Vec<(String, Step)>,
+    /// The final value of every exported global.
+    pub globals: Vec<(String, Value)>,
+    /// The final size and bytes of every exported memory.
+    pub memories: Vec<(String, Vec<u8>)>,
+    /// The final size and null-ness of every entry of every exported table.
+    pub tables: Vec<(String, Vec<bool>)>,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, step) in &self.steps {
+            writeln!(f, "  {name}: {step:?}")?;
+        }
+        for (name, value) in &self.globals {
+            writeln!(f, "  global {name} = {value:?}")?;
+        }
+        for (name, bytes) in &self.memories {
+            let sum = bytes
+                .iter()
+                .fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64));
+            writeln!(f, "  memory {name}: {} bytes, hash {sum:#x}", bytes.len())?;
+        }
+        for (name, entries) in &self.tables {
+            let null = entries.iter().filter(|&&n| n).count();
+            writeln!(f, "  table {name}: {} entries, {null} null", entries.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// The argument values for a call: edge cases and random bits, from the seed.
+fn arguments(rng: &mut Vec<u8>, params: &[ValKind]) -> Vec<Value> {
+    let mut next = || -> u64 {
+        if rng.len() < 8 {
+            let seed = u64::from_le_bytes(rng[..].try_into().unwrap_or([7; 8]));
+            *rng = seed_bytes(seed ^ 0xA5A5, 256);
+        }
+        let word: [u8; 8] = rng[rng.len() - 8..].try_into().expect("8 bytes");
+        rng.truncate(rng.len() - 8);
+        u64::from_le_bytes(word)
+    };
+    params
+        .iter()
+        .map(|kind| {
+            let bits = next();
+            let bits = match bits % 8 {
+                0 => 0,
+                1 => 1,
+                2 => u64::MAX,
+                3 => 0x8000_0000_0000_0000 | (bits >> 40),
+                _ => bits,
+            };
+            match kind {
+                ValKind::I32 => Value::I32(bits as i32),
+                ValKind::I64 => Value::I64(bits as i64),
+                ValKind::F32 => Value::F32(bits as u32),
+                ValKind::F64 => Value::F64(bits),
+                ValKind::V128 => Value::V128(((bits as u128) << 64) | next() as u128),
+                ValKind::Ref => Value::Ref { null: true },
+            }
+        })
+        .collect()
+}
+
+/// A value type, without the reference's kind (arguments of reference type are null).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValKind {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    Ref,
+}
+
+/// The message of a stack overflow: steps after one are not compared.
+pub const STACK_OVERFLOW: &str = "call stack exhausted";
+
+/// Runs `wasm` in wasmjit.
+pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
+    use wasmjit::{Config, Engine, Extern, Instance, Module, Store, Val, ValType};
+
+    let mut config = Config::new();
+    config.wasm_features(features());
+    let engine = Engine::new(&config).expect("engine");
+    let mut outcome = Outcome::default();
+    let module = match Module::new(&engine, wasm) {
+        Ok(module) => module,
+        Err(e) => {
+            outcome
+                .steps
+                .push(("compile".into(), Step::Error(e.to_string())));
+            return outcome;
+        }
+    };
+    let mut store = Store::new(&engine, ());
+    let instance = match Instance::new(&mut store, &module, &[]) {
+        Ok(instance) => instance,
+        Err(e) => {
+            outcome
+                .steps
+                .push(("instantiate".into(), wasmjit_step(Err(e), &[])));
+            return outcome;
+        }
+    };
+    outcome.steps.push(("instantiate".into(), Step::Ok(vec![])));
+
+    let kind = |ty: ValType| match ty {
+        ValType::I32 => ValKind::I32,
+        ValType::I64 => ValKind::I64,
+        ValType::F32 => ValKind::F32,
+        ValType::F64 => ValKind::F64,
+        ValType::V128 => ValKind::V128,
+        ValType::FuncRef | ValType::ExternRef => ValKind::Ref,
+    };
+    let mut rng = seed_bytes(seed ^ 0x5EED, 256);
+    let mut exports = instance.exports(&mut store);
+    exports.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, export) in &exports {
+        let Extern::Func(func) = export else { continue };
+        let ty = func.ty(&store);
+        let params: Vec<ValKind> = ty.params.iter().map(|&t| kind(t)).collect();
+        let args: Vec<Val> = arguments(&mut rng, &params)
+            .into_iter()
+            .zip(&ty.params)
+            .map(|(v, &t)| match v {
+                Value::I32(x) => Val::I32(x),
+                Value::I64(x) => Val::I64(x),
+                Value::F32(x) => Val::F32(x),
+                Value::F64(x) => Val::F64(x),
+                Value::V128(x) => Val::V128(x),
+                Value::Ref { .. } => Val::default_for(t),
+            })
+            .collect();
+        let mut results: Vec<Val> = ty.results.iter().map(|&t| Val::default_for(t)).collect();
+        let result = func.call(&mut store, &args, &mut results);
+        let step = wasmjit_step(result, &results);
+        let overflow = step == Step::Trap(STACK_OVERFLOW);
+        outcome.steps.push((name.clone(), step));
+        if overflow {
+            return outcome;
+        }
+    }
+    for (name, export) in &exports {
+        match export {
+            Extern::Global(global) => {
+                let value = wasmjit_value(&global.get(&mut store));
+                outcome.globals.push((name.clone(), value));
+            }
+            Extern::Memory(memory) => {
+                let bytes = memory.data(&store).to_vec();
+                outcome.memories.push((name.clone(), bytes));
+            }
+            Extern::Table(table) => {
+                let size = table.size(&store);
+                let entries = (0..size)
+                    .map(|i| {
+                        let entry = table.get(&mut store, i).expect("in bounds");
+                        wasmjit_value(&entry) == Value::Ref { null: true }
+                    })
+                    .collect();
+                outcome.tables.push((name.clone(), entries));
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
+fn wasmjit_value(value: &wasmjit::Val) -> Value {
+    use wasmjit::Val;
+    match *value {
+        Val::I32(x) => Value::I32(x),
+        Val::I64(x) => Value::I64(x),
+        Val::F32(x) => Value::F32(x),
+        Val::F64(x) => Value::F64(x),
+        Val::V128(x) => Value::V128(x),
+        Val::FuncRef(f) => Value::Ref { null: f.is_none() },
+        Val::ExternRef(r) => Value::Ref { null: r.is_none() },
+    }
+}
+
+fn wasmjit_step(result: wasmjit::Result<()>, results: &[wasmjit::Val]) -> Step {
+    match result {
+        Ok(()) => Step::Ok(results.iter().map(wasmjit_value).collect()),
+        Err(e) => match e.trap() {
+            Some(trap) => Step::Trap(trap.kind().message()),
+            None => Step::Error(e.to_string()),
+        },
+    }
+}
+
+/// Runs `wasm` in the wasmi interpreter.
+pub fn run_wasmi(wasm: &[u8], seed: u64) -> Outcome {
+    use wasmi::{Config, Engine, Extern, Instance, Module, Store, Val, ValType};
+
+    let mut config = Config::default();
+    config
+        .wasm_multi_memory(false)
+        .wasm_tail_call(false)
+        .wasm_extended_const(false)
+        .wasm_memory64(false)
+        .wasm_relaxed_simd(false)
+        .wasm_simd(true);
+    let engine = Engine::new(&config);
+    let mut outcome = Outcome::default();
+    let module = match Module::new(&engine, wasm) {
+        Ok(module) => module,
+        Err(e) => {
+            outcome
+                .steps
+                .push(("compile".into(), Step::Error(e.to_string())));
+            return outcome;
+        }
+    };
+    let mut store = Store::new(&engine, ());
+    let instance = match Instance::new(&mut store, &module, &[]) {
+        Ok(instance) => instance,
+        Err(e) => {
+            outcome
+                .steps
+                .push(("instantiate".into(), wasmi_step(Err(e), &[])));
+            return outcome;
+        }
+    };
+    outcome.steps.push(("instantiate".into(), Step::Ok(vec![])));
+
+    let kind = |ty: &ValType| match ty {
+        ValType::I32 => ValKind::I32,
+        ValType::I64 => ValKind::I64,
+        ValType::F32 => ValKind::F32,
+        ValType::F64 => ValKind::F64,
+        ValType::V128 => ValKind::V128,
+        ValType::FuncRef | ValType::ExternRef => ValKind::Ref,
+    };
+    let mut rng = seed_bytes(seed ^ 0x5EED, 256);
+    let mut exports: Vec<(String, Extern)> = instance
+        .exports(&store)
+        .map(|e| (e.name().to_string(), e.into_extern()))
+        .collect();
+    exports.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, export) in &exports {
+        let Extern::Func(func) = export else { continue };
+        let ty = func.ty(&store);
+        let params: Vec<ValKind> = ty.params().iter().map(kind).collect();
+        let args: Vec<Val> = arguments(&mut rng, &params)
+            .into_iter()
+            .zip(ty.params())
+            .map(|(v, t)| match v {
+                Value::I32(x) => Val::I32(x),
+                Value::I64(x) => Val::I64(x),
+                Value::F32(x) => Val::F32(wasmi::F32::from_bits(x)),
+                Value::F64(x) => Val::F64(wasmi::F64::from_bits(x)),
+                Value::V128(x) => Val::V128(x.into()),
+                Value::Ref { .. } => Val::default_for_ty(*t),
+            })
+            .collect();
+        let mut results: Vec<Val> = ty
+            .results()
+            .iter()
+            .map(|t| Val::default_for_ty(*t))
+            .collect();
+        let result = func.call(&mut store, &args, &mut results);
+        let step = wasmi_step(result, &results);
+        let overflow = step == Step::Trap(STACK_OVERFLOW);
+        outcome.steps.push((name.clone(), step));
+        if overflow {
+            return outcome;
+        }
+    }
+    for (name, export) in &exports {
+        match export {
+            Extern::Global(global) => {
+                let value = wasmi_value(&global.get(&store));
+                outcome.globals.push((name.clone(), value));
+            }
+            Extern::Memory(memory) => {
+                let bytes = memory.data(&store).to_vec();
+                outcome.memories.push((name.clone(), bytes));
+            }
+            Extern::Table(table) => {
+                let size = table.size(&store);
+                let entries = (0..size)
+                    .map(|i| table.get(&store, i).expect("in bounds").is_null())
+                    .collect();
+                outcome.tables.push((name.clone(), entries));
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
+fn wasmi_value(value: &wasmi::Val) -> Value {
+    use wasmi::Val;
+    match value {
+        Val::I32(x) => Value::I32(*x),
+        Val::I64(x) => Value::I64(*x),
+        Val::F32(x) => Value::F32(x.to_bits()),
+        Val::F64(x) => Value::F64(x.to_bits()),
+        Val::V128(x) => Value::V128(x.as_u128()),
+        Val::FuncRef(f) => Value::Ref { null: f.is_null() },
+        Val::ExternRef(r) => Value::Ref { null: r.is_null() },
+    }
+}
+
+fn wasmi_step(result: Result<(), wasmi::Error>, results: &[wasmi::Val]) -> Step {
+    use wasmi::TrapCode;
+    match result {
+        Ok(()) => Step::Ok(results.iter().map(wasmi_value).collect()),
+        Err(e) => match e.as_trap_code() {
+            Some(code) => Step::Trap(match code {
+                TrapCode::UnreachableCodeReached => "unreachable",
+                TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+                TrapCode::TableOutOfBounds => "out of bounds table access",
+                TrapCode::IndirectCallToNull => "uninitialized element",
+                TrapCode::IntegerDivisionByZero => "integer divide by zero",
+                TrapCode::IntegerOverflow => "integer overflow",
+                TrapCode::BadConversionToInteger => "invalid conversion to integer",
+                TrapCode::StackOverflow => STACK_OVERFLOW,
+                TrapCode::BadSignature => "indirect call type mismatch",
+                other => return Step::Error(format!("wasmi trap {other:?}")),
+            }),
+            None => {
+                // wasmi reports segments out of bounds at instantiation as errors, not
+                // traps; the spec's message starts them.
+                let message = e.to_string();
+                match TRAP_MESSAGES.iter().find(|m| message.starts_with(*m)) {
+                    Some(trap) => Step::Trap(trap),
+                    None => Step::Error(message),
+                }
+            }
+        },
+    }
+}
+
+/// The spec's trap messages that wasmi also uses for instantiation errors.
+const TRAP_MESSAGES: [&str; 2] = ["out of bounds memory access", "out of bounds table access"];
+
+/// Compares the two outcomes, ignoring everything after a stack overflow in either.
+/// Returns a description of the first difference.
+pub fn compare(ours: &Outcome, theirs: &Outcome) -> Result<(), String> {
+    let overflowed = |o: &Outcome| {
+        o.steps
+            .iter()
+            .position(|(_, s)| *s == Step::Trap(STACK_OVERFLOW))
+    };
+    if let Some(at) = overflowed(ours).or(overflowed(theirs)) {
+        for (a, b) in ours.steps.iter().zip(&theirs.steps).take(at) {
+            if a != b {
+                return Err(format!("{}: wasmjit {:?}, wasmi {:?}", a.0, a.1, b.1));
+            }
+        }
+        return Ok(());
+    }
+    for (a, b) in ours.steps.iter().zip(&theirs.steps) {
+        let same = match (&a.1, &b.1) {
+            // Both refused the module: the messages differ between engines.
+            (Step::Error(_), Step::Error(_)) => true,
+            (x, y) => x == y,
+        };
+        if a.0 != b.0 || !same {
+            return Err(format!("{}: wasmjit {:?}, wasmi {:?}", a.0, a.1, b.1));
+        }
+    }
+    if ours.steps.len() != theirs.steps.len() {
+        return Err(format!(
+            "wasmjit ran {} steps, wasmi {}",
+            ours.steps.len(),
+            theirs.steps.len()
+        ));
+    }
+    if ours.globals != theirs.globals {
+        return Err(format!(
+            "globals: wasmjit {:?}, wasmi {:?}",
+            ours.globals, theirs.globals
+        ));
+    }
+    for (a, b) in ours.memories.iter().zip(&theirs.memories) {
+        if a != b {
+            let first = a.1.iter().zip(&b.1).position(|(x, y)| x != y);
+            return Err(format!(
+                "memory {}: wasmjit {} bytes, wasmi {} bytes, first difference at {first:?}",
+                a.0,
+                a.1.len(),
+                b.1.len()
+            ));
+        }
+    }
+    if ours.tables != theirs.tables {
+        return Err("tables differ".into());
+    }
+    Ok(())
+}
+
+/// Runs one module in both engines; `Err` describes the first difference.
+pub fn check(wasm: &[u8], seed: u64) -> Result<(), String> {
+    let ours = run_wasmjit(wasm, seed);
+    let theirs = run_wasmi(wasm, seed);
+    compare(&ours, &theirs).map_err(|diff| format!("{diff}\nwasmjit:\n{ours}wasmi:\n{theirs}"))
+}

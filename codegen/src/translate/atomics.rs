@@ -19,11 +19,13 @@ use types::{I16, I32, I64, I8};
 
 impl FuncTranslator<'_, '_> {
     /// Pops the index of a `size`-byte atomic access and returns the host address and the
-    /// effective wasm address, after the bounds and alignment checks.
+    /// effective wasm address, after the alignment check, for a wait the shared-memory check,
+    /// and the bounds check, in the reference interpreter's order.
     fn atomic_address(
         &mut self,
         memarg: &MemArg,
         size: u64,
+        wait: bool,
     ) -> Result<(Value, Value), CompileError> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::Unsupported("atomics on GC arrays".into()));
@@ -41,6 +43,20 @@ impl FuncTranslator<'_, '_> {
             definition,
             VMOffsets::MEMORY_DEFINITION_LENGTH as i32,
         );
+        // Alignment is checked first, as the reference interpreter does: an access that is
+        // both misaligned and out of bounds is an "unaligned atomic".
+        if size > 1 {
+            let misaligned = self.builder.ins().band_imm_u(ea, (size - 1) as i64);
+            self.builder
+                .ins()
+                .trapnz(misaligned, TrapKind::UnalignedAtomic.trap_code());
+        }
+        if wait && !self.env.module.memories[memory as usize].shared {
+            let always = self.builder.ins().iconst(I8, 1);
+            self.builder
+                .ins()
+                .trapnz(always, TrapKind::AtomicWaitNonSharedMemory.trap_code());
+        }
         let end = self.builder.ins().iadd_imm_u(ea, size as i64);
         let oob = self
             .builder
@@ -49,12 +65,6 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(oob, TrapKind::MemoryOutOfBounds.trap_code());
-        if size > 1 {
-            let misaligned = self.builder.ins().band_imm_u(ea, (size - 1) as i64);
-            self.builder
-                .ins()
-                .trapnz(misaligned, TrapKind::UnalignedAtomic.trap_code());
-        }
         let base = self.vmctx_readonly(I64, self.env.offsets.memory_base(memory));
         let addr = self.builder.ins().iadd(base, ea);
         Ok((addr, ea))
@@ -84,7 +94,7 @@ impl FuncTranslator<'_, '_> {
         result: Type,
         access: Type,
     ) -> Result<(), CompileError> {
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()))?;
+        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
         let v = self.builder.ins().atomic_load(access, atomic_flags(), addr);
         let v = self.widen_result(v, result);
         self.push(v);
@@ -93,7 +103,7 @@ impl FuncTranslator<'_, '_> {
 
     fn atomic_store(&mut self, memarg: &MemArg, access: Type) -> Result<(), CompileError> {
         let value = self.pop();
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()))?;
+        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
         let value = self.narrow(value, access);
         self.builder.ins().atomic_store(atomic_flags(), value, addr);
         Ok(())
@@ -107,7 +117,7 @@ impl FuncTranslator<'_, '_> {
         op: AtomicRmwOp,
     ) -> Result<(), CompileError> {
         let value = self.pop();
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()))?;
+        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
         let value = self.narrow(value, access);
         let old = self
             .builder
@@ -126,7 +136,7 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<(), CompileError> {
         let replacement = self.pop();
         let expected = self.pop();
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()))?;
+        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
         let expected = self.narrow(expected, access);
         let replacement = self.narrow(replacement, access);
         let old = self
@@ -154,13 +164,7 @@ impl FuncTranslator<'_, '_> {
         let timeout = self.pop();
         let expected = self.pop();
         let memory = Self::memory_index(memarg);
-        let (_, ea) = self.atomic_address(memarg, size)?;
-        if !self.env.module.memories[memory as usize].shared {
-            let always = self.builder.ins().iconst(I8, 1);
-            self.builder
-                .ins()
-                .trapnz(always, TrapKind::AtomicWaitNonSharedMemory.trap_code());
-        }
+        let (_, ea) = self.atomic_address(memarg, size, true)?;
         let memory = self.builder.ins().iconst(I32, i64::from(memory));
         let status = self.call_builtin(builtin, &[memory, ea, expected, timeout]);
         self.push(status[0]);
@@ -177,7 +181,7 @@ impl FuncTranslator<'_, '_> {
             Operator::MemoryAtomicNotify { memarg } => {
                 let count = self.pop();
                 let memory = Self::memory_index(memarg);
-                let (_, ea) = self.atomic_address(memarg, 4)?;
+                let (_, ea) = self.atomic_address(memarg, 4, false)?;
                 let memory = self.builder.ins().iconst(I32, i64::from(memory));
                 let woken = self.call_builtin(Builtin::AtomicNotify, &[memory, ea, count]);
                 self.push(woken[0]);

@@ -50,6 +50,8 @@ pub enum Error {
     Table(TableError),
     /// A value or function of the wrong type was passed.
     Type(String),
+    /// The store's resource limiter refused a memory, table or instance.
+    Limit(String),
     /// A host function failed with its own error.
     Host(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -78,6 +80,7 @@ impl fmt::Display for Error {
             Error::Link(e) => e.fmt(f),
             Error::Memory(e) => e.fmt(f),
             Error::Table(e) => e.fmt(f),
+            Error::Limit(e) => e.fmt(f),
             Error::Type(e) => write!(f, "type mismatch: {e}"),
             Error::Host(e) => e.fmt(f),
         }

@@ -245,6 +245,13 @@ pub(crate) fn instantiate(
         )));
     }
     let resolved = resolve_imports(store, info, imports)?;
+    store.limit_new_instance()?;
+    for ty in &info.memories[info.num_imported_memories as usize..] {
+        store.limit_new_memory(ty.minimum, ty.maximum)?;
+    }
+    for ty in &info.tables[info.num_imported_tables as usize..] {
+        store.limit_new_table(ty.minimum, ty.maximum)?;
+    }
     let index = store.instances.len();
     let memory_config = store.engine.memory_config();
     let vm = &store.vm as *const _;

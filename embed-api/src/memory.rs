@@ -97,6 +97,7 @@ impl Memory {
             shared,
             memory64: false,
         };
+        store.limit_new_memory(initial, maximum)?;
         let memory = LinearMemory::new(&ty, &store.engine.memory_config())?;
         let index = store.push_memory(Arc::new(memory));
         Ok(Memory {
@@ -209,8 +210,15 @@ impl Memory {
 
     /// Grows the memory by `delta` pages and returns its old size in pages. Past the maximum
     /// it fails and changes nothing. `grow(0)` returns the current size.
+    ///
+    /// The store's limiter, if any, is asked first; a refusal is an `Error::Limit`.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        Ok(self.runtime(opaque_mut(&mut store)).grow(delta)?)
+        let store = opaque_mut(&mut store);
+        let memory = self.runtime(store).clone();
+        if let Some(request) = memory.grow_request(delta) {
+            store.limit(request, "growing the memory")?;
+        }
+        Ok(memory.grow(delta)?)
     }
 }
 

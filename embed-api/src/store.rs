@@ -13,6 +13,7 @@ use wasmjit_runtime::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 use crate::engine::Engine;
 use crate::externref::ExternData;
 use crate::func::FuncData;
+use crate::limits::{ask_limiter, ResourceLimiter};
 use crate::types::GlobalType;
 
 /// Identifies a store; every handle records the store it belongs to.
@@ -40,7 +41,12 @@ pub struct Store<T> {
 pub(crate) struct StoreInner<T> {
     pub(crate) opaque: StoreOpaque,
     pub(crate) data: T,
+    /// Finds the resource limiter in the data, when the host set one.
+    pub(crate) limiter: Option<LimiterFn<T>>,
 }
+
+/// What [`Store::limiter`] keeps: the way from the host data to its limiter.
+pub(crate) type LimiterFn<T> = Box<dyn (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync>;
 
 /// A global known to the store: where its value lives and its type.
 pub(crate) struct GlobalData {
@@ -71,6 +77,9 @@ pub(crate) struct StoreOpaque {
     /// The values behind `externref`s, and their indices by address.
     pub(crate) externs: Vec<Box<ExternData>>,
     pub(crate) extern_by_ptr: HashMap<usize, usize>,
+    /// How many memories and tables this store created, for the limiter's counts.
+    pub(crate) memories_created: usize,
+    pub(crate) tables_created: usize,
 }
 
 // SAFETY: the raw pointers in a store point at objects the store itself owns (boxed globals,
@@ -100,8 +109,11 @@ impl<T> Store<T> {
                 host_funcs: Vec::new(),
                 externs: Vec::new(),
                 extern_by_ptr: HashMap::new(),
+                memories_created: 0,
+                tables_created: 0,
             },
             data,
+            limiter: None,
         });
         let ptr: *mut StoreInner<T> = &mut *inner;
         *inner.opaque.vm.store.get_mut() = ptr.cast();
@@ -121,6 +133,22 @@ impl<T> Store<T> {
     /// The host data, mutably.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.inner.data
+    }
+
+    /// Caps what the store's guests may allocate: `limiter` finds a [`ResourceLimiter`] in
+    /// the host data, and the limiter is asked before every memory or table is created or
+    /// grown (from the host or from wasm) and before every instantiation.
+    ///
+    /// A `memory.grow` or `table.grow` it refuses returns -1 to wasm; a creation or
+    /// instantiation it refuses is an [`Error::Limit`](crate::Error::Limit).
+    pub fn limiter(
+        &mut self,
+        limiter: impl (FnMut(&mut T) -> &mut dyn ResourceLimiter) + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        self.inner.limiter = Some(Box::new(limiter));
+        *self.inner.opaque.vm.grow_hook.get_mut() = Some(ask_limiter::<T>);
     }
 
     /// Consumes the store, returning its host data.

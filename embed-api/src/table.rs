@@ -28,6 +28,7 @@ impl Table {
             )));
         }
         let init = element(store, ty.element, init)?;
+        store.limit_new_table(ty.minimum, ty.maximum)?;
         let mut table = Box::new(RtTable::new(ty, init)?);
         let ptr = NonNull::from(&mut *table);
         store.owned_tables.push(table);
@@ -85,6 +86,10 @@ impl Table {
         // SAFETY: the table lives as long as the store, which is borrowed.
         let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
         let init = element(store, ty, init)?;
+        // SAFETY: the table lives as long as the store, which is borrowed.
+        if let Some(request) = unsafe { self.runtime(store).as_ref() }.grow_request(delta) {
+            store.limit(request, "growing the table")?;
+        }
         // SAFETY: as in `set`.
         Ok(unsafe { self.runtime(store).as_mut() }.grow(delta, init)?)
     }

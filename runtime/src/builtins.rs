@@ -63,7 +63,14 @@ fn status<T, E>(result: Result<T, E>) -> u32 {
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    instance.memory(memory).grow(delta).unwrap_or(u64::MAX)
+    let memory = instance.memory(memory);
+    if let Some(request) = memory.grow_request(delta) {
+        // SAFETY: called from wasm of the instance's store, on the thread running it.
+        if !unsafe { instance.store_context().allows(request) } {
+            return u64::MAX;
+        }
+    }
+    memory.grow(delta).unwrap_or(u64::MAX)
 }
 
 /// `memory.copy`, with overlapping ranges allowed; nothing is written if either range is
@@ -139,7 +146,15 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, segment: u32) {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx; the table lives as long as the
     // store and only this thread's wasm uses it now.
-    let table = unsafe { instance(vmctx).table(table).as_mut() };
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: as above.
+    let table = unsafe { instance.table(table).as_mut() };
+    if let Some(request) = table.grow_request(delta) {
+        // SAFETY: called from wasm of the instance's store, on the thread running it.
+        if !unsafe { instance.store_context().allows(request) } {
+            return u64::MAX;
+        }
+    }
     table
         .grow(delta, init as usize as *const VMFuncRef)
         .unwrap_or(u64::MAX)

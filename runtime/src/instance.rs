@@ -438,6 +438,16 @@ impl Instance {
         unsafe { &*(vmctx.add(VMOffsets::INSTANCE as usize) as *const *const Instance).read() }
     }
 
+    /// The store context this instance was created with.
+    pub fn store_context(&self) -> &VMStoreContext {
+        // SAFETY: `Instance::new` wrote the store context's address at the vmctx's start,
+        // and the caller of `new` keeps the store context alive as long as the instance.
+        unsafe {
+            &*(self.vmctx().add(VMOffsets::STORE_CONTEXT as usize) as *const *const VMStoreContext)
+                .read()
+        }
+    }
+
     /// The embedder's tag given to [`Instance::new`].
     pub fn host_data(&self) -> usize {
         self.host_data

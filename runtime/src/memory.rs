@@ -11,7 +11,7 @@ use wasmjit_codegen::{
 
 use crate::mmap::Mmap;
 use crate::parking::WaitQueue;
-use crate::vmcontext::VMMemoryDefinition;
+use crate::vmcontext::{GrowRequest, GrowResource, VMMemoryDefinition};
 
 /// How memories are laid out in the address space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,6 +204,21 @@ impl LinearMemory {
                 .store((new * WASM_PAGE_SIZE) as usize, Ordering::Release);
         }
         Ok(current)
+    }
+
+    /// The limiter's question before growing by `delta` pages; `None` when the growth would
+    /// pass the maximum anyway (then there is nothing to ask).
+    pub fn grow_request(&self, delta: u64) -> Option<GrowRequest> {
+        let current = self.size_pages();
+        let desired = current
+            .checked_add(delta)
+            .filter(|n| *n <= self.maximum_pages)?;
+        Some(GrowRequest {
+            resource: GrowResource::Memory,
+            current: (current * WASM_PAGE_SIZE) as usize,
+            desired: (desired * WASM_PAGE_SIZE) as usize,
+            maximum: self.ty.maximum.map(|m| (m * WASM_PAGE_SIZE) as usize),
+        })
     }
 
     /// Current size in pages.

@@ -2,7 +2,7 @@
 
 use wasmjit_codegen::TableType;
 
-use crate::vmcontext::{VMFuncRef, VMTableDefinition};
+use crate::vmcontext::{GrowRequest, GrowResource, VMFuncRef, VMTableDefinition};
 
 /// Largest number of elements a table may have, whatever its declared maximum: a guest
 /// cannot make the host allocate without bound.
@@ -48,6 +48,22 @@ impl Table {
             minimum: self.size(),
             ..self.ty
         }
+    }
+
+    /// The limiter's question before growing by `delta` elements; `None` when the growth
+    /// would pass the maximum anyway.
+    pub fn grow_request(&self, delta: u64) -> Option<GrowRequest> {
+        let current = self.size();
+        let desired = current
+            .checked_add(delta)
+            .filter(|n| *n <= self.ty.maximum.unwrap_or(u64::from(u32::MAX)))
+            .filter(|n| *n <= MAX_TABLE_ELEMENTS)?;
+        Some(GrowRequest {
+            resource: GrowResource::Table,
+            current: current as usize,
+            desired: desired as usize,
+            maximum: self.ty.maximum.map(|m| m as usize),
+        })
     }
 
     /// Number of elements.

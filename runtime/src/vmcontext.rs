@@ -16,6 +16,8 @@ pub struct VMStoreContext {
     pub stack_limit: UnsafeCell<usize>,
     /// The embedder's store, for host functions called from wasm; opaque to the runtime.
     pub store: UnsafeCell<*mut u8>,
+    /// Asked before wasm grows a memory or table, when the embedder set a limiter.
+    pub grow_hook: UnsafeCell<Option<GrowHook>>,
 }
 
 impl Default for VMStoreContext {
@@ -23,6 +25,60 @@ impl Default for VMStoreContext {
         VMStoreContext {
             stack_limit: UnsafeCell::new(usize::MAX),
             store: UnsafeCell::new(ptr::null_mut()),
+            grow_hook: UnsafeCell::new(None),
+        }
+    }
+}
+
+/// What is about to grow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrowResource {
+    /// A linear memory; sizes in bytes (creating one grows it from 0).
+    Memory,
+    /// A table; sizes in elements (creating one grows it from 0).
+    Table,
+    /// The number of instances in the store.
+    Instances,
+    /// The number of memories created in the store.
+    Memories,
+    /// The number of tables created in the store.
+    Tables,
+}
+
+/// A request to grow a memory or table, or the store's count of instances, memories or
+/// tables, from `current` to `desired`, below `maximum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrowRequest {
+    /// Memory or table.
+    pub resource: GrowResource,
+    /// The size now.
+    pub current: usize,
+    /// The size asked for.
+    pub desired: usize,
+    /// The declared maximum, if any.
+    pub maximum: Option<usize>,
+}
+
+/// The embedder's answer to a [`GrowRequest`]: `true` lets the growth go ahead.
+///
+/// # Safety
+/// Called with [`VMStoreContext::store`] while wasm of that store runs on this thread; the
+/// embedder's implementation may use the store as host functions do.
+pub type GrowHook = unsafe fn(store: *mut u8, request: GrowRequest) -> bool;
+
+impl VMStoreContext {
+    /// Whether the embedder allows `request`; `true` when no limiter is set.
+    ///
+    /// # Safety
+    /// Only from a builtin called by wasm of this store, on the thread running it.
+    pub unsafe fn allows(&self, request: GrowRequest) -> bool {
+        // SAFETY: the hook and the store pointer are set together by the embedder before
+        // any wasm runs and not changed while it runs (the store is exclusively borrowed).
+        unsafe {
+            match *self.grow_hook.get() {
+                Some(hook) => hook(*self.store.get(), request),
+                None => true,
+            }
         }
     }
 }

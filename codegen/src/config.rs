@@ -37,6 +37,11 @@ pub struct CodegenConfig {
     pub opt_level: OptLevel,
     /// Keep a listing of each function's machine instructions (for inspection and tests).
     pub emit_disassembly: bool,
+    /// Check the engine's epoch against the store's deadline at every function entry and
+    /// loop header, trapping with "interrupt" once it is reached.
+    pub epoch_interruption: bool,
+    /// Count executed operators against the store's fuel, trapping once it runs out.
+    pub consume_fuel: bool,
 }
 
 impl Default for CodegenConfig {
@@ -47,6 +52,8 @@ impl Default for CodegenConfig {
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,
             emit_disassembly: false,
+            epoch_interruption: false,
+            consume_fuel: false,
         }
     }
 }

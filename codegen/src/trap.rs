@@ -31,11 +31,15 @@ pub enum TrapKind {
     NullReference,
     /// `memory.atomic.wait` on a non-shared memory.
     AtomicWaitNonSharedMemory,
+    /// The engine's epoch reached the store's deadline (epoch interruption).
+    Interrupt,
+    /// The store ran out of fuel.
+    OutOfFuel,
 }
 
 impl TrapKind {
     /// Every trap kind, for decoding.
-    pub const ALL: [TrapKind; 12] = [
+    pub const ALL: [TrapKind; 14] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::UnalignedAtomic,
@@ -48,6 +52,8 @@ impl TrapKind {
         TrapKind::UnreachableCodeReached,
         TrapKind::NullReference,
         TrapKind::AtomicWaitNonSharedMemory,
+        TrapKind::Interrupt,
+        TrapKind::OutOfFuel,
     ];
 
     /// The Cranelift trap code that compiled code uses for this kind.
@@ -65,6 +71,8 @@ impl TrapKind {
             TrapKind::UnreachableCodeReached => TrapCode::unwrap_user(5),
             TrapKind::NullReference => TrapCode::unwrap_user(6),
             TrapKind::AtomicWaitNonSharedMemory => TrapCode::unwrap_user(7),
+            TrapKind::Interrupt => TrapCode::unwrap_user(8),
+            TrapKind::OutOfFuel => TrapCode::unwrap_user(9),
         }
     }
 
@@ -88,6 +96,8 @@ impl TrapKind {
             TrapKind::UnreachableCodeReached => "unreachable",
             TrapKind::NullReference => "null reference",
             TrapKind::AtomicWaitNonSharedMemory => "expected shared memory",
+            TrapKind::Interrupt => "interrupt",
+            TrapKind::OutOfFuel => "all fuel consumed",
         }
     }
 }

@@ -57,6 +57,12 @@ impl VMOffsets {
     pub const INSTANCE: u32 = 16;
     /// Offset of `stack_limit` within the store context.
     pub const STORE_CONTEXT_STACK_LIMIT: u32 = 0;
+    /// Offset of the remaining fuel (an `i64`) in the store context.
+    pub const STORE_CONTEXT_FUEL: u32 = 24;
+    /// Offset of the epoch deadline (a `u64`) in the store context.
+    pub const STORE_CONTEXT_EPOCH_DEADLINE: u32 = 32;
+    /// Offset of the pointer to the engine's epoch counter in the store context.
+    pub const STORE_CONTEXT_EPOCH_PTR: u32 = 40;
     /// Offset of `base` within a `VMMemoryDefinition`.
     pub const MEMORY_DEFINITION_BASE: u32 = 0;
     /// Offset of `current_length` within a `VMMemoryDefinition`.

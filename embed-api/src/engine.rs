@@ -1,6 +1,7 @@
 //! The engine and its configuration.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wasmjit_codegen::{
@@ -80,6 +81,24 @@ impl Config {
         self
     }
 
+    /// Epoch-based interruption: compiled code checks the engine's epoch
+    /// ([`Engine::increment_epoch`], callable from any thread) against the store's deadline
+    /// ([`crate::Store::set_epoch_deadline`]) at every function entry and loop header, and
+    /// traps with "interrupt" once the deadline is reached. Off by default.
+    pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
+        self.codegen.epoch_interruption = enable;
+        self
+    }
+
+    /// Fuel metering: every operator wasm runs costs one unit of the store's fuel
+    /// ([`crate::Store::set_fuel`], 0 to begin with), and code traps with "all fuel
+    /// consumed" at the next function entry or loop header once none is left. Off by
+    /// default.
+    pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
+        self.codegen.consume_fuel = enable;
+        self
+    }
+
     /// The WebAssembly features modules may use (validation rejects others).
     pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
         self.codegen.features = features;
@@ -100,6 +119,8 @@ struct EngineInner {
     config: Config,
     types: TypeRegistry,
     host_trampolines: Mutex<HashMap<FuncType, Arc<LoadedModule>>>,
+    /// The epoch counter compiled code compares with each store's deadline.
+    epoch: AtomicU64,
 }
 
 impl Default for Engine {
@@ -122,6 +143,7 @@ impl Engine {
                 config: config.clone(),
                 types: TypeRegistry::new(),
                 host_trampolines: Mutex::new(HashMap::new()),
+                epoch: AtomicU64::new(0),
             }),
         })
     }
@@ -174,6 +196,18 @@ impl Engine {
         let loaded = Arc::new(loaded);
         cache.insert(ty.clone(), loaded.clone());
         Ok(loaded)
+    }
+
+    /// Advances the epoch by one. Wasm running in any store of this engine with epoch
+    /// interruption traps at its next check if the epoch reached its store's deadline.
+    /// Cheap, lock-free, and callable from any thread (a timer thread, typically).
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current epoch.
+    pub(crate) fn epoch(&self) -> &AtomicU64 {
+        &self.inner.epoch
     }
 
     /// Whether two handles are the same engine.

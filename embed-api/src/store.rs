@@ -11,6 +11,7 @@ use wasmjit_runtime::table::Table as RtTable;
 use wasmjit_runtime::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
 use crate::engine::Engine;
+use crate::error::{Error, Result};
 use crate::externref::ExternData;
 use crate::func::FuncData;
 use crate::limits::{ask_limiter, ResourceLimiter};
@@ -117,6 +118,7 @@ impl<T> Store<T> {
         });
         let ptr: *mut StoreInner<T> = &mut *inner;
         *inner.opaque.vm.store.get_mut() = ptr.cast();
+        *inner.opaque.vm.epoch.get_mut() = engine.epoch();
         Store { inner }
     }
 
@@ -149,6 +151,41 @@ impl<T> Store<T> {
     {
         self.inner.limiter = Some(Box::new(limiter));
         *self.inner.opaque.vm.grow_hook.get_mut() = Some(ask_limiter::<T>);
+    }
+
+    /// Sets the epoch deadline `ticks` epochs after the engine's current epoch: wasm in this
+    /// store traps with "interrupt" once [`Engine::increment_epoch`] has been called that
+    /// many more times. Needs [`crate::Config::epoch_interruption`]; until it is called there
+    /// is no deadline.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.inner.opaque.engine.epoch().load(Ordering::Acquire);
+        *self.inner.opaque.vm.epoch_deadline.get_mut() = now.saturating_add(ticks);
+    }
+
+    /// Sets the fuel left to `fuel` units (one per operator run). Needs
+    /// [`crate::Config::consume_fuel`].
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.fuel_enabled()?;
+        *self.inner.opaque.vm.fuel.get_mut() = i64::try_from(fuel).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    /// The fuel left (0 once spent). Needs [`crate::Config::consume_fuel`].
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.fuel_enabled()?;
+        // SAFETY: `&self` excludes running wasm in this store, the only other writer.
+        let fuel = unsafe { *self.inner.opaque.vm.fuel.get() };
+        Ok(fuel.max(0) as u64)
+    }
+
+    fn fuel_enabled(&self) -> Result<()> {
+        if self.inner.opaque.engine.codegen().consume_fuel {
+            Ok(())
+        } else {
+            Err(Error::Type(
+                "fuel metering is off: see Config::consume_fuel".into(),
+            ))
+        }
     }
 
     /// Consumes the store, returning its host data.

@@ -5,7 +5,7 @@
 
 use std::cell::UnsafeCell;
 use std::ptr;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 /// Per-store state shared by every instance of a store; the vmctx points at it.
 #[repr(C)]
@@ -18,6 +18,12 @@ pub struct VMStoreContext {
     pub store: UnsafeCell<*mut u8>,
     /// Asked before wasm grows a memory or table, when the embedder set a limiter.
     pub grow_hook: UnsafeCell<Option<GrowHook>>,
+    /// Fuel left; compiled code with fuel metering subtracts what it runs and traps below 0.
+    pub fuel: UnsafeCell<i64>,
+    /// Compiled code with epoch interruption traps once the engine's epoch reaches this.
+    pub epoch_deadline: UnsafeCell<u64>,
+    /// The engine's epoch counter, which any thread may bump.
+    pub epoch: UnsafeCell<*const AtomicU64>,
 }
 
 impl Default for VMStoreContext {
@@ -26,6 +32,9 @@ impl Default for VMStoreContext {
             stack_limit: UnsafeCell::new(usize::MAX),
             store: UnsafeCell::new(ptr::null_mut()),
             grow_hook: UnsafeCell::new(None),
+            fuel: UnsafeCell::new(0),
+            epoch_deadline: UnsafeCell::new(u64::MAX),
+            epoch: UnsafeCell::new(ptr::null()),
         }
     }
 }
@@ -150,6 +159,18 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, stack_limit),
             VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, fuel),
+            VMOffsets::STORE_CONTEXT_FUEL as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_deadline),
+            VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch),
+            VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize
         );
         assert_eq!(
             offset_of!(VMMemoryDefinition, base),

@@ -11,6 +11,7 @@
 mod atomics;
 mod control;
 mod heap;
+mod interrupts;
 mod numeric;
 mod simd;
 mod tables;
@@ -87,13 +88,19 @@ pub(crate) fn translate_function(
         control: Vec::new(),
         reachable: true,
         unreachable_depth: 0,
+        fuel_pending: 0,
     };
     t.push_function_frame(&results);
+    t.check_interruption();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let op = ops.read()?;
         if t.reachable {
+            t.charge_fuel(&op);
             t.translate(&op)?;
+            if matches!(op, Operator::Loop { .. }) {
+                t.check_interruption();
+            }
         } else {
             t.translate_unreachable(&op)?;
         }
@@ -155,6 +162,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     reachable: bool,
     /// Blocks opened inside unreachable code, whose `end`s are skipped too.
     unreachable_depth: u32,
+    /// Operators run since fuel was last subtracted (with fuel metering on).
+    fuel_pending: i64,
 }
 
 impl FuncTranslator<'_, '_> {

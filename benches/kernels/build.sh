@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds every benchmark kernel (benches/kernels/*.c) twice:
+#   OUT/<name>.wasm  wasm32 module; imports its memory as env.memory and
+#                    exports run, full_n, smoke_n (nothing else is imported)
+#   OUT/<name>.so    native shared object exporting the same three symbols
+#
+# Usage: benches/kernels/build.sh [OUT_DIR]   (default: target/bench-kernels)
+# Needs only clang and lld (wasm-ld).  CC overrides the compiler.
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/../.." && pwd)
+out=${1:-"$repo_root/target/bench-kernels"}
+mkdir -p "$out"
+cc=${CC:-clang}
+
+# Flags shared by both targets.  -ffp-contract=off keeps a*b+c as two
+# rounded operations everywhere (no FMA), so floating-point checksums are
+# identical between wasm and native on every host.
+common=(-std=c11 -O2 -Wall -Wextra -ffreestanding -ffp-contract=off
+        -fno-math-errno -I"$script_dir")
+
+wasm_flags=(--target=wasm32 -nostdlib -mbulk-memory -msimd128
+            -Wl,--no-entry -Wl,--import-memory
+            -Wl,-z,stack-size=1048576 -Wl,--strip-debug)
+
+native_flags=(-shared -fPIC -fvisibility=hidden)
+case "$(uname -m)" in
+    x86_64 | amd64) native_flags+=(-march=x86-64-v2) ;; # SSE4.1 for i32x4.mul
+esac
+
+# clang looks for `wasm-ld` on PATH; Debian's lld-NN packages may only
+# install a versioned binary, so fall back to that when needed.
+if ! command -v wasm-ld > /dev/null; then
+    for ld in wasm-ld-{20,19,18,17,16,15,14}; do
+        if command -v "$ld" > /dev/null; then
+            wasm_flags+=(-fuse-ld="$(command -v "$ld")")
+            break
+        fi
+    done
+fi
+
+shopt -s nullglob
+sources=("$script_dir"/*.c)
+if [ ${#sources[@]} -eq 0 ]; then
+    echo "build.sh: no kernels found in $script_dir" >&2
+    exit 1
+fi
+
+for src in "${sources[@]}"; do
+    name=$(basename "$src" .c)
+    "$cc" "${common[@]}" "${wasm_flags[@]}" -o "$out/$name.wasm" "$src"
+    "$cc" "${common[@]}" "${native_flags[@]}" -o "$out/$name.so" "$src"
+    echo "built $name: $out/$name.wasm $out/$name.so"
+done

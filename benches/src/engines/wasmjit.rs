@@ -1,0 +1,76 @@
+//! wasmjit, the engine under test, with either bounds-checking strategy.
+
+use std::time::Instant;
+
+use wasmjit::{BoundsChecks, Config, Linker, Memory, Module, Store};
+
+use super::{timed_runs, Engine, Measurement};
+use crate::error::{Context, Result};
+use crate::kernels::{Kernel, Size};
+use crate::stats::elapsed_ns;
+
+/// A wasmjit engine configured with one [`BoundsChecks`] mode.
+pub struct WasmJit {
+    name: String,
+    engine: wasmjit::Engine,
+}
+
+impl WasmJit {
+    /// An engine named `name` in the reports, with default settings except `bounds_checks`.
+    pub fn new(name: &str, bounds_checks: BoundsChecks) -> Result<Self> {
+        let mut config = Config::new();
+        config.bounds_checks(bounds_checks);
+        let engine = wasmjit::Engine::new(&config).context("creating the wasmjit engine")?;
+        Ok(WasmJit {
+            name: name.to_owned(),
+            engine,
+        })
+    }
+}
+
+impl Engine for WasmJit {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn measure(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Measurement> {
+        let start = Instant::now();
+        let module = Module::new(&self.engine, &kernel.wasm).context("compiling")?;
+        let compile_ns = elapsed_ns(start);
+
+        let start = Instant::now();
+        let mut store = Store::new(&self.engine, ());
+        let memory = Memory::new(&mut store, u64::from(kernel.memory_pages), None, false)
+            .context("creating the memory")?;
+        let mut linker = Linker::new(&self.engine);
+        linker
+            .define(&mut store, "env", "memory", memory)
+            .context("defining env.memory")?;
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .context("instantiating")?;
+        let instantiate_ns = elapsed_ns(start);
+
+        let size_fn = match size {
+            Size::Full => "full_n",
+            Size::Smoke => "smoke_n",
+        };
+        let n = instance
+            .get_typed_func::<(), u32>(&mut store, size_fn)
+            .context(size_fn)?
+            .call(&mut store, ())
+            .context(size_fn)?;
+        let run = instance
+            .get_typed_func::<u32, u64>(&mut store, "run")
+            .context("run")?;
+        let (run_ns, checksum) =
+            timed_runs(runs, || run.call(&mut store, n).context("calling run"))?;
+        Ok(Measurement {
+            compile_ns,
+            instantiate_ns,
+            n,
+            run_ns,
+            checksum,
+        })
+    }
+}

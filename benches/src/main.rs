@@ -1,0 +1,303 @@
+//! `bench`: runs the C kernels in wasmjit, natively and in peer engines, prints comparison
+//! tables, writes `target/bench-report/{results.json,run_time.svg}`, and runs focused
+//! measurements of single wasmjit mechanisms. See `benches/README.md`.
+
+mod chart;
+mod engines;
+mod error;
+mod focused;
+mod kernels;
+mod report;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use engines::{Engine, Measurement};
+use error::{bail, Context, Result};
+use kernels::{Kernel, Size};
+use report::{KernelResult, Table};
+
+/// The command line, parsed.
+struct Options {
+    /// Smoke mode: tiny sizes, one run, wasmjit + native unless `--engines` says otherwise.
+    smoke: bool,
+    /// Timed runs per kernel and engine.
+    runs: usize,
+    /// Engine names, in column order.
+    engines: Vec<String>,
+    /// Kernel names; all kernels if `None`.
+    kernels: Option<Vec<String>>,
+    /// Run the kernel comparison.
+    comparison: bool,
+    /// Run the focused measurements.
+    focused: bool,
+}
+
+/// The usage line printed for `--help` and bad arguments.
+const USAGE: &str =
+    "usage: bench [--smoke] [--runs N] [--engines wasmjit,native,node,wasmtime,wasmi] \
+[--kernels a,b] [--only-focused | --no-focused]";
+
+/// Parses the arguments after the program name.
+fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
+    let (mut smoke, mut runs, mut engines, mut kernels) = (false, None, None, None);
+    let (mut only_focused, mut no_focused) = (false, false);
+    let mut args = args.peekable();
+    let list = |value: Option<String>, flag: &str| -> Result<Vec<String>> {
+        let value = value.ok_or_else(|| error::Error(format!("{flag} needs a value")))?;
+        Ok(value
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect())
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--smoke" => smoke = true,
+            "--runs" => {
+                let value = args.next().unwrap_or_default();
+                let n: usize = value.parse().context(format_args!("--runs {value:?}"))?;
+                if n == 0 {
+                    bail!("--runs must be at least 1");
+                }
+                runs = Some(n);
+            }
+            "--engines" => engines = Some(list(args.next(), "--engines")?),
+            "--kernels" => kernels = Some(list(args.next(), "--kernels")?),
+            "--only-focused" => only_focused = true,
+            "--no-focused" => no_focused = true,
+            "-h" | "--help" => bail!("{USAGE}"),
+            other => bail!("unknown argument {other:?}\n{USAGE}"),
+        }
+    }
+    if only_focused && no_focused {
+        bail!("--only-focused and --no-focused exclude each other");
+    }
+    let engines = engines.unwrap_or_else(|| {
+        let defaults: &[&str] = if smoke {
+            &["wasmjit", "native"]
+        } else {
+            &["wasmjit", "native", "node"]
+        };
+        let peers = [
+            ("wasmtime", cfg!(feature = "wasmtime")),
+            ("wasmi", cfg!(feature = "wasmi")),
+        ];
+        let peers = peers
+            .iter()
+            .filter(|(_, on)| *on && !smoke)
+            .map(|(name, _)| *name);
+        defaults
+            .iter()
+            .copied()
+            .chain(peers)
+            .map(str::to_owned)
+            .collect()
+    });
+    Ok(Options {
+        smoke,
+        runs: runs.unwrap_or(if smoke { 1 } else { 5 }),
+        engines,
+        kernels,
+        comparison: !only_focused,
+        focused: !no_focused,
+    })
+}
+
+/// `KERNEL_FAIL(code)` from `kernels/kernel.h`: the kernel's self-check failed.
+fn is_kernel_fail(checksum: u64) -> bool {
+    checksum >> 36 == 0xBAD_C0DE
+}
+
+/// Runs every kernel in every engine; failures and checksum disagreements go to `errors`.
+fn compare(
+    kernels: &[Kernel],
+    engines: &[Box<dyn Engine>],
+    size: Size,
+    runs: usize,
+    errors: &mut Vec<String>,
+) -> Vec<KernelResult> {
+    let mut results = Vec::new();
+    for kernel in kernels {
+        let mut measurements: Vec<(String, Measurement)> = Vec::new();
+        for engine in engines {
+            eprintln!("bench: {} in {} ...", kernel.name, engine.name());
+            match engine.measure(kernel, size, runs) {
+                Ok(m) if is_kernel_fail(m.checksum) => errors.push(format!(
+                    "{} in {}: the kernel's self-check failed (checksum {:#x})",
+                    kernel.name,
+                    engine.name(),
+                    m.checksum
+                )),
+                Ok(m) => measurements.push((engine.name().to_owned(), m)),
+                Err(e) => errors.push(format!("{} in {}: {e}", kernel.name, engine.name())),
+            }
+        }
+        let first = measurements.first().map(|(_, m)| (m.checksum, m.n));
+        if measurements
+            .iter()
+            .any(|(_, m)| Some((m.checksum, m.n)) != first)
+        {
+            let all: Vec<String> = measurements
+                .iter()
+                .map(|(e, m)| format!("{e}: n={} checksum={} ({:#x})", m.n, m.checksum, m.checksum))
+                .collect();
+            errors.push(format!(
+                "{}: CHECKSUM MISMATCH: {}",
+                kernel.name,
+                all.join(", ")
+            ));
+        }
+        results.push(KernelResult {
+            name: kernel.name.clone(),
+            measurements,
+        });
+    }
+    results
+}
+
+/// Writes the run-time chart: every non-native engine's run time relative to native.
+fn write_chart(path: &Path, results: &[KernelResult], engines: &[String]) -> Result<()> {
+    let others: Vec<String> = engines.iter().filter(|e| *e != "native").cloned().collect();
+    let kernels: Vec<String> = results.iter().map(|r| r.name.clone()).collect();
+    let ratios: Vec<Vec<Option<f64>>> = results
+        .iter()
+        .map(|r| {
+            let native = r.get("native").map(|m| stats::median(&m.run_ns) as f64);
+            others
+                .iter()
+                .map(|e| {
+                    let time = stats::median(&r.get(e)?.run_ns) as f64;
+                    native.filter(|&n| n > 0.0).map(|n| time / n)
+                })
+                .collect()
+        })
+        .collect();
+    chart::run_time_svg(path, &kernels, &others, &ratios)
+}
+
+/// Runs one focused measurement, printing its table or recording its error.
+fn focused_step(
+    name: &str,
+    measure: impl FnOnce() -> Result<Table>,
+    tables: &mut Vec<Table>,
+    errors: &mut Vec<String>,
+) {
+    eprintln!("bench: focused: {name} ...");
+    match measure() {
+        Ok(table) => {
+            print!("{}", table.render());
+            tables.push(table);
+        }
+        Err(e) => errors.push(format!("focused {name}: {e}")),
+    }
+}
+
+/// Everything `main` does, with errors that stop the run early.
+fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
+    let repo_root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .context("finding the repository root")?;
+    let kernel_dir = repo_root.join("target/bench-kernels");
+    let report_dir = repo_root.join("target/bench-report");
+    eprintln!("bench: building the kernels into {}", kernel_dir.display());
+    kernels::build(&repo_root, &kernel_dir)?;
+
+    let all = kernels::all_names(&repo_root)?;
+    let names = match &options.kernels {
+        Some(names) => {
+            if let Some(unknown) = names.iter().find(|n| !all.contains(n)) {
+                bail!("unknown kernel {unknown} (known: {})", all.join(", "));
+            }
+            names.clone()
+        }
+        None => all,
+    };
+    let kernels: Vec<Kernel> = names
+        .iter()
+        .map(|name| kernels::load(&kernel_dir, name))
+        .collect::<Result<_>>()?;
+
+    let size = if options.smoke {
+        Size::Smoke
+    } else {
+        Size::Full
+    };
+    let mut tables = Vec::new();
+    let mut results = Vec::new();
+    if options.comparison {
+        let engines: Vec<Box<dyn Engine>> = options
+            .engines
+            .iter()
+            .map(|name| engines::create(name, &repo_root))
+            .collect::<Result<_>>()?;
+        results = compare(&kernels, &engines, size, options.runs, errors);
+        for table in report::kernel_tables(&results, &options.engines, options.runs) {
+            print!("{}", table.render());
+            tables.push(table);
+        }
+        std::fs::create_dir_all(&report_dir).context("creating target/bench-report")?;
+        if options.engines.iter().any(|e| e == "native") && options.engines.len() > 1 {
+            let svg = report_dir.join("run_time.svg");
+            write_chart(&svg, &results, &options.engines)?;
+            eprintln!("bench: wrote {}", svg.display());
+        }
+    }
+
+    if options.focused {
+        let scale = if options.smoke {
+            focused::Scale::smoke()
+        } else {
+            focused::Scale::full(options.runs)
+        };
+        let (t, e) = (&mut tables, &mut *errors);
+        focused_step(
+            "bounds checks",
+            || focused::bounds_checks(&kernels, scale),
+            t,
+            e,
+        );
+        focused_step("memory.grow", || focused::memory_grow(scale), t, e);
+        focused_step("instantiation", || focused::instantiation(scale), t, e);
+        focused_step(
+            "compile throughput",
+            || focused::compile_throughput(scale),
+            t,
+            e,
+        );
+        focused_step("threads", || focused::threads(scale), t, e);
+    }
+
+    std::fs::create_dir_all(&report_dir).context("creating target/bench-report")?;
+    let json_path = report_dir.join("results.json");
+    let mode = if options.smoke { "smoke" } else { "full" };
+    let json = report::to_json(mode, options.runs, &results, &tables, errors);
+    let text = serde_json::to_string_pretty(&json).context("serialising the report")?;
+    std::fs::write(&json_path, text).context(format_args!("writing {}", json_path.display()))?;
+    eprintln!("bench: wrote {}", json_path.display());
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut errors = Vec::new();
+    if let Err(e) = run(&options, &mut errors) {
+        errors.push(e.to_string());
+    }
+    if errors.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("\nbench: FAILED with {} error(s):", errors.len());
+    for error in &errors {
+        eprintln!("  - {error}");
+    }
+    ExitCode::FAILURE
+}

@@ -1,12 +1,12 @@
-//! Focused measurements of single wasmjit mechanisms: bounds checks, `memory.grow`,
-//! instantiation, compile throughput, and atomics/wait/notify across threads.
+//! Focused measurements of single wasmjit mechanisms: bounds checks, interruption checks,
+//! `memory.grow`, instantiation, compile throughput, and atomics/wait/notify across threads.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Instant;
 
-use wasmjit::{BoundsChecks, Instance, Linker, Memory, Module, SharedMemory, Store};
+use wasmjit::{BoundsChecks, Config, Instance, Linker, Memory, Module, SharedMemory, Store};
 
 use crate::engines::wasmjit::WasmJit;
 use crate::engines::Engine;
@@ -115,6 +115,57 @@ pub fn bounds_checks(kernels: &[Kernel], scale: Scale) -> Result<Table> {
             } else {
                 times[i].1
             })
+        },
+    ))
+}
+
+/// The kernels on which interruption checks (at function entries and loop headers) weigh
+/// most: tight loops and many calls.
+pub const LOOP_HEAVY: &[&str] = &["fib", "interp", "quicksort", "crc32", "sieve", "matmul"];
+
+/// The cost of epoch interruption and of fuel metering: run time of the loop-heavy kernels
+/// with each against neither.
+pub fn interruption(kernels: &[Kernel], scale: Scale) -> Result<Table> {
+    let mut epochs = Config::new();
+    epochs.epoch_interruption(true);
+    let mut fuel = Config::new();
+    fuel.consume_fuel(true);
+    let engines = [
+        WasmJit::with_config("plain", &Config::new())?,
+        WasmJit::with_config("epochs", &epochs)?,
+        WasmJit::with_config("fuel", &fuel)?,
+    ];
+    let mut rows = Vec::new();
+    let mut times: Vec<[f64; 3]> = Vec::new();
+    for kernel in kernels
+        .iter()
+        .filter(|k| LOOP_HEAVY.contains(&k.name.as_str()))
+    {
+        let mut row = [0.0; 3];
+        let mut checksum = None;
+        for (i, engine) in engines.iter().enumerate() {
+            let m = engine
+                .measure(kernel, scale.size, scale.runs)
+                .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
+            if *checksum.get_or_insert(m.checksum) != m.checksum {
+                bail!("{}: checksum mismatch with {}", kernel.name, engine.name());
+            }
+            row[i] = median(&m.run_ns) as f64;
+        }
+        rows.push(kernel.name.clone());
+        times.push(row);
+    }
+    let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
+    Ok(ratio_table(
+        "Focused: wasmjit run time with epoch interruption and with fuel metering",
+        "kernel",
+        &rows,
+        &names,
+        &["plain"],
+        |row, engine| {
+            let i = rows.iter().position(|r| r == row)?;
+            let j = names.iter().position(|n| n == engine)?;
+            Some(times[i][j])
         },
     ))
 }

@@ -259,6 +259,12 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
             t,
             e,
         );
+        focused_step(
+            "epochs and fuel",
+            || focused::interruption(&kernels, scale),
+            t,
+            e,
+        );
         focused_step("memory.grow", || focused::memory_grow(scale), t, e);
         focused_step("instantiation", || focused::instantiation(scale), t, e);
         focused_step(

@@ -1,4 +1,5 @@
-//! wasmjit, the engine under test, with either bounds-checking strategy.
+//! wasmjit, the engine under test, with either bounds-checking strategy and optionally
+//! epoch interruption or fuel metering.
 
 use std::time::Instant;
 
@@ -9,10 +10,12 @@ use crate::error::{Context, Result};
 use crate::kernels::{Kernel, Size};
 use crate::stats::elapsed_ns;
 
-/// A wasmjit engine configured with one [`BoundsChecks`] mode.
+/// A wasmjit engine with one configuration.
 pub struct WasmJit {
     name: String,
     engine: wasmjit::Engine,
+    /// Fuel metering is on: each store gets all the fuel it can hold.
+    fuel: bool,
 }
 
 impl WasmJit {
@@ -20,10 +23,17 @@ impl WasmJit {
     pub fn new(name: &str, bounds_checks: BoundsChecks) -> Result<Self> {
         let mut config = Config::new();
         config.bounds_checks(bounds_checks);
-        let engine = wasmjit::Engine::new(&config).context("creating the wasmjit engine")?;
+        Self::with_config(name, &config)
+    }
+
+    /// An engine named `name` in the reports, with `config`.
+    pub fn with_config(name: &str, config: &Config) -> Result<Self> {
+        let engine = wasmjit::Engine::new(config).context("creating the wasmjit engine")?;
+        let fuel = Store::new(&engine, ()).get_fuel().is_ok();
         Ok(WasmJit {
             name: name.to_owned(),
             engine,
+            fuel,
         })
     }
 }
@@ -40,6 +50,9 @@ impl Engine for WasmJit {
 
         let start = Instant::now();
         let mut store = Store::new(&self.engine, ());
+        if self.fuel {
+            store.set_fuel(u64::MAX).context("setting fuel")?;
+        }
         let memory = Memory::new(&mut store, u64::from(kernel.memory_pages), None, false)
             .context("creating the memory")?;
         let mut linker = Linker::new(&self.engine);

@@ -28,8 +28,11 @@ enum Extend {
 
 impl FuncTranslator<'_, '_> {
     /// A load of vmctx field `offset` that never changes while the instance lives.
+    ///
+    /// `can_move` makes it pure for Cranelift: loads of one field merge, and loops hoist
+    /// them (the memory base is then loaded once per function, not once per access).
     pub(super) fn vmctx_readonly(&mut self, ty: Type, offset: u32) -> Value {
-        let flags = MemFlagsData::trusted().with_readonly();
+        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
         self.builder
             .ins()
             .load(ty, flags, self.vmctx, offset as i32)

@@ -209,13 +209,32 @@ enum ValKind {
 /// The message of a stack overflow: steps after one are not compared.
 pub const STACK_OVERFLOW: &str = "call stack exhausted";
 
-/// Runs `wasm` in wasmjit.
-pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
-    use wasmjit::{Config, Engine, Extern, Instance, Module, Store, Val, ValType};
-
-    let mut config = Config::new();
+/// The wasmjit configuration for `seed`, rotating through the modes whose results must not
+/// differ: the defaults, explicit bounds checks, fuel and epoch checks (with fuel and time
+/// to spare), and no Cranelift optimisation.
+pub fn wasmjit_config(seed: u64) -> wasmjit::Config {
+    let mut config = wasmjit::Config::new();
     config.wasm_features(features());
-    let engine = Engine::new(&config).expect("engine");
+    match seed % 4 {
+        1 => {
+            config.bounds_checks(wasmjit::BoundsChecks::Explicit);
+        }
+        2 => {
+            config.consume_fuel(true).epoch_interruption(true);
+        }
+        3 => {
+            config.opt_level(wasmjit::OptLevel::None);
+        }
+        _ => {}
+    }
+    config
+}
+
+/// Runs `wasm` in wasmjit, configured by [`wasmjit_config`].
+pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
+    use wasmjit::{Engine, Extern, Instance, Module, Store, Val, ValType};
+
+    let engine = Engine::new(&wasmjit_config(seed)).expect("engine");
     let mut outcome = Outcome::default();
     let module = match Module::new(&engine, wasm) {
         Ok(module) => module,
@@ -227,6 +246,9 @@ pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
         }
     };
     let mut store = Store::new(&engine, ());
+    // Only the fuel-and-epochs mode accepts fuel; the deadline is never reached.
+    let _ = store.set_fuel(u64::MAX);
+    store.set_epoch_deadline(u64::MAX);
     let instance = match Instance::new(&mut store, &module, &[]) {
         Ok(instance) => instance,
         Err(e) => {

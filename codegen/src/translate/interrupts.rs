@@ -122,7 +122,7 @@ impl FuncTranslator<'_, '_> {
             let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
             let counter = self.builder.ins().load(
                 I64,
-                MemFlagsData::trusted().with_readonly(),
+                MemFlagsData::trusted().with_readonly().with_can_move(),
                 ctx,
                 VMOffsets::STORE_CONTEXT_EPOCH_PTR as i32,
             );

@@ -44,7 +44,10 @@ fn wasmjit_agrees_with_wasmi() {
 
     std::thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| loop {
+            // wasmi's translator recurses deeply on some modules: more than the 2 MiB a
+            // spawned thread gets by default (seed 25927 overflows it).
+            let worker = std::thread::Builder::new().stack_size(16 << 20);
+            let spawned = worker.spawn_scoped(s, || loop {
                 let seed = next.fetch_add(1, Ordering::Relaxed);
                 if seed >= start + count {
                     break;
@@ -70,6 +73,7 @@ fn wasmjit_agrees_with_wasmi() {
                     ));
                 }
             });
+            spawned.expect("spawn a differential worker");
         }
     });
 

@@ -29,6 +29,14 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// An all-zero vector of `ty`, as a `vconst`: Cranelift's x64 lowering of the narrowing
+    /// `*_zero` conversions only matches a literal zero vector, and without optimisation
+    /// nothing would turn a splatted zero into one.
+    fn vector_zero(&mut self, ty: Type) -> Value {
+        let zero = self.builder.func.dfg.constants.insert(vec![0u8; 16].into());
+        self.builder.ins().vconst(ty, zero)
+    }
+
     /// Pops a `v128` as lanes of `ty`.
     fn pop_v(&mut self, ty: Type) -> Value {
         let v = self.pop();
@@ -555,14 +563,12 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::I32x4TruncSatF64x2SZero => self.v_unary(F64X2, |t, a| {
                 let wide = t.builder.ins().fcvt_to_sint_sat(I64X2, a);
-                let zero = t.builder.ins().iconst(I64, 0);
-                let zero = t.builder.ins().splat(I64X2, zero);
+                let zero = t.vector_zero(I64X2);
                 t.builder.ins().snarrow(wide, zero)
             }),
             Operator::I32x4TruncSatF64x2UZero => self.v_unary(F64X2, |t, a| {
                 let wide = t.builder.ins().fcvt_to_uint_sat(I64X2, a);
-                let zero = t.builder.ins().iconst(I64, 0);
-                let zero = t.builder.ins().splat(I64X2, zero);
+                let zero = t.vector_zero(I64X2);
                 t.builder.ins().uunarrow(wide, zero)
             }),
             Operator::F32x4DemoteF64x2Zero => {

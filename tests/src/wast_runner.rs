@@ -6,7 +6,7 @@ use std::thread::{self, JoinHandle};
 
 use wasmjit::{
     Config, Engine, Error, Extern, ExternRef, Instance, Linker, Module, SharedMemory, Store,
-    TrapKind, Val, WasmFeatures,
+    TrapKind, Val,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -25,11 +25,12 @@ pub struct DirectiveResult {
     pub failure: Option<String>,
 }
 
-/// Runs the script `text` with modules validated under `features`. A script that does not
-/// parse is one failing directive at line 0. `(thread ...)` blocks run on threads of their
-/// own, each with its own store, sharing the shared memories they name.
-pub fn run_wast(text: &str, features: WasmFeatures) -> Vec<DirectiveResult> {
-    run_script(&Arc::from(text), features, None, HashMap::new())
+/// Runs the script `text` with engines of `config` (which sets, among others, the features
+/// modules are validated under). A script that does not parse is one failing directive at
+/// line 0. `(thread ...)` blocks run on threads of their own, each with its own store,
+/// sharing the shared memories they name.
+pub fn run_wast(text: &str, config: &Config) -> Vec<DirectiveResult> {
+    run_script(&Arc::from(text), config.clone(), None, HashMap::new())
 }
 
 /// Shared memories a thread receives from its parent: by instance name, the exports.
@@ -39,7 +40,7 @@ type SharedInstances = HashMap<String, Vec<(String, SharedMemory)>>;
 /// keyword is at that byte offset.
 fn run_script(
     text: &Arc<str>,
-    features: WasmFeatures,
+    config: Config,
     thread: Option<usize>,
     shared: SharedInstances,
 ) -> Vec<DirectiveResult> {
@@ -57,7 +58,7 @@ fn run_script(
         None => wast.directives,
         Some(offset) => find_thread(wast.directives, offset).unwrap_or_default(),
     };
-    let mut runner = match Runner::new(features, text.clone(), shared) {
+    let mut runner = match Runner::new(config, text.clone(), shared) {
         Ok(r) => r,
         Err(e) => {
             return vec![DirectiveResult {
@@ -117,7 +118,7 @@ fn line_of(text: &str, span: Span) -> usize {
 /// The state of one script: its store, registered modules and named instances.
 struct Runner {
     engine: Engine,
-    features: WasmFeatures,
+    config: Config,
     text: Arc<str>,
     store: Store<()>,
     linker: Linker<()>,
@@ -135,20 +136,14 @@ struct Runner {
 type Outcome = Result<(), String>;
 
 impl Runner {
-    fn new(
-        features: WasmFeatures,
-        text: Arc<str>,
-        shared: SharedInstances,
-    ) -> wasmjit::Result<Self> {
-        let mut config = Config::new();
-        config.wasm_features(features);
+    fn new(config: Config, text: Arc<str>, shared: SharedInstances) -> wasmjit::Result<Self> {
         let engine = Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         spectest::define(&mut linker, &mut store)?;
         Ok(Runner {
             engine,
-            features,
+            config,
             text,
             store,
             linker,
@@ -264,11 +259,11 @@ impl Runner {
                 if let Some(id) = thread.shared_module {
                     shared.insert(id.name().to_string(), self.shared_exports(id.name())?);
                 }
-                let (text, features) = (self.text.clone(), self.features);
+                let (text, config) = (self.text.clone(), self.config.clone());
                 let offset = thread.span.offset();
                 let handle = thread::Builder::new()
                     .stack_size(16 << 20)
-                    .spawn(move || run_script(&text, features, Some(offset), shared))
+                    .spawn(move || run_script(&text, config, Some(offset), shared))
                     .map_err(|e| format!("cannot start a script thread: {e}"))?;
                 self.threads.insert(thread.name.name().to_string(), handle);
                 Ok(())

@@ -17,7 +17,15 @@ fuzz_target!(|bytes: &[u8]| {
     };
     let seed = bytes.len() as u64;
     let ours = differential::run_wasmjit(&wasm, seed);
-    let theirs = differential::run_wasmi(&wasm, seed);
+    // wasmi's translator recurses deeply on some modules, past even the main thread's 8 MiB.
+    let theirs = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(s, || differential::run_wasmi(&wasm, seed))
+            .expect("spawn the wasmi thread")
+            .join()
+            .expect("wasmi panicked")
+    });
     if let Err(diff) = differential::compare(&ours, &theirs) {
         if differential::looks_like_known_wasmi_bug(&ours, &theirs) {
             return;

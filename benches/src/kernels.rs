@@ -15,6 +15,14 @@ pub enum Size {
 }
 
 impl Size {
+    /// The kernel export that returns `n` for this size.
+    pub fn export(self) -> &'static str {
+        match self {
+            Size::Full => "full_n",
+            Size::Smoke => "smoke_n",
+        }
+    }
+
     /// The argument `benches/node/driver.mjs` takes for this size.
     pub fn driver_arg(self) -> &'static str {
         match self {

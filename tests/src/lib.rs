@@ -5,4 +5,5 @@ pub mod differential;
 pub mod expected;
 pub mod modules;
 pub mod spectest;
+pub mod support;
 pub mod wast_runner;

@@ -6,8 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use wasmjit::{Engine, Error, Func, Instance, Linker, Module, Store, TrapKind, Val};
+use wasmjit::{Engine, Func, Instance, Linker, Module, Store, TrapKind, Val};
 use wasmjit_tests::differential;
+use wasmjit_tests::support::{instance, trap_kind};
 
 /// The system allocator, remembering each thread's largest single allocation: decoding a
 /// module must not trust the counts it declares.
@@ -52,13 +53,6 @@ static ALLOCATOR: Watch = Watch;
 
 /// No allocation made while decoding hostile bytes may exceed this.
 const ALLOCATION_BOUND: usize = 64 << 20;
-
-fn trap_kind<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> TrapKind {
-    match result {
-        Err(Error::Trap(t)) => t.kind(),
-        other => panic!("expected a trap, got {other:?}"),
-    }
-}
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -217,13 +211,6 @@ fn huge_declared_counts_are_errors() {
         largest < ALLOCATION_BOUND,
         "an allocation of {largest} bytes"
     );
-}
-
-fn instance(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
-    let module = Module::new(engine, wat).unwrap();
-    let mut store = Store::new(engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    (store, instance)
 }
 
 #[test]

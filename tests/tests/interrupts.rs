@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use wasmjit::{Config, Engine, Error, Instance, Module, Store, TrapKind};
+use wasmjit::{Config, Engine, Instance, Module, Store, TrapKind};
+use wasmjit_tests::support::trap_kind;
 
 const LOOPS: &str = r#"(module
   (func (export "forever") (loop $l (br $l)))
@@ -12,13 +13,6 @@ const LOOPS: &str = r#"(module
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
     (local.get $i)))"#;
-
-fn trap_kind<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> TrapKind {
-    match result {
-        Err(Error::Trap(t)) => t.kind(),
-        other => panic!("expected a trap, got {other:?}"),
-    }
-}
 
 fn setup(config: &Config) -> (Engine, Store<()>, Instance) {
     let engine = Engine::new(config).unwrap();

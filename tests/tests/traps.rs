@@ -5,20 +5,7 @@
 use wasmjit::{
     Config, Engine, Error, Func, Instance, Linker, Memory, Module, Store, TrapKind, Val,
 };
-
-fn trap_kind(result: wasmjit::Result<impl std::fmt::Debug>) -> TrapKind {
-    match result {
-        Err(Error::Trap(t)) => t.kind(),
-        other => panic!("expected a trap, got {other:?}"),
-    }
-}
-
-fn instance(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
-    let module = Module::new(engine, wat).unwrap();
-    let mut store = Store::new(engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    (store, instance)
-}
+use wasmjit_tests::support::{instance, trap_kind};
 
 const EDGES: &str = r#"(module
   (memory 1)

@@ -54,10 +54,7 @@ impl Engine for Wasmi {
             .context("instantiating")?;
         let instantiate_ns = elapsed_ns(start);
 
-        let size_fn = match size {
-            Size::Full => "full_n",
-            Size::Smoke => "smoke_n",
-        };
+        let size_fn = size.export();
         let n = instance
             .get_typed_func::<(), u32>(&store, size_fn)
             .context(size_fn)?

@@ -51,10 +51,7 @@ impl Engine for Wasmtime {
             .context("instantiating")?;
         let instantiate_ns = elapsed_ns(start);
 
-        let size_fn = match size {
-            Size::Full => "full_n",
-            Size::Smoke => "smoke_n",
-        };
+        let size_fn = size.export();
         let n = instance
             .get_typed_func::<(), u32>(&mut store, size_fn)
             .context(size_fn)?

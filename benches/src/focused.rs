@@ -74,47 +74,57 @@ impl Scale {
     }
 }
 
-/// Guard pages vs explicit bounds checks: run time of the memory-bound kernels in `kernels`.
+/// Guard pages vs explicit bounds checks, with and without the Spectre guard on the
+/// explicit checks: run time of the memory-bound kernels in `kernels`.
 pub fn bounds_checks(kernels: &[Kernel], scale: Scale) -> Result<Table> {
-    let guard = WasmJit::new("guard", BoundsChecks::GuardPages)?;
-    let explicit = WasmJit::new("explicit", BoundsChecks::Explicit)?;
+    let mut unguarded = Config::new();
+    unguarded
+        .bounds_checks(BoundsChecks::Explicit)
+        .spectre_guard(false);
+    let engines = [
+        WasmJit::new("guard", BoundsChecks::GuardPages)?,
+        WasmJit::new("explicit", BoundsChecks::Explicit)?,
+        WasmJit::with_config("explicit-no-spectre", &unguarded)?,
+    ];
+    let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
     let mut rows = Vec::new();
-    let mut times = Vec::new();
+    let mut times: Vec<Vec<f64>> = Vec::new();
     for kernel in kernels
         .iter()
         .filter(|k| MEMORY_BOUND.contains(&k.name.as_str()))
     {
-        let g = guard
-            .measure(kernel, scale.size, scale.runs)
-            .context(format_args!("{} (wasmjit, guard pages)", kernel.name))?;
-        let e = explicit
-            .measure(kernel, scale.size, scale.runs)
-            .context(format_args!("{} (wasmjit, explicit checks)", kernel.name))?;
-        if g.checksum != e.checksum {
-            bail!(
-                "{}: checksum mismatch: guard pages {:#x}, explicit checks {:#x}",
-                kernel.name,
-                g.checksum,
-                e.checksum
-            );
+        let mut row = Vec::new();
+        let mut checksum = None;
+        for engine in &engines {
+            let m = engine
+                .measure(kernel, scale.size, scale.runs)
+                .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
+            match checksum {
+                Some(c) if c != m.checksum => bail!(
+                    "{}: checksum mismatch: {:#x} with guard pages, {:#x} with {}",
+                    kernel.name,
+                    c,
+                    m.checksum,
+                    engine.name()
+                ),
+                _ => checksum = Some(m.checksum),
+            }
+            row.push(median(&m.run_ns) as f64);
         }
         rows.push(kernel.name.clone());
-        times.push((median(&g.run_ns) as f64, median(&e.run_ns) as f64));
+        times.push(row);
     }
-    let engines = ["guard".to_owned(), "explicit".to_owned()];
     Ok(ratio_table(
-        "Focused: wasmjit run time, guard pages vs explicit bounds checks",
+        "Focused: wasmjit run time, guard pages vs explicit bounds checks (with and without \
+         the Spectre guard)",
         "kernel",
         &rows,
-        &engines,
-        &["guard"],
+        &names,
+        &["guard", "explicit-no-spectre"],
         |row, engine| {
             let i = rows.iter().position(|r| r == row)?;
-            Some(if engine == "guard" {
-                times[i].0
-            } else {
-                times[i].1
-            })
+            let j = names.iter().position(|n| n == engine)?;
+            Some(times[i][j])
         },
     ))
 }

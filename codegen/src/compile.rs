@@ -13,6 +13,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 use crate::abi::wasm_signature;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
+use crate::memory_layout::MemoryAssumptions;
 use crate::module::{FuncType, ModuleInfo};
 use crate::target::Target;
 use crate::trampolines;
@@ -77,6 +78,9 @@ pub struct CompiledModule {
     pub info: ModuleInfo,
     /// The vmctx layout the code expects.
     pub offsets: VMOffsets,
+    /// For each memory, imported ones first, what the code assumes of its layout: the
+    /// runtime refuses to instantiate with a memory that does not satisfy it.
+    pub memory_assumptions: Vec<MemoryAssumptions>,
     /// The target the code is for.
     pub target: Target,
     /// Code of the functions the module defines, in index order (the first one is function
@@ -101,10 +105,16 @@ pub fn compile_module(
     let info = ModuleInfo::parse(bytes, config.features)?;
     let isa = target.isa(config)?;
     let offsets = VMOffsets::new(&info);
+    let memory_assumptions: Vec<_> = info
+        .memories
+        .iter()
+        .map(|ty| MemoryAssumptions::new(config, ty))
+        .collect();
     let env = FuncEnv {
         isa: &*isa,
         module: &info,
         offsets: &offsets,
+        memories: &memory_assumptions,
         config,
     };
     let functions = compile_parallel(&env, bytes)?;
@@ -112,6 +122,7 @@ pub fn compile_module(
     Ok(CompiledModule {
         info,
         offsets,
+        memory_assumptions,
         target: target.clone(),
         functions,
         array_to_wasm,
@@ -134,6 +145,7 @@ pub fn compile_host_trampolines(
     let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
     Ok(CompiledModule {
         offsets: VMOffsets::new(&info),
+        memory_assumptions: Vec::new(),
         info,
         target: target.clone(),
         functions: Vec::new(),

@@ -42,6 +42,9 @@ pub struct CodegenConfig {
     pub epoch_interruption: bool,
     /// Count executed operators against the store's fuel, trapping once it runs out.
     pub consume_fuel: bool,
+    /// Where an access is compared with its bound, also make its address 0 when out of
+    /// bounds (`select_spectre_guard`), so a mispredicted check cannot read past the memory.
+    pub spectre_guard: bool,
 }
 
 impl Default for CodegenConfig {
@@ -54,6 +57,7 @@ impl Default for CodegenConfig {
             emit_disassembly: false,
             epoch_interruption: false,
             consume_fuel: false,
+            spectre_guard: true,
         }
     }
 }

@@ -12,6 +12,7 @@ mod builtins;
 mod compile;
 mod config;
 mod error;
+mod memory_layout;
 mod module;
 mod target;
 mod trampolines;
@@ -26,6 +27,9 @@ pub use compile::{
 };
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;
+pub use memory_layout::{
+    BoundsStrategy, LayoutMismatch, MemoryAssumptions, MemoryLayout, Mismatch, WASM_PAGE_SIZE_LOG2,
+};
 pub use module::{
     ConstExpr, ConstOp, DataKind, DataSegment, ElemItems, ElemKind, ElementSegment, EntityIndex,
     EntityType, Export, FuncType, GlobalType, Import, MemoryType, ModuleInfo, TableType, ValType,

@@ -68,6 +68,16 @@ impl Config {
         self
     }
 
+    /// Whether accesses compared with their bound (all of them with explicit checks, large
+    /// offsets with guard pages, atomics) also compute their address as 0 when out of bounds
+    /// (Cranelift's `select_spectre_guard`), so a mispredicted check cannot read past the
+    /// memory speculatively (Spectre variant 1). On by default, as in wasmtime; costs a
+    /// conditional move per checked access.
+    pub fn spectre_guard(&mut self, enable: bool) -> &mut Self {
+        self.codegen.spectre_guard = enable;
+        self
+    }
+
     /// The most stack wasm code may use before it traps with "call stack exhausted".
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;

@@ -1,7 +1,8 @@
 //! Instances and the items they import and export.
 
-use wasmjit_codegen::{EntityIndex, EntityType, ModuleInfo};
+use wasmjit_codegen::{EntityIndex, EntityType, Import, MemoryAssumptions, ModuleInfo};
 use wasmjit_runtime::instance::{Imports, Instance as RtInstance, InstantiationError};
+use wasmjit_runtime::memory::LinearMemory;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result, Trap};
@@ -244,7 +245,7 @@ pub(crate) fn instantiate(
             imports.len()
         )));
     }
-    let resolved = resolve_imports(store, info, imports)?;
+    let resolved = resolve_imports(store, info, &loaded.compiled().memory_assumptions, imports)?;
     store.limit_new_instance()?;
     for ty in &info.memories[info.num_imported_memories as usize..] {
         store.limit_new_memory(ty.minimum, ty.maximum)?;
@@ -282,10 +283,12 @@ pub(crate) fn instantiate(
     Ok(handle)
 }
 
-/// Checks each provided item against the module's import type.
+/// Checks each provided item against the module's import type, and each memory's layout
+/// against what the module's code assumes of it (`memory_assumptions`, by memory index).
 fn resolve_imports(
     store: &mut StoreOpaque,
     info: &ModuleInfo,
+    memory_assumptions: &[MemoryAssumptions],
     imports: &[Extern],
 ) -> Result<Imports> {
     let mut resolved = Imports::default();
@@ -309,6 +312,8 @@ fn resolve_imports(
                 if !memory_matches(&memory_type_now(&memory), ty) {
                     return Err(mismatch());
                 }
+                let assumed = &memory_assumptions[resolved.memories.len()];
+                check_layout(&memory, assumed, import)?;
                 resolved.memories.push(memory);
             }
             (EntityType::Memory(ty), Extern::SharedMemory(m)) => {
@@ -316,6 +321,10 @@ fn resolve_imports(
                 if !memory_matches(&memory_type_now(&memory), ty) {
                     return Err(mismatch());
                 }
+                // A shared memory may come from another engine, with other settings: it is
+                // accepted exactly where its layout gives what this module's code assumes.
+                let assumed = &memory_assumptions[resolved.memories.len()];
+                check_layout(&memory, assumed, import)?;
                 store.push_memory(memory.clone());
                 resolved.memories.push(memory);
             }
@@ -341,7 +350,18 @@ fn resolve_imports(
     Ok(resolved)
 }
 
-fn memory_type_now(memory: &wasmjit_runtime::memory::LinearMemory) -> MemoryType {
+/// Refuses a memory whose layout does not give what the importing code assumes.
+fn check_layout(memory: &LinearMemory, assumed: &MemoryAssumptions, import: &Import) -> Result<()> {
+    assumed.check(&memory.layout()).map_err(|mismatch| {
+        Error::Link(format!(
+            "incompatible import type for `{}`.`{}`: the memory's layout does not fit the \
+             module's code: {mismatch}",
+            import.module, import.name
+        ))
+    })
+}
+
+fn memory_type_now(memory: &LinearMemory) -> MemoryType {
     MemoryType {
         minimum: memory.size_pages(),
         ..memory.ty()
@@ -375,5 +395,6 @@ fn instantiation_error(e: InstantiationError) -> Error {
         InstantiationError::Memory(e) => Error::Memory(e),
         InstantiationError::Table(e) => Error::Table(e),
         InstantiationError::Trap(kind) => Error::Trap(Trap::new(kind)),
+        e @ InstantiationError::MemoryLayout { .. } => Error::Link(e.to_string()),
     }
 }

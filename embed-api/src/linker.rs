@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use wasmjit_codegen::MemoryAssumptions;
 use wasmjit_runtime::vmcontext::ValRaw;
 
 use crate::engine::Engine;
@@ -10,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::func::{Caller, Func, HostFn};
 use crate::instance::{instantiate, Extern, Instance};
 use crate::module::Module;
-use crate::store::{opaque_mut, AsContextMut};
+use crate::store::{opaque, opaque_mut, AsContextMut};
 use crate::typed::IntoFunc;
 use crate::types::FuncType;
 
@@ -47,16 +48,35 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines `module`.`name` as `item`, replacing any earlier definition.
+    ///
+    /// A memory is refused here already if its layout cannot serve code of this linker's
+    /// engine (a shared memory of an engine with explicit bounds checks or a smaller guard,
+    /// say), with the reason; instantiation checks it again against the module's code.
     pub fn define(
         &mut self,
-        _store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         module: &str,
         name: &str,
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
+        let item = item.into();
+        let memory = match &item {
+            Extern::Memory(m) => Some(m.runtime(opaque(&store)).clone()),
+            Extern::SharedMemory(m) => Some(m.runtime().clone()),
+            _ => None,
+        };
+        if let Some(memory) = memory {
+            let assumed = MemoryAssumptions::new(self.engine.codegen(), &memory.ty());
+            assumed.check(&memory.layout()).map_err(|mismatch| {
+                Error::Link(format!(
+                    "cannot define `{module}`.`{name}`: the memory's layout does not fit code \
+                     of this engine: {mismatch}"
+                ))
+            })?;
+        }
         self.items.insert(
             (module.to_string(), name.to_string()),
-            Definition::Extern(item.into()),
+            Definition::Extern(item),
         );
         Ok(self)
     }

@@ -8,7 +8,8 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 
 use wasmjit_codegen::{
-    CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, TrapKind, VMOffsets,
+    CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, LayoutMismatch, TrapKind,
+    VMOffsets,
 };
 
 use crate::builtins::BUILTINS;
@@ -81,6 +82,14 @@ pub enum InstantiationError {
     Table(TableError),
     /// A segment did not fit: the trap the spec prescribes.
     Trap(TrapKind),
+    /// Memory `index` (imported ones first) is not laid out as the module's code assumes:
+    /// an access the code leaves unchecked could reach past it.
+    MemoryLayout {
+        /// The memory's index in the module.
+        index: u32,
+        /// What the code assumes and what the memory gives.
+        mismatch: LayoutMismatch,
+    },
 }
 
 impl fmt::Display for InstantiationError {
@@ -89,6 +98,12 @@ impl fmt::Display for InstantiationError {
             InstantiationError::Memory(e) => e.fmt(f),
             InstantiationError::Table(e) => e.fmt(f),
             InstantiationError::Trap(kind) => kind.fmt(f),
+            InstantiationError::MemoryLayout { index, mismatch } => {
+                write!(
+                    f,
+                    "memory {index} cannot be used by this module's code: {mismatch}"
+                )
+            }
         }
     }
 }
@@ -171,6 +186,21 @@ impl Instance {
             let memory =
                 LinearMemory::new(ty, memory_config).map_err(InstantiationError::Memory)?;
             memories.push(Arc::new(memory));
+        }
+        // Every memory, imported or created here by whatever allocator, must give what the
+        // code relies on before the code can run: this is what keeps unchecked accesses
+        // inside their memory.
+        for (index, (memory, assumed)) in memories
+            .iter()
+            .zip(&module.compiled.memory_assumptions)
+            .enumerate()
+        {
+            assumed.check(&memory.layout()).map_err(|mismatch| {
+                InstantiationError::MemoryLayout {
+                    index: index as u32,
+                    mismatch,
+                }
+            })?;
         }
         let mut tables: Vec<TableSlot> = imports
             .tables

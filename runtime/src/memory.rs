@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, RwLock};
 
 use wasmjit_codegen::{
-    BoundsChecks, MemoryType, MEMORY_RESERVATION, WASM32_MAX_PAGES, WASM_PAGE_SIZE,
+    BoundsChecks, MemoryLayout, MemoryType, MEMORY_RESERVATION, WASM32_MAX_PAGES, WASM_PAGE_SIZE,
+    WASM_PAGE_SIZE_LOG2,
 };
 
 use crate::mmap::Mmap;
@@ -110,6 +111,7 @@ pub struct LinearMemory {
     ty: MemoryType,
     maximum_pages: u64,
     guard_before: usize,
+    layout: MemoryLayout,
     grow_lock: Mutex<()>,
     waiters: WaitQueue,
 }
@@ -148,15 +150,14 @@ impl LinearMemory {
             BoundsChecks::GuardPages => MEMORY_RESERVATION,
             BoundsChecks::Explicit => maximum_pages * WASM_PAGE_SIZE,
         };
-        let total = config
-            .guard_before
+        let guard_before = usize::try_from(config.guard_before)
+            .map_err(|_| MemoryError::Os("guard size overflows".into()))?
+            .next_multiple_of(crate::mmap::page_size());
+        let total = (guard_before as u64)
             .checked_add(addressable)
             .and_then(|n| n.checked_add(config.guard_after))
             .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| MemoryError::Os("reservation size overflows".into()))?;
-        let guard_before = usize::try_from(config.guard_before)
-            .map_err(|_| MemoryError::Os("guard size overflows".into()))?
-            .next_multiple_of(crate::mmap::page_size());
         let mmap = Mmap::reserve(total.max(guard_before + 1))
             .map_err(|e| MemoryError::Os(e.to_string()))?;
         let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
@@ -169,12 +170,22 @@ impl LinearMemory {
             current_length: initial.into(),
         });
         registry_insert(mmap.as_ptr() as usize, mmap.len());
+        let layout = MemoryLayout {
+            reservation: addressable,
+            // What the rounding to host pages added after the addressable range is guard too.
+            guard_after: (mmap.len() - guard_before) as u64 - addressable,
+            guard_before: guard_before as u64,
+            base_can_move: false,
+            page_size_log2: WASM_PAGE_SIZE_LOG2,
+            memory64: false,
+        };
         Ok(LinearMemory {
             mmap,
             definition,
             ty: *ty,
             maximum_pages,
             guard_before,
+            layout,
             grow_lock: Mutex::new(()),
             waiters: WaitQueue::default(),
         })
@@ -239,6 +250,12 @@ impl LinearMemory {
     /// The record compiled code reads, at a stable address.
     pub fn definition(&self) -> *const VMMemoryDefinition {
         &*self.definition
+    }
+
+    /// The address space the memory gives compiled code: what instantiation checks against
+    /// the code's assumptions.
+    pub fn layout(&self) -> MemoryLayout {
+        self.layout
     }
 
     /// The declared type (minimum is the size at creation).
@@ -373,5 +390,20 @@ mod tests {
         let memory = LinearMemory::new(&ty(1, Some(2), false), &c).unwrap();
         assert!(!memory.contains(memory.base() as usize + (1 << 30)));
         assert_eq!(memory.grow(1).unwrap(), 1);
+        let layout = memory.layout();
+        assert_eq!(layout.reservation, 2 << 16);
+        assert_eq!(layout.guard_after, 32 << 20);
+        assert_eq!(layout.guard_before, 64 << 10);
+    }
+
+    #[test]
+    fn guard_page_layout_covers_the_index_range() {
+        let memory = LinearMemory::new(&ty(1, Some(1), false), &config()).unwrap();
+        let layout = memory.layout();
+        assert_eq!(layout.reservation, 1 << 32);
+        assert_eq!(layout.guard_after, 32 << 20);
+        assert!(!layout.base_can_move);
+        let end = memory.base() as usize + layout.protected_reach() as usize;
+        assert!(memory.contains(end - 1) && !memory.contains(end));
     }
 }

@@ -3,46 +3,34 @@
 //! Every atomic access checks its bounds explicitly, then its alignment, in the spec's
 //! order (out of bounds before unaligned), so the access itself never faults.
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, AtomicRmwOp, Endianness, InstBuilder, MemFlagsData, Type, Value,
 };
 use wasmparser::{MemArg, Operator};
 
+use super::bounds_checks::Check;
 use super::FuncTranslator;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
-use crate::vmoffsets::VMOffsets;
 
 use types::{I16, I32, I64, I8};
 
 impl FuncTranslator<'_, '_> {
     /// Pops the index of a `size`-byte atomic access and returns the host address and the
     /// effective wasm address, after the alignment check, for a wait the shared-memory check,
-    /// and the bounds check, in the reference interpreter's order.
+    /// and the bounds check, in the reference interpreter's order. `None` when the access
+    /// always traps: the code after it is unreachable.
     fn atomic_address(
         &mut self,
         memarg: &MemArg,
         size: u64,
         wait: bool,
-    ) -> Result<(Value, Value), CompileError> {
-        let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
-            return Err(CompileError::Unsupported("atomics on GC arrays".into()));
-        };
-        if self.env.module.memories[memory as usize].memory64 {
-            return Err(CompileError::Unsupported("64-bit memories".into()));
-        }
+    ) -> Result<Option<(Value, Value)>, CompileError> {
+        let memory = self.memory_of(memarg)?;
         let index = self.pop();
         let index = self.builder.ins().uextend(I64, index);
         let ea = self.builder.ins().iadd_imm_u(index, memarg.offset as i64);
-        let definition = self.vmctx_readonly(I64, self.env.offsets.memory_definition(memory));
-        let length = self.builder.ins().load(
-            I64,
-            MemFlagsData::trusted(),
-            definition,
-            VMOffsets::MEMORY_DEFINITION_LENGTH as i32,
-        );
         // Alignment is checked first, as the reference interpreter does: an access that is
         // both misaligned and out of bounds is an "unaligned atomic".
         if size > 1 {
@@ -52,22 +40,23 @@ impl FuncTranslator<'_, '_> {
                 .trapnz(misaligned, TrapKind::UnalignedAtomic.trap_code());
         }
         if wait && !self.env.module.memories[memory as usize].shared {
-            let always = self.builder.ins().iconst(I8, 1);
             self.builder
                 .ins()
-                .trapnz(always, TrapKind::AtomicWaitNonSharedMemory.trap_code());
+                .trap(TrapKind::AtomicWaitNonSharedMemory.trap_code());
+            self.set_unreachable();
+            return Ok(None);
         }
-        let end = self.builder.ins().iadd_imm_u(ea, size as i64);
-        let oob = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, end, length);
-        self.builder
-            .ins()
-            .trapnz(oob, TrapKind::MemoryOutOfBounds.trap_code());
-        let base = self.vmctx_readonly(I64, self.env.offsets.memory_base(memory));
-        let addr = self.builder.ins().iadd(base, ea);
-        Ok((addr, ea))
+        // Checked explicitly, so the access itself never faults.
+        let checked =
+            self.bounds_check_and_compute_addr(memory, index, memarg.offset, size, Check::Explicit);
+        Ok(checked.map(|(addr, offset)| {
+            let addr = if offset == 0 {
+                addr
+            } else {
+                self.builder.ins().iadd_imm_s(addr, i64::from(offset))
+            };
+            (addr, ea)
+        }))
     }
 
     /// Narrows an operand to the access width.
@@ -94,7 +83,9 @@ impl FuncTranslator<'_, '_> {
         result: Type,
         access: Type,
     ) -> Result<(), CompileError> {
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
+        let Some((addr, _)) = self.atomic_address(memarg, u64::from(access.bytes()), false)? else {
+            return Ok(());
+        };
         let v = self.builder.ins().atomic_load(access, atomic_flags(), addr);
         let v = self.widen_result(v, result);
         self.push(v);
@@ -103,7 +94,9 @@ impl FuncTranslator<'_, '_> {
 
     fn atomic_store(&mut self, memarg: &MemArg, access: Type) -> Result<(), CompileError> {
         let value = self.pop();
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
+        let Some((addr, _)) = self.atomic_address(memarg, u64::from(access.bytes()), false)? else {
+            return Ok(());
+        };
         let value = self.narrow(value, access);
         self.builder.ins().atomic_store(atomic_flags(), value, addr);
         Ok(())
@@ -117,7 +110,9 @@ impl FuncTranslator<'_, '_> {
         op: AtomicRmwOp,
     ) -> Result<(), CompileError> {
         let value = self.pop();
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
+        let Some((addr, _)) = self.atomic_address(memarg, u64::from(access.bytes()), false)? else {
+            return Ok(());
+        };
         let value = self.narrow(value, access);
         let old = self
             .builder
@@ -136,7 +131,9 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<(), CompileError> {
         let replacement = self.pop();
         let expected = self.pop();
-        let (addr, _) = self.atomic_address(memarg, u64::from(access.bytes()), false)?;
+        let Some((addr, _)) = self.atomic_address(memarg, u64::from(access.bytes()), false)? else {
+            return Ok(());
+        };
         let expected = self.narrow(expected, access);
         let replacement = self.narrow(replacement, access);
         let old = self
@@ -148,13 +145,6 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    fn memory_index(memarg: &MemArg) -> u32 {
-        match memarg.target {
-            wasmparser::MemArgTarget::Memory(m) => m,
-            wasmparser::MemArgTarget::Array(_) => 0,
-        }
-    }
-
     fn atomic_wait(
         &mut self,
         memarg: &MemArg,
@@ -163,8 +153,10 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<(), CompileError> {
         let timeout = self.pop();
         let expected = self.pop();
-        let memory = Self::memory_index(memarg);
-        let (_, ea) = self.atomic_address(memarg, size, true)?;
+        let memory = self.memory_of(memarg)?;
+        let Some((_, ea)) = self.atomic_address(memarg, size, true)? else {
+            return Ok(());
+        };
         let memory = self.builder.ins().iconst(I32, i64::from(memory));
         let status = self.call_builtin(builtin, &[memory, ea, expected, timeout]);
         self.push(status[0]);
@@ -180,8 +172,10 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::MemoryAtomicNotify { memarg } => {
                 let count = self.pop();
-                let memory = Self::memory_index(memarg);
-                let (_, ea) = self.atomic_address(memarg, 4, false)?;
+                let memory = self.memory_of(memarg)?;
+                let Some((_, ea)) = self.atomic_address(memarg, 4, false)? else {
+                    return Ok(true);
+                };
                 let memory = self.builder.ins().iconst(I32, i64::from(memory));
                 let woken = self.call_builtin(Builtin::AtomicNotify, &[memory, ea, count]);
                 self.push(woken[0]);

@@ -114,7 +114,8 @@ impl FuncTranslator<'_, '_> {
         frame.target()
     }
 
-    fn set_unreachable(&mut self) {
+    /// Marks the current position unreachable (after a branch, return or trap).
+    pub(super) fn set_unreachable(&mut self) {
         self.reachable = false;
         self.unreachable_depth = 0;
     }

@@ -1,21 +1,22 @@
-//! Linear-memory accesses and their bounds checks.
+//! Linear-memory loads, stores and bulk operations (their bounds checks are decided in
+//! [`super::bounds_checks`]).
 
-use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::{MemArg, Operator};
 
+use super::bounds_checks::Check;
 use super::FuncTranslator;
 use crate::builtins::Builtin;
-use crate::config::{BoundsChecks, MEMORY_RESERVATION};
 use crate::error::CompileError;
-use crate::trap::TrapKind;
-use crate::vmoffsets::VMOffsets;
 
-/// The flags of a heap access: little-endian, possibly unaligned, trapping out of bounds.
-pub(super) fn heap_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_endianness(Endianness::Little)
-        .with_trap_code(Some(TrapKind::MemoryOutOfBounds.trap_code()))
+/// A checked access to linear memory: where, and with which flags.
+pub(super) struct HeapAccess {
+    /// The address, to which `offset` is added.
+    pub addr: Value,
+    /// The static offset to put in the instruction.
+    pub offset: i32,
+    /// The access's flags (see [`FuncTranslator::heap_flags`]).
+    pub flags: MemFlagsData,
 }
 
 /// How a load widens its result.
@@ -38,71 +39,40 @@ impl FuncTranslator<'_, '_> {
             .load(ty, flags, self.vmctx, offset as i32)
     }
 
-    /// The address to access `size` bytes at `index + memarg.offset`, after whatever check
-    /// the bounds-check mode requires, and the static offset to put in the instruction.
-    pub(super) fn heap_address(
+    /// The access of `size` bytes at `index + memarg.offset` (an `i32` index), after the
+    /// check its memory's bounds strategy requires; `None` when it always traps (see
+    /// [`super::bounds_checks`]), and the code after it is unreachable.
+    pub(super) fn heap_access(
         &mut self,
         memarg: &MemArg,
         index: Value,
         size: u64,
-    ) -> Result<(Value, i32), CompileError> {
+    ) -> Result<Option<HeapAccess>, CompileError> {
+        let memory = self.memory_of(memarg)?;
+        let index = self.builder.ins().uextend(types::I64, index);
+        let checked = self.bounds_check_and_compute_addr(
+            memory,
+            index,
+            memarg.offset,
+            size,
+            Check::AsAssumed,
+        );
+        Ok(checked.map(|(addr, offset)| HeapAccess {
+            addr,
+            offset,
+            flags: self.heap_flags(memory),
+        }))
+    }
+
+    /// The memory `memarg` accesses, if this translator supports its kind.
+    pub(super) fn memory_of(&self, memarg: &MemArg) -> Result<u32, CompileError> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::Unsupported("accesses to GC arrays".into()));
         };
         if self.env.module.memories[memory as usize].memory64 {
             return Err(CompileError::Unsupported("64-bit memories".into()));
         }
-        let offsets = self.env.offsets;
-        let base = self.vmctx_readonly(types::I64, offsets.memory_base(memory));
-        let index = self.builder.ins().uextend(types::I64, index);
-        let offset = memarg.offset;
-        let end = offset + size;
-        let guard = self.env.config.guard_size;
-        match self.env.config.bounds_checks {
-            BoundsChecks::GuardPages if end <= guard => {}
-            BoundsChecks::GuardPages => {
-                // The offset reaches past the guard: compare against the reservation, a
-                // constant because the memory never moves.
-                let reach = MEMORY_RESERVATION + guard;
-                if end > reach {
-                    let always = self.builder.ins().iconst(types::I8, 1);
-                    self.builder
-                        .ins()
-                        .trapnz(always, TrapKind::MemoryOutOfBounds.trap_code());
-                } else {
-                    let oob = self.builder.ins().icmp_imm_u(
-                        IntCC::UnsignedGreaterThan,
-                        index,
-                        (reach - end) as i64,
-                    );
-                    self.builder
-                        .ins()
-                        .trapnz(oob, TrapKind::MemoryOutOfBounds.trap_code());
-                }
-            }
-            BoundsChecks::Explicit => {
-                let definition = self.vmctx_readonly(types::I64, offsets.memory_definition(memory));
-                let length = self.builder.ins().load(
-                    types::I64,
-                    MemFlagsData::trusted(),
-                    definition,
-                    VMOffsets::MEMORY_DEFINITION_LENGTH as i32,
-                );
-                let last = self.builder.ins().iadd_imm_u(index, end as i64);
-                let oob = self
-                    .builder
-                    .ins()
-                    .icmp(IntCC::UnsignedGreaterThan, last, length);
-                self.builder
-                    .ins()
-                    .trapnz(oob, TrapKind::MemoryOutOfBounds.trap_code());
-            }
-        }
-        let addr = self.builder.ins().iadd(base, index);
-        Ok(match i32::try_from(offset) {
-            Ok(imm) => (addr, imm),
-            Err(_) => (self.builder.ins().iadd_imm_u(addr, offset as i64), 0),
-        })
+        Ok(memory)
     }
 
     fn load(
@@ -113,8 +83,14 @@ impl FuncTranslator<'_, '_> {
         extend: Extend,
     ) -> Result<(), CompileError> {
         let index = self.pop();
-        let (addr, offset) = self.heap_address(memarg, index, size)?;
-        let flags = heap_flags();
+        let Some(HeapAccess {
+            addr,
+            offset,
+            flags,
+        }) = self.heap_access(memarg, index, size)?
+        else {
+            return Ok(());
+        };
         let ins = self.builder.ins();
         let v = match (extend, size) {
             (Extend::None, _) => ins.load(ty, flags, addr, offset),
@@ -132,8 +108,14 @@ impl FuncTranslator<'_, '_> {
     fn store(&mut self, memarg: &MemArg, size: u64, narrow: bool) -> Result<(), CompileError> {
         let value = self.pop();
         let index = self.pop();
-        let (addr, offset) = self.heap_address(memarg, index, size)?;
-        let flags = heap_flags();
+        let Some(HeapAccess {
+            addr,
+            offset,
+            flags,
+        }) = self.heap_access(memarg, index, size)?
+        else {
+            return Ok(());
+        };
         let ins = self.builder.ins();
         match (narrow, size) {
             (false, _) => ins.store(flags, value, addr, offset),
@@ -176,15 +158,12 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::I64Store32 { memarg } => self.store(memarg, 4, true)?,
             Operator::MemorySize { mem } => {
-                let definition =
-                    self.vmctx_readonly(types::I64, self.env.offsets.memory_definition(*mem));
-                let length = self.builder.ins().load(
-                    types::I64,
-                    MemFlagsData::trusted(),
-                    definition,
-                    VMOffsets::MEMORY_DEFINITION_LENGTH as i32,
-                );
-                let pages = self.builder.ins().ushr_imm_u(length, 16);
+                let length = self.memory_length(*mem);
+                let page_size_log2 = self.env.memories[*mem as usize].page_size_log2;
+                let pages = self
+                    .builder
+                    .ins()
+                    .ushr_imm_u(length, i64::from(page_size_log2));
                 let pages = self.builder.ins().ireduce(types::I32, pages);
                 self.push(pages);
             }

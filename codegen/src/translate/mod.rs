@@ -5,10 +5,11 @@
 //! after an unconditional branch is skipped until the `else` or `end` that makes it
 //! reachable again. The work is split by what the operators touch: [`control`] (blocks and
 //! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory),
-//! [`tables`] (references and tables), [`simd`] (`v128`), [`atomics`] (threads) and [`vm`]
-//! (calls, globals and builtins).
+//! [`bounds_checks`] (how each access stays inside its memory), [`tables`] (references and
+//! tables), [`simd`] (`v128`), [`atomics`] (threads) and [`vm`] (calls, globals and builtins).
 
 mod atomics;
+mod bounds_checks;
 mod control;
 mod heap;
 mod interrupts;
@@ -25,6 +26,7 @@ use wasmparser::{FunctionBody, Operator};
 use crate::abi::value_type;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
+use crate::memory_layout::MemoryAssumptions;
 use crate::module::{ModuleInfo, ValType};
 use crate::vmoffsets::VMOffsets;
 
@@ -38,6 +40,8 @@ pub(crate) struct FuncEnv<'a> {
     pub module: &'a ModuleInfo,
     /// The vmctx layout for the module.
     pub offsets: &'a VMOffsets,
+    /// What the code may assume of each memory's layout (see [`crate::memory_layout`]).
+    pub memories: &'a [MemoryAssumptions],
     /// Bounds-check mode, guard size and the like.
     pub config: &'a CodegenConfig,
 }

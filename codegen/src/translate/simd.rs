@@ -8,7 +8,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::{MemArg, Operator};
 
-use super::heap::heap_flags;
+use super::heap::HeapAccess;
 use super::FuncTranslator;
 use crate::error::CompileError;
 
@@ -118,10 +118,10 @@ impl FuncTranslator<'_, '_> {
         self.push_v(r);
     }
 
-    /// The address of a `size`-byte access and its static offset.
-    fn v_address(&mut self, memarg: &MemArg, size: u64) -> Result<(Value, i32), CompileError> {
+    /// Pops the index of a `size`-byte access and checks it; `None` when it always traps.
+    fn v_access(&mut self, memarg: &MemArg, size: u64) -> Result<Option<HeapAccess>, CompileError> {
         let index = self.pop();
-        self.heap_address(memarg, index, size)
+        self.heap_access(memarg, index, size)
     }
 
     /// Loads a scalar of `ty` and turns it into a vector with `f`.
@@ -131,8 +131,10 @@ impl FuncTranslator<'_, '_> {
         ty: Type,
         f: impl FnOnce(&mut Self, Value) -> Value,
     ) -> Result<(), CompileError> {
-        let (addr, offset) = self.v_address(memarg, u64::from(ty.bytes()))?;
-        let x = self.builder.ins().load(ty, heap_flags(), addr, offset);
+        let Some(at) = self.v_access(memarg, u64::from(ty.bytes()))? else {
+            return Ok(());
+        };
+        let x = self.builder.ins().load(ty, at.flags, at.addr, at.offset);
         let r = f(self, x);
         self.push_v(r);
         Ok(())
@@ -140,11 +142,13 @@ impl FuncTranslator<'_, '_> {
 
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         let v = self.pop_v(ty);
-        let (addr, offset) = self.v_address(memarg, u64::from(ty.lane_type().bytes()))?;
+        let Some(at) = self.v_access(memarg, u64::from(ty.lane_type().bytes()))? else {
+            return Ok(());
+        };
         let x = self
             .builder
             .ins()
-            .load(ty.lane_type(), heap_flags(), addr, offset);
+            .load(ty.lane_type(), at.flags, at.addr, at.offset);
         let r = self.builder.ins().insertlane(v, x, lane);
         self.push_v(r);
         Ok(())
@@ -152,16 +156,24 @@ impl FuncTranslator<'_, '_> {
 
     fn store_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         let v = self.pop_v(ty);
-        let (addr, offset) = self.v_address(memarg, u64::from(ty.lane_type().bytes()))?;
+        let Some(at) = self.v_access(memarg, u64::from(ty.lane_type().bytes()))? else {
+            return Ok(());
+        };
         let x = self.builder.ins().extractlane(v, lane);
-        self.builder.ins().store(heap_flags(), x, addr, offset);
+        self.builder.ins().store(at.flags, x, at.addr, at.offset);
         Ok(())
     }
 
     /// A widening load: eight bytes extended to twice as wide lanes.
     fn load_extend(&mut self, memarg: &MemArg, which: LoadExtend) -> Result<(), CompileError> {
-        let (addr, offset) = self.v_address(memarg, 8)?;
-        let flags = heap_flags();
+        let Some(HeapAccess {
+            addr,
+            offset,
+            flags,
+        }) = self.v_access(memarg, 8)?
+        else {
+            return Ok(());
+        };
         let ins = self.builder.ins();
         let r = match which {
             LoadExtend::S8x8 => ins.sload8x8(flags, addr, offset),
@@ -215,14 +227,18 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match op {
             Operator::V128Load { memarg } => {
-                let (addr, offset) = self.v_address(memarg, 16)?;
-                let v = self.builder.ins().load(I8X16, heap_flags(), addr, offset);
+                let Some(at) = self.v_access(memarg, 16)? else {
+                    return Ok(true);
+                };
+                let v = self.builder.ins().load(I8X16, at.flags, at.addr, at.offset);
                 self.push(v);
             }
             Operator::V128Store { memarg } => {
                 let v = self.pop_v(I8X16);
-                let (addr, offset) = self.v_address(memarg, 16)?;
-                self.builder.ins().store(heap_flags(), v, addr, offset);
+                let Some(at) = self.v_access(memarg, 16)? else {
+                    return Ok(true);
+                };
+                self.builder.ins().store(at.flags, v, at.addr, at.offset);
             }
             Operator::V128Load8x8S { memarg } => self.load_extend(memarg, LoadExtend::S8x8)?,
             Operator::V128Load8x8U { memarg } => self.load_extend(memarg, LoadExtend::U8x8)?,

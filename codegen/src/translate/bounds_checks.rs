@@ -1,0 +1,179 @@
+//! Bounds checks of linear-memory accesses: one function decides, for every access, how it
+//! stays inside its memory, from what the code assumes of the memory's layout.
+//!
+//! Notation, for an access of `size` bytes at `index + offset` of a 32-bit memory:
+//! `index < 2^32` (zero-extended), `offset < 2^32` (validated), `end = offset + size`, the
+//! accessed bytes are `[index + offset, index + end)`, `length` is the memory's current
+//! length in bytes and `max_length` the largest its type allows (`maximum * 64 KiB`, or
+//! 4 GiB). Lengths only grow, so `length <= max_length`. The cases, in the order tried:
+//!
+//! 1. `end > max_length`: then `index + end >= end > max_length >= length` for every index,
+//!    so the access always traps. The trap is emitted unconditionally and the rest of the
+//!    block is unreachable.
+//! 2. Guard pages (`reservation >= 2^32` bytes from the base belong to the memory, `guard`
+//!    more are inaccessible) and `end <= guard`: the last byte is
+//!    `index + end - 1 <= 2^32 - 1 + guard - 1 < reservation + guard`, so every accessed
+//!    byte is in bounds or faults. No compare; a fault becomes the trap.
+//! 3. Guard pages and `end > guard`: compare `index > reservation + guard - end` (a
+//!    constant: the base never moves, so no length is loaded; non-negative, since case 1
+//!    caught `end > max_length` and `max_length <= reservation`). When it holds the access
+//!    traps; otherwise `index + end <= reservation + guard`, as in case 2.
+//! 4. Explicit checks: compare `index + end > length` (no overflow: both sides are below
+//!    2^34), the length loaded from the memory's definition.
+//!
+//! Atomic accesses always take case 1 or 4: they must not fault, so that an unaligned
+//! access is reported as unaligned whatever its bounds, in the reference interpreter's
+//! order.
+//!
+//! Where a compare is emitted (cases 3 and 4) and the Spectre guard is on, the address is
+//! also computed as `select_spectre_guard(out_of_bounds, 0, address)`, so a mispredicted
+//! check speculates a load from address 0, never from past the memory. The static offset is
+//! then added before the select instead of being folded into the access.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{
+    types, AliasRegion, AliasRegionData, Endianness, InstBuilder, MemFlagsData, Value,
+};
+
+use super::FuncTranslator;
+use crate::memory_layout::BoundsStrategy;
+use crate::trap::TrapKind;
+use crate::vmoffsets::VMOffsets;
+use crate::{WASM32_MAX_PAGES, WASM_PAGE_SIZE};
+
+/// The alias region of every memory's definition (its current length): only calls change
+/// it, so heap stores do not make Cranelift reload it.
+const DEFINITIONS_REGION: u32 = 0;
+
+/// How an access must be checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Check {
+    /// As the memory's bounds strategy allows (plain loads and stores).
+    AsAssumed,
+    /// Against the current length, always: the access must not fault.
+    Explicit,
+}
+
+/// A checked access: the address and the static offset to put in the instruction.
+pub(super) type HeapAddress = (Value, i32);
+
+impl FuncTranslator<'_, '_> {
+    /// Checks an access of `size` bytes at `index + offset` of `memory` (`index` an `i64`
+    /// holding the zero-extended 32-bit index) and computes its address, by the cases in the
+    /// module docs. `None` when the access always traps: the trap is emitted and the code
+    /// after it is unreachable.
+    pub(super) fn bounds_check_and_compute_addr(
+        &mut self,
+        memory: u32,
+        index: Value,
+        offset: u64,
+        size: u64,
+        check: Check,
+    ) -> Option<HeapAddress> {
+        let ty = &self.env.module.memories[memory as usize];
+        let max_length = ty.maximum.unwrap_or(WASM32_MAX_PAGES) * WASM_PAGE_SIZE;
+        let end = offset + size;
+        // Case 1.
+        if end > max_length {
+            self.builder
+                .ins()
+                .trap(TrapKind::MemoryOutOfBounds.trap_code());
+            self.set_unreachable();
+            return None;
+        }
+        let strategy = match check {
+            Check::AsAssumed => self.env.memories[memory as usize].strategy,
+            Check::Explicit => BoundsStrategy::Explicit,
+        };
+        let base = self.memory_base(memory);
+        let out_of_bounds = match strategy {
+            // Case 2.
+            BoundsStrategy::GuardPages { guard, .. } if end <= guard => None,
+            // Case 3.
+            BoundsStrategy::GuardPages { reservation, guard } => {
+                let last_safe_index = reservation + guard - end;
+                Some(self.builder.ins().icmp_imm_u(
+                    IntCC::UnsignedGreaterThan,
+                    index,
+                    last_safe_index as i64,
+                ))
+            }
+            // Case 4.
+            BoundsStrategy::Explicit => {
+                let length = self.memory_length(memory);
+                let access_end = self.builder.ins().iadd_imm_u(index, end as i64);
+                Some(
+                    self.builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, access_end, length),
+                )
+            }
+        };
+        let addr = self.builder.ins().iadd(base, index);
+        let Some(out_of_bounds) = out_of_bounds else {
+            return Some(self.fold_offset(addr, offset));
+        };
+        self.builder
+            .ins()
+            .trapnz(out_of_bounds, TrapKind::MemoryOutOfBounds.trap_code());
+        if !self.env.config.spectre_guard {
+            return Some(self.fold_offset(addr, offset));
+        }
+        let addr = self.builder.ins().iadd_imm_u(addr, offset as i64);
+        let null = self.builder.ins().iconst(types::I64, 0);
+        let addr = self
+            .builder
+            .ins()
+            .select_spectre_guard(out_of_bounds, null, addr);
+        Some((addr, 0))
+    }
+
+    /// `addr + offset` as an address and an instruction offset: the offset goes into the
+    /// instruction when it fits.
+    fn fold_offset(&mut self, addr: Value, offset: u64) -> HeapAddress {
+        match i32::try_from(offset) {
+            Ok(imm) => (addr, imm),
+            Err(_) => (self.builder.ins().iadd_imm_u(addr, offset as i64), 0),
+        }
+    }
+
+    /// The base address of `memory`: it never moves (the layout check guarantees it), so the
+    /// load is hoisted out of loops and shared by every access.
+    pub(super) fn memory_base(&mut self, memory: u32) -> Value {
+        self.vmctx_readonly(types::I64, self.env.offsets.memory_base(memory))
+    }
+
+    /// The current length of `memory` in bytes, loaded from its definition. Tagged with its
+    /// own alias region, so two loads with only heap accesses between them are one.
+    pub(super) fn memory_length(&mut self, memory: u32) -> Value {
+        let definition =
+            self.vmctx_readonly(types::I64, self.env.offsets.memory_definition(memory));
+        let region = self.alias_region(DEFINITIONS_REGION, "memory definitions");
+        let flags = MemFlagsData::trusted().with_alias_region(Some(region));
+        self.builder.ins().load(
+            types::I64,
+            flags,
+            definition,
+            VMOffsets::MEMORY_DEFINITION_LENGTH as i32,
+        )
+    }
+
+    /// The flags of an access to `memory`'s bytes: little-endian, possibly unaligned,
+    /// trapping out of bounds, and in the memory's own alias region (memories never
+    /// overlap, and neither overlaps the runtime's records).
+    pub(super) fn heap_flags(&mut self, memory: u32) -> MemFlagsData {
+        let region = self.alias_region(1 + memory, "linear memory");
+        MemFlagsData::new()
+            .with_endianness(Endianness::Little)
+            .with_trap_code(Some(TrapKind::MemoryOutOfBounds.trap_code()))
+            .with_alias_region(Some(region))
+    }
+
+    /// The alias region numbered `id` in this function.
+    pub(super) fn alias_region(&mut self, id: u32, description: &'static str) -> AliasRegion {
+        self.builder.func.dfg.alias_regions.insert(AliasRegionData {
+            user_id: id,
+            description: description.into(),
+        })
+    }
+}

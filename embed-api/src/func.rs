@@ -47,6 +47,14 @@ struct HostContext<T> {
     func: Box<HostFn<T>>,
 }
 
+// The wasm-to-array trampoline loads `callback` at `HOST_CONTEXT_CALLBACK`, checked at compile
+// time. `callback` is the first field of a `#[repr(C)]` struct and no field's size depends on
+// `T` (only pointers to it), so the offset checked for `T = ()` holds for every `T`.
+const _: () = assert!(
+    std::mem::offset_of!(HostContext<()>, callback)
+        == wasmjit_codegen::HOST_CONTEXT_CALLBACK as usize
+);
+
 impl FuncData {
     /// The data of function `func_index` of `instance`.
     pub(crate) fn for_instance_func(instance: &RtInstance, func_index: u32) -> Self {

@@ -27,7 +27,7 @@ fuzz_target!(|bytes: &[u8]| {
             .expect("wasmi panicked")
     });
     if let Err(diff) = differential::compare(&ours, &theirs) {
-        if differential::looks_like_known_wasmi_bug(&ours, &theirs) {
+        if differential::looks_like_known_wasmi_bug(&wasm, &ours, &theirs) {
             return;
         }
         let _ = std::fs::write("differential-mismatch.wasm", &wasm);

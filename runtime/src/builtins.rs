@@ -2,6 +2,11 @@
 //!
 //! Each takes the calling instance's vmctx first. Those that can fail return a status, `0`
 //! for success; compiled code turns any other value into the builtin's trap.
+//!
+//! The table ([`VMBuiltins`], [`BUILTINS`]) is generated from `wasmjit_codegen`'s
+//! `foreach_builtin!` list, as `Builtin` is: a function missing here, or whose signature
+//! differs from its entry, fails to compile, and the order cannot differ from codegen's (see
+//! the docs of `wasmjit_codegen`'s `builtins` module).
 
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -10,41 +15,39 @@ use std::time::Duration;
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;
 
-/// The table of builtins every vmctx points at: one `extern "C"` function per
-/// `wasmjit_codegen::Builtin`, in the same order.
-#[repr(C)]
-pub struct VMBuiltins {
-    memory_grow: unsafe extern "C" fn(*mut u8, u32, u64) -> u64,
-    memory_copy: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64, u64) -> u32,
-    memory_fill: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64) -> u32,
-    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
-    data_drop: unsafe extern "C" fn(*mut u8, u32),
-    table_grow: unsafe extern "C" fn(*mut u8, u32, u64, u64) -> u64,
-    table_fill: unsafe extern "C" fn(*mut u8, u32, u64, u64, u64) -> u32,
-    table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
-    table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
-    elem_drop: unsafe extern "C" fn(*mut u8, u32),
-    atomic_notify: unsafe extern "C" fn(*mut u8, u32, u64, u32) -> u32,
-    atomic_wait32: unsafe extern "C" fn(*mut u8, u32, u64, u32, i64) -> u32,
-    atomic_wait64: unsafe extern "C" fn(*mut u8, u32, u64, u64, i64) -> u32,
+macro_rules! define_builtin_table {
+    ($(
+        $(#[$attr:meta])*
+        $variant:ident $name:ident ( $($param:ident : $ty:ident),* )
+            $(-> $result:ident)? $(, trap $trap:ident)? ;
+    )*) => {
+        /// The table of builtins every vmctx points at: one `extern "C"` function per
+        /// `wasmjit_codegen::Builtin`, in the same order, generated from the same list
+        /// (`wasmjit_codegen::foreach_builtin!`).
+        #[repr(C)]
+        pub struct VMBuiltins {
+            $(
+                $(#[$attr])*
+                $name: unsafe extern "C" fn(vmctx: *mut u8, $($param: $ty),*) $(-> $result)?,
+            )*
+        }
+
+        /// The one builtin table of the process: each entry is the function of this module
+        /// named as in the list.
+        pub static BUILTINS: VMBuiltins = VMBuiltins {
+            $( $name, )*
+        };
+    };
 }
 
-/// The one builtin table of the process.
-pub static BUILTINS: VMBuiltins = VMBuiltins {
-    memory_grow,
-    memory_copy,
-    memory_fill,
-    memory_init,
-    data_drop,
-    table_grow,
-    table_fill,
-    table_copy,
-    table_init,
-    elem_drop,
-    atomic_notify,
-    atomic_wait32,
-    atomic_wait64,
-};
+wasmjit_codegen::foreach_builtin!(define_builtin_table);
+
+// Compiled code loads entry `Builtin::index()` at `index() * 8` in the table: one 8-byte fn
+// pointer per builtin, nothing else.
+const _: () = assert!(
+    std::mem::size_of::<VMBuiltins>() == wasmjit_codegen::Builtin::ALL.len() * 8
+        && std::mem::align_of::<VMBuiltins>() == 8
+);
 
 /// The instance a builtin was called from.
 ///
@@ -261,13 +264,12 @@ unsafe extern "C" fn atomic_wait64(
 mod tests {
     use wasmjit_codegen::Builtin;
 
-    use super::*;
-
+    /// Entry `i` of the table (field `i` of `VMBuiltins`) is the builtin at `ALL[i]`, which
+    /// compiled code calls as entry `index()`.
     #[test]
-    fn table_has_one_entry_per_builtin() {
-        assert_eq!(
-            std::mem::size_of::<VMBuiltins>(),
-            Builtin::ALL.len() * std::mem::size_of::<usize>()
-        );
+    fn table_order_is_index_order() {
+        for (i, builtin) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(builtin.index() as usize, i, "{builtin:?}");
+        }
     }
 }

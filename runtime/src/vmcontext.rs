@@ -1,7 +1,8 @@
 //! The records compiled code reads, laid out as `wasmjit_codegen::VMOffsets` describes.
 //!
-//! Each struct is `#[repr(C)]` and its field offsets are checked against the constants of
-//! `VMOffsets` in this module's tests: codegen and runtime must agree byte for byte.
+//! Each struct is `#[repr(C)]` and its field offsets are checked at compile time against the
+//! constants of `VMOffsets` (the `const _` block at the end): codegen and runtime must agree
+//! byte for byte.
 
 use std::cell::UnsafeCell;
 use std::ptr;
@@ -146,62 +147,50 @@ pub struct VMGlobal {
 /// One slot of the value arrays that trampolines pass between host and wasm.
 pub type ValRaw = [u8; 16];
 
-#[cfg(test)]
-mod tests {
-    use std::mem::{offset_of, size_of};
+// The layouts compiled code relies on, checked at compile time against codegen's constants:
+// a field moved, resized or reordered here, or an offset changed in codegen, fails the build.
+const _: () = {
+    use std::mem::{align_of, offset_of, size_of, size_of_val};
 
     use wasmjit_codegen::{VMOffsets, VALRAW_SIZE, VMFUNCREF_SIZE};
 
-    use super::*;
+    // Codegen addresses every vmctx slot, table entry and pointer field as 8 bytes, and reads
+    // and writes values little-endian.
+    assert!(size_of::<usize>() == 8 && size_of::<*const u8>() == 8);
+    assert!(cfg!(target_endian = "little"));
 
-    #[test]
-    fn layouts_match_codegen() {
-        assert_eq!(
-            offset_of!(VMStoreContext, stack_limit),
-            VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, fuel),
-            VMOffsets::STORE_CONTEXT_FUEL as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, epoch_deadline),
-            VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
-        );
-        assert_eq!(
-            offset_of!(VMStoreContext, epoch),
-            VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize
-        );
-        assert_eq!(
-            offset_of!(VMMemoryDefinition, base),
-            VMOffsets::MEMORY_DEFINITION_BASE as usize
-        );
-        assert_eq!(
-            offset_of!(VMMemoryDefinition, current_length),
-            VMOffsets::MEMORY_DEFINITION_LENGTH as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableDefinition, base),
-            VMOffsets::TABLE_DEFINITION_BASE as usize
-        );
-        assert_eq!(
-            offset_of!(VMTableDefinition, current_elements),
-            VMOffsets::TABLE_DEFINITION_LENGTH as usize
-        );
-        assert_eq!(
-            offset_of!(VMFuncRef, func_ptr),
-            VMOffsets::FUNCREF_FUNC_PTR as usize
-        );
-        assert_eq!(
-            offset_of!(VMFuncRef, type_id),
-            VMOffsets::FUNCREF_TYPE_ID as usize
-        );
-        assert_eq!(
-            offset_of!(VMFuncRef, vmctx),
-            VMOffsets::FUNCREF_VMCTX as usize
-        );
-        assert_eq!(size_of::<VMFuncRef>(), VMFUNCREF_SIZE as usize);
-        assert_eq!(size_of::<VMGlobal>(), 16);
-        assert_eq!(size_of::<ValRaw>(), VALRAW_SIZE as usize);
-    }
-}
+    assert!(
+        offset_of!(VMStoreContext, stack_limit) == VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
+    );
+    assert!(offset_of!(VMStoreContext, fuel) == VMOffsets::STORE_CONTEXT_FUEL as usize);
+    assert!(
+        offset_of!(VMStoreContext, epoch_deadline)
+            == VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
+    );
+    assert!(offset_of!(VMStoreContext, epoch) == VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize);
+    assert!(offset_of!(VMMemoryDefinition, base) == VMOffsets::MEMORY_DEFINITION_BASE as usize);
+    assert!(
+        offset_of!(VMMemoryDefinition, current_length)
+            == VMOffsets::MEMORY_DEFINITION_LENGTH as usize
+    );
+    assert!(offset_of!(VMTableDefinition, base) == VMOffsets::TABLE_DEFINITION_BASE as usize);
+    assert!(
+        offset_of!(VMTableDefinition, current_elements)
+            == VMOffsets::TABLE_DEFINITION_LENGTH as usize
+    );
+    assert!(offset_of!(VMFuncRef, func_ptr) == VMOffsets::FUNCREF_FUNC_PTR as usize);
+    assert!(offset_of!(VMFuncRef, type_id) == VMOffsets::FUNCREF_TYPE_ID as usize);
+    assert!(offset_of!(VMFuncRef, vmctx) == VMOffsets::FUNCREF_VMCTX as usize);
+    assert!(size_of::<VMFuncRef>() == VMFUNCREF_SIZE as usize);
+    // Compiled code compares `type_id` as an `i32` with the `u32` ids of the vmctx.
+    const FUNC_REF: VMFuncRef = VMFuncRef {
+        func_ptr: ptr::null(),
+        type_id: 0,
+        vmctx: ptr::null_mut(),
+    };
+    assert!(size_of_val(&FUNC_REF.type_id) == 4);
+    // Compiled code loads and stores globals of every type, `v128` included, at offset 0 with
+    // aligned accesses.
+    assert!(size_of::<VMGlobal>() == 16 && align_of::<VMGlobal>() == 16);
+    assert!(size_of::<ValRaw>() == VALRAW_SIZE as usize);
+};

@@ -56,16 +56,23 @@ impl<T: 'static> Linker<T> {
         self
     }
 
-    /// Records `definition` as `module`.`name`, refusing to replace one unless shadowing is
-    /// allowed. Nothing is recorded on error.
-    fn insert(&mut self, module: &str, name: &str, definition: Definition<T>) -> Result<()> {
+    /// An error if `module`.`name` is already defined and shadowing is not allowed.
+    fn check_free(&self, module: &str, name: &str) -> Result<()> {
         let key = (module.to_string(), name.to_string());
         if !self.allow_shadowing && self.items.contains_key(&key) {
             return Err(Error::Link(format!(
                 "`{module}`.`{name}` is defined twice in the linker"
             )));
         }
-        self.items.insert(key, definition);
+        Ok(())
+    }
+
+    /// Records `definition` as `module`.`name`, refusing to replace one unless shadowing is
+    /// allowed.
+    fn insert(&mut self, module: &str, name: &str, definition: Definition<T>) -> Result<()> {
+        self.check_free(module, name)?;
+        self.items
+            .insert((module.to_string(), name.to_string()), definition);
         Ok(())
     }
 
@@ -105,15 +112,8 @@ impl<T: 'static> Linker<T> {
         instance: Instance,
     ) -> Result<&mut Self> {
         let exports = instance.exports(&mut store);
-        if !self.allow_shadowing {
-            if let Some((name, _)) = exports
-                .iter()
-                .find(|(name, _)| self.items.contains_key(&(module.to_string(), name.clone())))
-            {
-                return Err(Error::Link(format!(
-                    "`{module}`.`{name}` is defined twice in the linker"
-                )));
-            }
+        for (name, _) in &exports {
+            self.check_free(module, name)?;
         }
         for (name, item) in exports {
             self.insert(module, &name, Definition::Extern(item))?;

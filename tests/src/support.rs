@@ -2,8 +2,8 @@
 
 use wasmjit::{Engine, Error, Instance, Module, Store, Trap};
 
-/// The trap `result` holds; panics, showing what came instead, if it is not a trap.
-pub fn trap<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> Trap {
+/// The kind of trap `result` holds; panics, showing what came instead, if it is not a trap.
+pub fn trap_kind<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> Trap {
     match result {
         Err(Error::Trap(t)) => t,
         other => panic!("expected a trap, got {other:?}"),

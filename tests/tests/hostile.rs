@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use wasmjit::{Engine, Func, Instance, Linker, Module, Store, Trap, Val};
 use wasmjit_tests::differential;
-use wasmjit_tests::support::{instance, trap};
+use wasmjit_tests::support::{instance, trap_kind};
 
 /// The system allocator, remembering each thread's largest single allocation: decoding a
 /// module must not trust the counts it declares.
@@ -242,30 +242,39 @@ fn atomics_and_simd_at_the_edge_of_memory() {
 
     assert_eq!(rmw.call(&mut store, 65532).unwrap(), 0);
     for addr in [65536, -4, i32::MIN] {
-        assert_eq!(trap(rmw.call(&mut store, addr)), Trap::MemoryOutOfBounds);
+        assert_eq!(
+            trap_kind(rmw.call(&mut store, addr)),
+            Trap::MemoryOutOfBounds
+        );
     }
     // Misaligned and out of bounds at once: alignment is checked first.
     for addr in [65533, 65537, -1] {
-        assert_eq!(trap(rmw.call(&mut store, addr)), Trap::HeapMisaligned);
+        assert_eq!(trap_kind(rmw.call(&mut store, addr)), Trap::HeapMisaligned);
     }
     // The add above left 1 in the top half of this i64.
     assert_eq!(cmpxchg.call(&mut store, 65520).unwrap(), 1 << 32);
     assert_eq!(
-        trap(cmpxchg.call(&mut store, 65528)),
+        trap_kind(cmpxchg.call(&mut store, 65528)),
         Trap::MemoryOutOfBounds
     );
     assert_eq!(v128.call(&mut store, 65520).unwrap(), 1);
     for addr in [65521, 65535, -1] {
-        assert_eq!(trap(v128.call(&mut store, addr)), Trap::MemoryOutOfBounds);
+        assert_eq!(
+            trap_kind(v128.call(&mut store, addr)),
+            Trap::MemoryOutOfBounds
+        );
     }
     // A store straddling the end writes nothing: the last bytes keep their values.
     assert_eq!(
-        trap(v128_store.call(&mut store, 65520)),
+        trap_kind(v128_store.call(&mut store, 65520)),
         Trap::MemoryOutOfBounds
     );
     assert_eq!(v128.call(&mut store, 65520).unwrap(), 1);
     assert_eq!(lane.call(&mut store, 65528).unwrap(), 1 << 32);
-    assert_eq!(trap(lane.call(&mut store, 65529)), Trap::MemoryOutOfBounds);
+    assert_eq!(
+        trap_kind(lane.call(&mut store, 65529)),
+        Trap::MemoryOutOfBounds
+    );
 }
 
 #[test]
@@ -288,20 +297,29 @@ fn tables_and_indirect_calls_out_of_range_trap() {
     );
     let call = inst.get_typed_func::<i32, i32>(&mut store, "call").unwrap();
     assert_eq!(call.call(&mut store, 0).unwrap(), 5);
-    assert_eq!(trap(call.call(&mut store, 1)), Trap::BadSignature);
-    assert_eq!(trap(call.call(&mut store, 2)), Trap::IndirectCallToNull);
+    assert_eq!(trap_kind(call.call(&mut store, 1)), Trap::BadSignature);
+    assert_eq!(
+        trap_kind(call.call(&mut store, 2)),
+        Trap::IndirectCallToNull
+    );
     for index in [4, -1, i32::MIN] {
-        assert_eq!(trap(call.call(&mut store, index)), Trap::TableOutOfBounds);
+        assert_eq!(
+            trap_kind(call.call(&mut store, index)),
+            Trap::TableOutOfBounds
+        );
     }
     let get = inst.get_func(&mut store, "get").unwrap();
     let mut out = [Val::FuncRef(None)];
     let result = get.call(&mut store, &[Val::I32(4)], &mut out);
-    assert_eq!(trap(result), Trap::TableOutOfBounds);
+    assert_eq!(trap_kind(result), Trap::TableOutOfBounds);
     for name in ["init", "copy"] {
         let f = inst.get_typed_func::<i32, ()>(&mut store, name).unwrap();
-        assert_eq!(trap(f.call(&mut store, 3)), Trap::TableOutOfBounds);
+        assert_eq!(trap_kind(f.call(&mut store, 3)), Trap::TableOutOfBounds);
         // Nothing was written: entry 3 is still null.
-        assert_eq!(trap(call.call(&mut store, 3)), Trap::IndirectCallToNull);
+        assert_eq!(
+            trap_kind(call.call(&mut store, 3)),
+            Trap::IndirectCallToNull
+        );
     }
 }
 

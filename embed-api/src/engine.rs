@@ -4,15 +4,70 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use wasmjit_codegen::{
-    compile_host_trampolines, BoundsChecks, CodegenConfig, FuncType, OptLevel, Target,
-};
+use wasmjit_codegen::{compile_host_trampolines, CodegenConfig, Target};
 use wasmjit_runtime::instance::LoadedModule;
 use wasmjit_runtime::memory::MemoryConfig;
 use wasmjit_runtime::type_registry::TypeRegistry;
 use wasmparser::WasmFeatures;
 
 use crate::error::{Error, Result};
+use crate::types::FuncType;
+
+/// How heap accesses are kept inside linear memory ([`Config::bounds_checks`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BoundsChecks {
+    /// Rely on each memory's 4 GiB reservation and its guard region (the default): an
+    /// access whose static offset fits in the guard compiles with no compare, and a stray
+    /// access faults and becomes a trap.
+    GuardPages,
+    /// Compare every access against the memory's current length.
+    Explicit,
+}
+
+impl BoundsChecks {
+    fn to_codegen(self) -> wasmjit_codegen::BoundsChecks {
+        match self {
+            BoundsChecks::GuardPages => wasmjit_codegen::BoundsChecks::GuardPages,
+            BoundsChecks::Explicit => wasmjit_codegen::BoundsChecks::Explicit,
+        }
+    }
+}
+
+/// How much Cranelift optimises the generated code ([`Config::opt_level`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimisation: the fastest compile.
+    None,
+    /// Optimise for speed (the default).
+    Speed,
+    /// Optimise for speed and size.
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    fn to_codegen(self) -> wasmjit_codegen::OptLevel {
+        match self {
+            OptLevel::None => wasmjit_codegen::OptLevel::None,
+            OptLevel::Speed => wasmjit_codegen::OptLevel::Speed,
+            OptLevel::SpeedAndSize => wasmjit_codegen::OptLevel::SpeedAndSize,
+        }
+    }
+}
+
+/// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
+/// configuration that enables one, rather than failing later on the first module using it.
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 7] = [
+    (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
+    (WasmFeatures::MEMORY64, "memory64"),
+    (WasmFeatures::TAIL_CALL, "tail calls"),
+    (
+        WasmFeatures::FUNCTION_REFERENCES,
+        "typed function references",
+    ),
+    (WasmFeatures::GC, "garbage collection"),
+    (WasmFeatures::EXCEPTIONS, "exception handling"),
+    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
+];
 
 /// How modules are compiled and run: target, optimisation, bounds checks, stack size.
 #[derive(Clone, Debug)]
@@ -45,19 +100,20 @@ impl Config {
     /// `aarch64-unknown-linux-gnu`, ...). Modules for another architecture than the host's
     /// can be compiled but not instantiated.
     pub fn target(&mut self, triple: &str) -> Result<&mut Self> {
-        self.target = Target::from_triple(triple)?;
+        self.target = Target::from_triple(triple).map_err(Error::compile)?;
         Ok(self)
     }
 
-    /// Cranelift's optimisation level.
+    /// Cranelift's optimisation level ([`OptLevel::Speed`] by default).
     pub fn opt_level(&mut self, level: OptLevel) -> &mut Self {
-        self.codegen.opt_level = level;
+        self.codegen.opt_level = level.to_codegen();
         self
     }
 
-    /// Guard pages (no compare on most accesses) or explicit bounds checks on every access.
+    /// Guard pages (no compare on most accesses; the default) or explicit bounds checks on
+    /// every access.
     pub fn bounds_checks(&mut self, mode: BoundsChecks) -> &mut Self {
-        self.codegen.bounds_checks = mode;
+        self.codegen.bounds_checks = mode.to_codegen();
         self
     }
 
@@ -109,10 +165,102 @@ impl Config {
         self
     }
 
-    /// The WebAssembly features modules may use (validation rejects others).
-    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
-        self.codegen.features = features;
+    /// Turns one validation feature on or off.
+    fn feature(&mut self, feature: WasmFeatures, enable: bool) -> &mut Self {
+        self.codegen.features.set(feature, enable);
         self
+    }
+
+    /// The threads proposal: shared memories, atomic instructions, `wait` and `notify`.
+    /// On by default.
+    pub fn wasm_threads(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::THREADS, enable)
+    }
+
+    /// 128-bit SIMD (Wasm 2.0). On by default.
+    pub fn wasm_simd(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIMD, enable)
+    }
+
+    /// The relaxed SIMD proposal. Off by default; wasmjit does not compile it, so
+    /// [`Engine::new`] refuses a configuration that turns it on.
+    pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::RELAXED_SIMD, enable)
+    }
+
+    /// Bulk memory operations (Wasm 2.0): `memory.copy`, `memory.fill`, `memory.init`,
+    /// passive segments and their table counterparts. On by default.
+    pub fn wasm_bulk_memory(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::BULK_MEMORY, enable)
+    }
+
+    /// Reference types (Wasm 2.0): `funcref` and `externref` values, several tables, table
+    /// instructions. On by default.
+    pub fn wasm_reference_types(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::REFERENCE_TYPES, enable)
+    }
+
+    /// Multi-value (Wasm 2.0): functions and blocks with several results. On by default.
+    pub fn wasm_multi_value(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_VALUE, enable)
+    }
+
+    /// Sign-extension operators (Wasm 2.0): `i32.extend8_s` and the like. On by default.
+    pub fn wasm_sign_extension(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SIGN_EXTENSION, enable)
+    }
+
+    /// Non-trapping float-to-int conversions (Wasm 2.0): `i32.trunc_sat_f32_s` and the
+    /// like. On by default.
+    pub fn wasm_saturating_float_to_int(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
+    }
+
+    /// The multi-memory proposal: several memories per module. Off by default.
+    pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MULTI_MEMORY, enable)
+    }
+
+    /// The extended constant expressions proposal: `i32.add`, `i64.mul` and the like in
+    /// initialisers and segment offsets. Off by default.
+    pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXTENDED_CONST, enable)
+    }
+
+    /// The memory64 proposal. Off by default; wasmjit does not compile it, so
+    /// [`Engine::new`] refuses a configuration that turns it on.
+    pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::MEMORY64, enable)
+    }
+
+    /// The tail-call proposal. Off by default; not compiled by wasmjit ([`Engine::new`]
+    /// refuses it).
+    pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::TAIL_CALL, enable)
+    }
+
+    /// The typed function references proposal. Off by default; not compiled by wasmjit
+    /// ([`Engine::new`] refuses it).
+    pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
+    }
+
+    /// The garbage collection proposal. Off by default; not compiled by wasmjit
+    /// ([`Engine::new`] refuses it).
+    pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::GC, enable)
+    }
+
+    /// The exception handling proposal. Off by default; not compiled by wasmjit
+    /// ([`Engine::new`] refuses it).
+    pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::EXCEPTIONS, enable)
+    }
+
+    /// The wide arithmetic proposal. Off by default; not compiled by wasmjit
+    /// ([`Engine::new`] refuses it).
+    pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }
 }
 
@@ -143,7 +291,14 @@ impl Engine {
     /// An engine with `config`.
     pub fn new(config: &Config) -> Result<Self> {
         if config.max_wasm_stack == 0 {
-            return Err(Error::Type("max_wasm_stack must be positive".into()));
+            return Err(Error::Config("max_wasm_stack must be positive".into()));
+        }
+        for (feature, name) in UNSUPPORTED_FEATURES {
+            if config.codegen.features.contains(feature) {
+                return Err(Error::Config(format!(
+                    "the {name} proposal is not supported by wasmjit"
+                )));
+            }
         }
         if config.target.is_host() {
             wasmjit_runtime::traps::init_traps();
@@ -200,7 +355,8 @@ impl Engine {
                 config.target
             )));
         }
-        let compiled = compile_host_trampolines(ty, &config.target, &config.codegen)?;
+        let compiled = compile_host_trampolines(&ty.to_codegen(), &config.target, &config.codegen)
+            .map_err(Error::compile)?;
         let loaded = LoadedModule::new(compiled, &self.inner.types)
             .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
         let loaded = Arc::new(loaded);

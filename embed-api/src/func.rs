@@ -64,7 +64,7 @@ impl FuncData {
         FuncData {
             func_ref: instance.func_ref(func_index),
             trampoline: module.code().array_to_wasm(type_index),
-            ty: info.types[type_index as usize].clone(),
+            ty: FuncType::from_codegen(&info.types[type_index as usize]),
         }
     }
 }
@@ -80,19 +80,14 @@ impl Func {
         let ty2 = ty.clone();
         let raw = move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| -> Result<()> {
             let params: Vec<Val> = ty2
-                .params
-                .iter()
+                .params()
                 .zip(values.iter())
-                .map(|(t, raw)| Val::from_raw(opaque_mut(&mut caller), *raw, *t))
+                .map(|(t, raw)| Val::from_raw(opaque_mut(&mut caller), *raw, t))
                 .collect();
-            let mut results: Vec<Val> = ty2.results.iter().map(|t| Val::default_for(*t)).collect();
+            let mut results: Vec<Val> = ty2.results().map(Val::default_for).collect();
             func(caller.reborrow(), &params, &mut results)?;
-            for ((result, ty), slot) in results
-                .iter()
-                .zip(ty2.results.iter())
-                .zip(values.iter_mut())
-            {
-                if result.ty() != *ty {
+            for ((result, ty), slot) in results.iter().zip(ty2.results()).zip(values.iter_mut()) {
+                if result.ty() != ty {
                     return Err(Error::Type(format!(
                         "host function returned {} where {ty} was declared",
                         result.ty()
@@ -113,7 +108,7 @@ impl Func {
     ) -> Result<Func> {
         let inner = store.0;
         let trampolines = inner.opaque.engine.host_trampolines(&ty)?;
-        let type_id = inner.opaque.engine.types().register(&ty);
+        let type_id = inner.opaque.engine.types().register(&ty.to_codegen());
         let mut ctx = Box::new(HostContext {
             callback: host_callback::<T>,
             func_ref: VMFuncRef {
@@ -181,16 +176,16 @@ impl Func {
         results: &mut [Val],
     ) -> Result<()> {
         let ty = self.data(store).ty.clone();
-        if params.len() != ty.params.len() || results.len() != ty.results.len() {
+        if params.len() != ty.params().len() || results.len() != ty.results().len() {
             return Err(Error::Type(format!(
                 "function {ty} called with {} arguments and {} result slots",
                 params.len(),
                 results.len()
             )));
         }
-        let mut values = vec![[0u8; 16]; ty.params.len().max(ty.results.len())];
-        for ((param, expected), slot) in params.iter().zip(ty.params.iter()).zip(&mut values) {
-            if param.ty() != *expected {
+        let mut values = vec![[0u8; 16]; ty.params().len().max(ty.results().len())];
+        for ((param, expected), slot) in params.iter().zip(ty.params()).zip(&mut values) {
+            if param.ty() != expected {
                 return Err(Error::Type(format!(
                     "argument of type {} where {expected} was expected",
                     param.ty()
@@ -201,8 +196,8 @@ impl Func {
         // SAFETY: `values` holds an argument or result slot for every parameter and result of
         // the function's type, which the trampoline was compiled for.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
-        for ((result, ty), raw) in results.iter_mut().zip(ty.results.iter()).zip(&values) {
-            *result = Val::from_raw(store, *raw, *ty);
+        for ((result, ty), raw) in results.iter_mut().zip(ty.results()).zip(&values) {
+            *result = Val::from_raw(store, *raw, ty);
         }
         Ok(())
     }
@@ -236,7 +231,7 @@ impl Func {
             })
         };
         result.map_err(|reason| match reason {
-            TrapReason::Wasm { kind, .. } => Error::Trap(Trap::new(kind)),
+            TrapReason::Wasm { kind, .. } => Error::Trap(Trap::from_codegen(kind)),
             TrapReason::Host(e) => match e.downcast::<Error>() {
                 Ok(e) => *e,
                 Err(e) => Error::Host(e),

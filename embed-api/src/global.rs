@@ -6,7 +6,7 @@ use wasmjit_runtime::vmcontext::VMGlobal;
 
 use crate::error::{Error, Result};
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, GlobalData, StoreId, StoreOpaque};
-use crate::types::GlobalType;
+use crate::types::{GlobalType, Mutability, ValType};
 use crate::values::Val;
 
 /// A global variable of a store.
@@ -20,10 +20,10 @@ impl Global {
     /// A new global of type `ty` holding `value`.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, value: Val) -> Result<Global> {
         let store = opaque_mut(&mut store);
-        if value.ty() != ty.content {
+        if value.ty() != ty.content() {
             return Err(Error::Type(format!(
                 "global of type {} initialised with a {}",
-                ty.content,
+                ty.content(),
                 value.ty()
             )));
         }
@@ -32,7 +32,7 @@ impl Global {
         unsafe { *global.bytes.get() = value.to_raw(store)? };
         let ptr = NonNull::from(&*global);
         store.owned_globals.push(global);
-        let index = store.push_global(ptr, ty);
+        let index = store.push_global(ptr, ty.to_codegen());
         Ok(Global {
             store: store.id,
             index,
@@ -46,14 +46,14 @@ impl Global {
 
     /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
-        self.data(opaque(&store)).ty
+        GlobalType::from_codegen(&self.data(opaque(&store)).ty)
     }
 
     /// The current value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = opaque_mut(&mut store);
         let data = self.data(store);
-        let ty = data.ty.content;
+        let ty = ValType::from_codegen(data.ty.content);
         // SAFETY: the storage lives as long as the store, and no wasm runs while the host
         // holds the store exclusively.
         let raw = unsafe { *data.ptr.as_ref().bytes.get() };
@@ -64,13 +64,14 @@ impl Global {
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
         let store = opaque_mut(&mut store);
         let data = self.data(store);
-        if !data.ty.mutable {
+        let ty = GlobalType::from_codegen(&data.ty);
+        if ty.mutability() == Mutability::Const {
             return Err(Error::Type("cannot set an immutable global".into()));
         }
-        if value.ty() != data.ty.content {
+        if value.ty() != ty.content() {
             return Err(Error::Type(format!(
                 "global of type {} set to a {}",
-                data.ty.content,
+                ty.content(),
                 value.ty()
             )));
         }

@@ -1,6 +1,8 @@
 //! Instances and the items they import and export.
 
-use wasmjit_codegen::{EntityIndex, EntityType, Import, MemoryAssumptions, ModuleInfo};
+use wasmjit_codegen::{
+    EntityIndex, EntityType, Import, MemoryAssumptions, MemoryType, ModuleInfo, TableType,
+};
 use wasmjit_runtime::instance::{Imports, Instance as RtInstance, InstantiationError};
 use wasmjit_runtime::memory::LinearMemory;
 
@@ -13,7 +15,7 @@ use crate::module::Module;
 use crate::store::{opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::table::Table;
 use crate::typed::{TypedFunc, WasmTyList};
-use crate::types::{ExternType, MemoryType, TableType};
+use crate::types::{ExternType, FuncType};
 
 /// An instantiated module in a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,7 +303,7 @@ fn resolve_imports(
         };
         match (&import.ty, item) {
             (EntityType::Function(ty), Extern::Func(f)) => {
-                if f.ty_in(store) != info.types[*ty as usize] {
+                if f.ty_in(store) != FuncType::from_codegen(&info.types[*ty as usize]) {
                     return Err(mismatch());
                 }
                 // SAFETY: the funcref lives as long as the store.
@@ -392,9 +394,9 @@ fn table_matches(have: &TableType, want: &TableType) -> bool {
 
 fn instantiation_error(e: InstantiationError) -> Error {
     match e {
-        InstantiationError::Memory(e) => Error::Memory(e),
-        InstantiationError::Table(e) => Error::Table(e),
-        InstantiationError::Trap(kind) => Error::Trap(Trap::new(kind)),
+        InstantiationError::Memory(e) => Error::memory(e),
+        InstantiationError::Table(e) => Error::table(e),
+        InstantiationError::Trap(kind) => Error::Trap(Trap::from_codegen(kind)),
         e @ InstantiationError::MemoryLayout { .. } => Error::Link(e.to_string()),
     }
 }

@@ -34,22 +34,20 @@ mod typed;
 mod types;
 mod values;
 
-pub use engine::{Config, Engine};
-pub use error::{Error, Result, Trap};
+pub use engine::{BoundsChecks, Config, Engine, OptLevel};
+pub use error::{CompileError, Error, MemoryError, Result, TableError, Trap};
 pub use externref::ExternRef;
 pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::{Extern, Instance};
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 pub use linker::Linker;
-pub use memory::{AtomicAccessError, Memory, MemoryAccessError, SharedMemory};
+pub use memory::{AtomicAccessError, Memory, MemoryAccessError, SharedMemory, WaitResult};
 pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
 pub use typed::{IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
-pub use types::{ExternType, FuncType, GlobalType, MemoryType, TableType, ValType};
+pub use types::{
+    ExternType, FuncType, GlobalType, MemoryType, MemoryTypeBuilder, Mutability, TableType, ValType,
+};
 pub use values::Val;
-pub use wasmjit_codegen::{BoundsChecks, OptLevel, TrapKind};
-pub use wasmjit_runtime::memory::MemoryError;
-pub use wasmjit_runtime::parking::WaitResult;
-pub use wasmparser::WasmFeatures;

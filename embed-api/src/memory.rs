@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmjit_runtime::memory::LinearMemory;
-use wasmjit_runtime::parking::WaitResult;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -25,6 +24,30 @@ use crate::types::MemoryType;
 pub struct Memory {
     pub(crate) store: StoreId,
     pub(crate) index: usize,
+}
+
+/// What [`SharedMemory::atomic_wait32`] and [`SharedMemory::atomic_wait64`] return: why
+/// the waiting thread resumed. The discriminants are the codes `memory.atomic.wait` gives
+/// wasm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaitResult {
+    /// Woken by a notify (0).
+    Woken = 0,
+    /// The value was not the expected one, so the thread did not wait (1).
+    NotEqual = 1,
+    /// The timeout passed (2).
+    TimedOut = 2,
+}
+
+impl WaitResult {
+    fn from_runtime(result: wasmjit_runtime::parking::WaitResult) -> Self {
+        use wasmjit_runtime::parking::WaitResult as Rt;
+        match result {
+            Rt::Woken => WaitResult::Woken,
+            Rt::NotEqual => WaitResult::NotEqual,
+            Rt::TimedOut => WaitResult::TimedOut,
+        }
+    }
 }
 
 /// An access outside a memory's current size.
@@ -91,14 +114,15 @@ impl Memory {
         shared: bool,
     ) -> Result<Memory> {
         let store = opaque_mut(&mut store);
-        let ty = MemoryType {
+        let ty = wasmjit_codegen::MemoryType {
             minimum: initial,
             maximum,
             shared,
             memory64: false,
         };
         store.limit_new_memory(initial, maximum)?;
-        let memory = LinearMemory::new(&ty, &store.engine.memory_config())?;
+        let memory =
+            LinearMemory::new(&ty, &store.engine.memory_config()).map_err(Error::memory)?;
         let index = store.push_memory(Arc::new(memory));
         Ok(Memory {
             store: store.id,
@@ -113,11 +137,7 @@ impl Memory {
 
     /// The memory's type, with its current size as the minimum.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
-        let memory = self.runtime(opaque(&store));
-        MemoryType {
-            minimum: memory.size_pages(),
-            ..memory.ty()
-        }
+        current_type(self.runtime(opaque(&store)))
     }
 
     /// Current size in pages.
@@ -218,7 +238,7 @@ impl Memory {
         if let Some(request) = memory.grow_request(delta) {
             store.limit(request, "growing the memory")?;
         }
-        Ok(memory.grow(delta)?)
+        memory.grow(delta).map_err(Error::memory)
     }
 }
 
@@ -244,13 +264,13 @@ impl fmt::Debug for SharedMemory {
 impl SharedMemory {
     /// A new shared memory of `initial` pages, growable to `maximum` pages.
     pub fn new(engine: &Engine, initial: u64, maximum: u64) -> Result<Self> {
-        let ty = MemoryType {
+        let ty = wasmjit_codegen::MemoryType {
             minimum: initial,
             maximum: Some(maximum),
             shared: true,
             memory64: false,
         };
-        let memory = LinearMemory::new(&ty, &engine.memory_config())?;
+        let memory = LinearMemory::new(&ty, &engine.memory_config()).map_err(Error::memory)?;
         Ok(SharedMemory {
             memory: Arc::new(memory),
         })
@@ -262,10 +282,7 @@ impl SharedMemory {
 
     /// The memory's type, with its current size as the minimum.
     pub fn ty(&self) -> MemoryType {
-        MemoryType {
-            minimum: self.memory.size_pages(),
-            ..self.memory.ty()
-        }
+        current_type(&self.memory)
     }
 
     /// Current size in pages.
@@ -298,7 +315,7 @@ impl SharedMemory {
 
     /// Grows the memory by `delta` pages and returns its old size in pages.
     pub fn grow(&self, delta: u64) -> Result<u64> {
-        self.memory.grow(delta).map_err(Error::Memory)
+        self.memory.grow(delta).map_err(Error::memory)
     }
 
     /// The aligned 4 bytes at `offset` as an atomic, for loads, stores, read-modify-write and
@@ -327,7 +344,8 @@ impl SharedMemory {
     ) -> Result<WaitResult, AtomicAccessError> {
         let cell = self.atomic_u32(offset)?;
         let still = || cell.load(Ordering::SeqCst) == expected;
-        Ok(self.memory.waiters().wait(offset as u64, still, timeout))
+        let result = self.memory.waiters().wait(offset as u64, still, timeout);
+        Ok(WaitResult::from_runtime(result))
     }
 
     /// Parks the calling thread while the u64 at `offset` equals `expected`, like
@@ -340,7 +358,8 @@ impl SharedMemory {
     ) -> Result<WaitResult, AtomicAccessError> {
         let cell = self.atomic_u64(offset)?;
         let still = || cell.load(Ordering::SeqCst) == expected;
-        Ok(self.memory.waiters().wait(offset as u64, still, timeout))
+        let result = self.memory.waiters().wait(offset as u64, still, timeout);
+        Ok(WaitResult::from_runtime(result))
     }
 
     /// Wakes up to `count` threads waiting at `offset` (host or wasm), like
@@ -368,6 +387,13 @@ impl SharedMemory {
     pub fn write(&self, offset: usize, buf: &[u8]) -> Result<(), MemoryAccessError> {
         write(&self.memory, offset, buf)
     }
+}
+
+/// A memory's type with its current size as the minimum.
+fn current_type(memory: &LinearMemory) -> MemoryType {
+    let mut ty = memory.ty();
+    ty.minimum = memory.size_pages();
+    MemoryType::from_codegen(&ty)
 }
 
 fn check(memory: &LinearMemory, offset: usize, len: usize) -> Result<(), MemoryAccessError> {

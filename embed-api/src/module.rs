@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, EntityType, ModuleInfo};
+use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, ModuleInfo};
 use wasmjit_runtime::instance::LoadedModule;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::types::ExternType;
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 
 /// A validated and compiled WebAssembly module, ready to be instantiated any number of
 /// times. Cheap to clone; usable from any thread.
@@ -30,24 +30,48 @@ enum Artifact {
     Foreign(Box<CompiledModule>),
 }
 
-/// An import a module requires.
-#[derive(Clone, Debug, PartialEq)]
+/// An import a module requires: [`Module::imports`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportType {
-    /// Module name.
-    pub module: String,
-    /// Field name.
-    pub name: String,
-    /// What it must be.
-    pub ty: ExternType,
+    module: String,
+    name: String,
+    ty: ExternType,
 }
 
-/// An export a module provides.
-#[derive(Clone, Debug, PartialEq)]
+impl ImportType {
+    /// The module name it is imported from.
+    pub fn module(&self) -> &str {
+        &self.module
+    }
+
+    /// The field name within that module.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What it must be.
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
+}
+
+/// An export a module provides: [`Module::exports`].
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportType {
-    /// Export name.
-    pub name: String,
+    name: String,
+    ty: ExternType,
+}
+
+impl ExportType {
+    /// The export's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// What it is.
-    pub ty: ExternType,
+    pub fn ty(&self) -> ExternType {
+        self.ty.clone()
+    }
 }
 
 impl Module {
@@ -61,7 +85,8 @@ impl Module {
 
     /// Compiles a module from its binary encoding.
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
-        let compiled = compile_module(binary, engine.target(), engine.codegen())?;
+        let compiled =
+            compile_module(binary, engine.target(), engine.codegen()).map_err(Error::compile)?;
         let artifact = if compiled.target.is_host() {
             let loaded = LoadedModule::new(compiled, engine.types())
                 .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
@@ -147,12 +172,7 @@ impl Module {
             .map(|i| ImportType {
                 module: i.module.clone(),
                 name: i.name.clone(),
-                ty: match &i.ty {
-                    EntityType::Function(t) => ExternType::Func(info.types[*t as usize].clone()),
-                    EntityType::Table(t) => ExternType::Table(*t),
-                    EntityType::Memory(m) => ExternType::Memory(*m),
-                    EntityType::Global(g) => ExternType::Global(*g),
-                },
+                ty: ExternType::from_codegen(info, &i.ty),
             })
             .collect()
     }
@@ -165,10 +185,18 @@ impl Module {
             .map(|e| ExportType {
                 name: e.name.clone(),
                 ty: match e.index {
-                    EntityIndex::Function(f) => ExternType::Func(info.func_type(f).clone()),
-                    EntityIndex::Table(t) => ExternType::Table(info.tables[t as usize]),
-                    EntityIndex::Memory(m) => ExternType::Memory(info.memories[m as usize]),
-                    EntityIndex::Global(g) => ExternType::Global(info.globals[g as usize]),
+                    EntityIndex::Function(f) => {
+                        ExternType::Func(FuncType::from_codegen(info.func_type(f)))
+                    }
+                    EntityIndex::Table(t) => {
+                        ExternType::Table(TableType::from_codegen(&info.tables[t as usize]))
+                    }
+                    EntityIndex::Memory(m) => {
+                        ExternType::Memory(MemoryType::from_codegen(&info.memories[m as usize]))
+                    }
+                    EntityIndex::Global(g) => {
+                        ExternType::Global(GlobalType::from_codegen(&info.globals[g as usize]))
+                    }
                 },
             })
             .collect()

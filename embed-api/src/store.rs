@@ -5,6 +5,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use wasmjit_codegen::GlobalType;
 use wasmjit_runtime::instance::Instance as RtInstance;
 use wasmjit_runtime::memory::LinearMemory;
 use wasmjit_runtime::table::Table as RtTable;
@@ -15,7 +16,6 @@ use crate::error::{Error, Result};
 use crate::externref::ExternData;
 use crate::func::FuncData;
 use crate::limits::{ask_limiter, ResourceLimiter};
-use crate::types::GlobalType;
 
 /// Identifies a store; every handle records the store it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -21,15 +21,15 @@ impl Table {
     /// A new table of type `ty`, every element `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = opaque_mut(&mut store);
-        if ty.element != ValType::FuncRef {
+        if ty.element() != ValType::FuncRef {
             return Err(Error::Type(format!(
                 "tables of {} are not supported yet",
-                ty.element
+                ty.element()
             )));
         }
-        let init = element(store, ty.element, init)?;
-        store.limit_new_table(ty.minimum, ty.maximum)?;
-        let mut table = Box::new(RtTable::new(ty, init)?);
+        let init = element(store, ty.element(), init)?;
+        store.limit_new_table(ty.minimum(), ty.maximum())?;
+        let mut table = Box::new(RtTable::new(ty.to_codegen(), init).map_err(Error::table)?);
         let ptr = NonNull::from(&mut *table);
         store.owned_tables.push(table);
         let index = store.push_table(ptr);
@@ -47,7 +47,7 @@ impl Table {
     /// The table's type, with its current size as minimum.
     pub fn ty(&self, store: impl AsContext) -> TableType {
         // SAFETY: the table lives as long as the store, which is borrowed.
-        unsafe { self.runtime(opaque(&store)).as_ref() }.ty()
+        TableType::from_codegen(&unsafe { self.runtime(opaque(&store)).as_ref() }.ty())
     }
 
     /// Number of elements.
@@ -61,7 +61,7 @@ impl Table {
         let store = opaque_mut(&mut store);
         // SAFETY: as in `ty`.
         let table = unsafe { self.runtime(store).as_ref() };
-        let (raw, ty) = (table.get(index)?, table.ty().element);
+        let (raw, ty) = (table.get(index)?, ValType::from_codegen(table.ty().element));
         Some(Val::from_raw(
             store,
             (raw as usize as u128).to_le_bytes(),
@@ -74,9 +74,11 @@ impl Table {
         let store = opaque_mut(&mut store);
         // SAFETY: the table lives as long as the store, which is borrowed.
         let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
-        let value = element(store, ty, value)?;
+        let value = element(store, ValType::from_codegen(ty), value)?;
         // SAFETY: the table lives as long as the store, which is borrowed exclusively.
-        unsafe { self.runtime(store).as_mut() }.set(index, value)?;
+        unsafe { self.runtime(store).as_mut() }
+            .set(index, value)
+            .map_err(Error::table)?;
         Ok(())
     }
 
@@ -85,13 +87,15 @@ impl Table {
         let store = opaque_mut(&mut store);
         // SAFETY: the table lives as long as the store, which is borrowed.
         let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
-        let init = element(store, ty, init)?;
+        let init = element(store, ValType::from_codegen(ty), init)?;
         // SAFETY: the table lives as long as the store, which is borrowed.
         if let Some(request) = unsafe { self.runtime(store).as_ref() }.grow_request(delta) {
             store.limit(request, "growing the table")?;
         }
         // SAFETY: as in `set`.
-        Ok(unsafe { self.runtime(store).as_mut() }.grow(delta, init)?)
+        unsafe { self.runtime(store).as_mut() }
+            .grow(delta, init)
+            .map_err(Error::table)
     }
 }
 

@@ -235,7 +235,7 @@ const INLINE_SLOTS: usize = 16;
 impl<P: WasmTyList, R: WasmTyList> TypedFunc<P, R> {
     pub(crate) fn new(func: Func, store: &StoreOpaque) -> Result<Self> {
         let ty = func.ty_in(store);
-        if *ty.params != *P::types() || *ty.results != *R::types() {
+        if !ty.params().eq(P::types()) || !ty.results().eq(R::types()) {
             return Err(Error::Type(format!(
                 "function has type {ty}, not {}",
                 FuncType::new(P::types(), R::types())

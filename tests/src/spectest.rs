@@ -1,7 +1,9 @@
 //! The `spectest` module the spec scripts import: printing functions, globals, a table and
 //! memories.
 
-use wasmjit::{Global, GlobalType, Linker, Memory, Store, Table, TableType, Val, ValType};
+use wasmjit::{
+    Global, GlobalType, Linker, Memory, Mutability, Store, Table, TableType, Val, ValType,
+};
 
 /// Defines `spectest` in `linker`, its items created in `store`.
 pub fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> wasmjit::Result<()> {
@@ -20,18 +22,11 @@ pub fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> wasmjit::Result
         ("global_f64", ValType::F64, Val::from_f64(666.6)),
     ];
     for (name, content, value) in globals {
-        let ty = GlobalType {
-            content,
-            mutable: false,
-        };
+        let ty = GlobalType::new(content, Mutability::Const);
         let global = Global::new(&mut *store, ty, value)?;
         linker.define(&mut *store, "spectest", name, global)?;
     }
-    let table = TableType {
-        element: ValType::FuncRef,
-        minimum: 10,
-        maximum: Some(20),
-    };
+    let table = TableType::new(ValType::FuncRef, 10, Some(20));
     let table = Table::new(&mut *store, table, Val::FuncRef(None))?;
     linker.define(&mut *store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, 1, Some(2), false)?;

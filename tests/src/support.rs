@@ -1,11 +1,11 @@
 //! Helpers the acceptance tests share.
 
-use wasmjit::{Engine, Error, Instance, Module, Store, TrapKind};
+use wasmjit::{Engine, Error, Instance, Module, Store, Trap};
 
 /// The kind of trap `result` holds; panics, showing what came instead, if it is not a trap.
-pub fn trap_kind<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> TrapKind {
+pub fn trap_kind<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> Trap {
     match result {
-        Err(Error::Trap(t)) => t.kind(),
+        Err(Error::Trap(t)) => t,
         other => panic!("expected a trap, got {other:?}"),
     }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use wasmjit::{
-    Config, Engine, Error, Extern, ExternRef, Instance, Linker, Module, SharedMemory, Store,
-    TrapKind, Val,
+    Config, Engine, Error, Extern, ExternRef, Instance, Linker, Module, SharedMemory, Store, Trap,
+    Val,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -140,6 +140,8 @@ impl Runner {
         let engine = Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
+        // A script may `register` a name again, replacing the earlier module's exports.
+        linker.allow_shadowing(true);
         spectest::define(&mut linker, &mut store)?;
         Ok(Runner {
             engine,
@@ -376,7 +378,7 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::msg)?;
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
     }
@@ -459,10 +461,10 @@ fn check_trap(error: &Error, expected: &str) -> Outcome {
     let Some(trap) = error.trap() else {
         return Err(format!("expected trap `{expected}`, got error: {error}"));
     };
-    let ours = trap.kind().message();
-    let alias = match trap.kind() {
-        TrapKind::TableOutOfBounds => "undefined element",
-        TrapKind::IndirectCallToNull => "uninitialized",
+    let ours = trap.message();
+    let alias = match trap {
+        Trap::TableOutOfBounds => "undefined element",
+        Trap::IndirectCallToNull => "uninitialized",
         _ => ours,
     };
     let prefix = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);

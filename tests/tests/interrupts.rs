@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wasmjit::{Config, Engine, Instance, Module, Store, TrapKind};
+use wasmjit::{Config, Engine, Instance, Module, Store, Trap};
 use wasmjit_tests::support::trap_kind;
 
 const LOOPS: &str = r#"(module
@@ -42,10 +42,10 @@ fn an_epoch_bump_from_another_thread_interrupts_an_infinite_loop() {
             std::thread::sleep(Duration::from_millis(20));
             ticker.increment_epoch();
         });
-        assert_eq!(trap_kind(forever.call(&mut store, ())), TrapKind::Interrupt);
+        assert_eq!(trap_kind(forever.call(&mut store, ())), Trap::Interrupt);
         timer.join().unwrap();
         // Past the deadline, every entry traps until it is moved.
-        assert_eq!(trap_kind(count.call(&mut store, 1)), TrapKind::Interrupt);
+        assert_eq!(trap_kind(count.call(&mut store, 1)), Trap::Interrupt);
     }
     store.set_epoch_deadline(1);
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
@@ -67,7 +67,7 @@ fn fuel_runs_out_in_loops_and_recursion() {
         .unwrap();
 
     assert_eq!(store.get_fuel().unwrap(), 0);
-    assert_eq!(trap_kind(count.call(&mut store, 1)), TrapKind::OutOfFuel);
+    assert_eq!(trap_kind(count.call(&mut store, 1)), Trap::OutOfFuel);
 
     store.set_fuel(1_000_000).unwrap();
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
@@ -78,12 +78,12 @@ fn fuel_runs_out_in_loops_and_recursion() {
     store.set_fuel(10_000).unwrap();
     assert_eq!(
         trap_kind(count.call(&mut store, 1_000_000)),
-        TrapKind::OutOfFuel
+        Trap::OutOfFuel
     );
     store.set_fuel(10_000).unwrap();
-    assert_eq!(trap_kind(forever.call(&mut store, ())), TrapKind::OutOfFuel);
+    assert_eq!(trap_kind(forever.call(&mut store, ())), Trap::OutOfFuel);
     store.set_fuel(10_000).unwrap();
-    assert_eq!(trap_kind(recurse.call(&mut store, ())), TrapKind::OutOfFuel);
+    assert_eq!(trap_kind(recurse.call(&mut store, ())), Trap::OutOfFuel);
     assert_eq!(store.get_fuel().unwrap(), 0);
 }
 

@@ -95,11 +95,7 @@ fn instance_memory_and_table_counts_are_capped() {
         Memory::new(&mut store, 0, None, false),
         Err(Error::Limit(_))
     ));
-    let ty = TableType {
-        element: ValType::FuncRef,
-        minimum: 0,
-        maximum: None,
-    };
+    let ty = TableType::new(ValType::FuncRef, 0, None);
     Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
     Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
     assert!(matches!(

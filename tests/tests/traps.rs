@@ -2,9 +2,7 @@
 //! space, stack exhaustion, arithmetic traps, failing and panicking host functions. After
 //! each, the store stays usable.
 
-use wasmjit::{
-    Config, Engine, Error, Func, Instance, Linker, Memory, Module, Store, TrapKind, Val,
-};
+use wasmjit::{Config, Engine, Error, Func, Instance, Linker, Memory, Module, Store, Trap, Val};
 use wasmjit_tests::support::{instance, trap_kind};
 
 const EDGES: &str = r#"(module
@@ -36,22 +34,22 @@ fn check_edges(engine: &Engine) {
     for addr in [65533, 65536, -1, i32::MIN] {
         assert_eq!(
             trap_kind(load.call(&mut store, addr)),
-            TrapKind::MemoryOutOfBounds
+            Trap::MemoryOutOfBounds
         );
     }
     for addr in [0, 1, -1] {
         assert_eq!(
             trap_kind(max.call(&mut store, addr)),
-            TrapKind::MemoryOutOfBounds
+            Trap::MemoryOutOfBounds
         );
     }
     assert_eq!(
         trap_kind(load64.call(&mut store, 1)),
-        TrapKind::MemoryOutOfBounds
+        Trap::MemoryOutOfBounds
     );
     assert_eq!(
         trap_kind(store8.call(&mut store, 65536)),
-        TrapKind::MemoryOutOfBounds
+        Trap::MemoryOutOfBounds
     );
     store8.call(&mut store, 65535).unwrap();
     assert_eq!(load.call(&mut store, 65532).unwrap(), 1 << 24);
@@ -98,10 +96,7 @@ fn infinite_recursion_exhausts_the_stack_and_the_next_call_works() {
         .get_typed_func::<(), i32>(&mut store, "ok")
         .unwrap();
     for _ in 0..3 {
-        assert_eq!(
-            trap_kind(recurse.call(&mut store, 0)),
-            TrapKind::StackOverflow
-        );
+        assert_eq!(trap_kind(recurse.call(&mut store, 0)), Trap::StackOverflow);
         assert_eq!(ok.call(&mut store, ()).unwrap(), 7);
     }
 }
@@ -128,15 +123,15 @@ fn arithmetic_traps_carry_the_spec_messages() {
     assert!(e.to_string().contains("integer divide by zero"), "{e}");
     assert_eq!(
         trap_kind(div.call(&mut store, (i32::MIN, -1))),
-        TrapKind::IntegerOverflow
+        Trap::IntegerOverflow
     );
     assert_eq!(
         trap_kind(trunc.call(&mut store, f32::NAN)),
-        TrapKind::BadConversionToInteger
+        Trap::BadConversionToInteger
     );
     assert_eq!(
         trap_kind(trunc.call(&mut store, 3e9)),
-        TrapKind::IntegerOverflow
+        Trap::IntegerOverflow
     );
     let e = unreachable.call(&mut store, ()).unwrap_err();
     assert!(e.to_string().contains("unreachable"), "{e}");

@@ -9,11 +9,7 @@ use wasmjit::{
 fn host_tables_grow_and_hold_functions_that_wasm_calls() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let ty = TableType {
-        element: ValType::FuncRef,
-        minimum: 1,
-        maximum: Some(4),
-    };
+    let ty = TableType::new(ValType::FuncRef, 1, Some(4));
     let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
     let seven = Func::wrap(&mut store, || 7i32).unwrap();
     assert_eq!(

@@ -64,7 +64,7 @@ fn run(args: &[String]) -> Result<(), CliError> {
     let instance = Instance::new(&mut store, &module, &[])?;
     let name = match invoke {
         Some(name) => name,
-        None if module.exports().iter().any(|e| e.name == "_start") => "_start",
+        None if module.exports().iter().any(|e| e.name() == "_start") => "_start",
         None if args.is_empty() => return Ok(()),
         None => return Err(CliError::Usage("arguments given without --invoke".into())),
     };
@@ -72,19 +72,19 @@ fn run(args: &[String]) -> Result<(), CliError> {
         .get_func(&mut store, name)
         .ok_or_else(|| CliError::Usage(format!("the module exports no function `{name}`")))?;
     let ty = func.ty(&store);
-    if args.len() != ty.params.len() {
+    if args.len() != ty.params().len() {
         return Err(CliError::Usage(format!(
             "`{name}` takes {} arguments {ty}, {} given",
-            ty.params.len(),
+            ty.params().len(),
             args.len()
         )));
     }
     let params = args
         .iter()
-        .zip(ty.params.iter())
-        .map(|(arg, ty)| parse_arg(arg, *ty))
+        .zip(ty.params())
+        .map(|(arg, ty)| parse_arg(arg, ty))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut results = vec![Val::I32(0); ty.results.len()];
+    let mut results = vec![Val::I32(0); ty.results().len()];
     func.call(&mut store, &params, &mut results)?;
     for result in results {
         println!("{result}");

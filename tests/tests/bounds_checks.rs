@@ -7,11 +7,9 @@ const LOAD: &str = r#"(module (memory 1)
   (func (param i32) (result i32) (i32.load offset=16 (local.get 0))))"#;
 
 fn listing(mode: BoundsChecks) -> String {
-    let mut config = Config::new();
-    config.bounds_checks(mode).emit_disassembly(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, LOAD).unwrap();
-    module.function_disassembly(0).unwrap().to_string()
+    listing_of(LOAD, |c| {
+        c.bounds_checks(mode);
+    })
 }
 
 /// Compare instructions in the listing, other than the prologue's stack-limit check.

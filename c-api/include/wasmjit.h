@@ -33,6 +33,15 @@ wasmjit_error_t* wasmjit_memory_grow(wasm_memory_t* memory, uint64_t delta, uint
 uint64_t wasmjit_memory_size(const wasm_memory_t* memory);
 bool wasmjit_memory_is_shared(const wasm_memory_t* memory);
 
+/* Shared memories across stores and threads, as wasm_module_share/obtain do for modules. */
+typedef struct wasmjit_shared_memory_t wasmjit_shared_memory_t;
+/* NULL unless the memory is shared. */
+wasmjit_shared_memory_t* wasmjit_memory_share(const wasm_memory_t* memory);
+/* The shared memory as an own memory of `store`, usable as an import there. */
+wasm_memory_t* wasmjit_shared_memory_obtain(wasm_store_t* store,
+                                            const wasmjit_shared_memory_t* shared);
+void wasmjit_shared_memory_delete(wasmjit_shared_memory_t*);
+
 /* Configuration */
 
 typedef uint8_t wasmjit_bounds_checks_t;

@@ -222,3 +222,34 @@ pub unsafe extern "C" fn wasmjit_wat2wasm(
         }
     }
 }
+
+/// `wasmjit_shared_memory_t`: a shared memory that other stores and threads can obtain.
+pub struct wasmjit_shared_memory_t {
+    memory: wasmjit_api::SharedMemory,
+}
+
+/// `wasmjit_memory_share`: NULL unless the memory is shared.
+#[no_mangle]
+pub extern "C" fn wasmjit_memory_share(
+    memory: &wasm_memory_t,
+) -> Option<Box<wasmjit_shared_memory_t>> {
+    let shared = match &memory.obj {
+        Obj::Memory(m) => with_store(memory.store(), |s| m.shared(&*s))?,
+        Obj::SharedMemory(m) => m.clone(),
+        _ => return None,
+    };
+    Some(Box::new(wasmjit_shared_memory_t { memory: shared }))
+}
+
+/// `wasmjit_shared_memory_obtain`: the shared memory as a memory of `store` (for imports).
+#[no_mangle]
+pub extern "C" fn wasmjit_shared_memory_obtain(
+    store: &wasm_store_t,
+    shared: &wasmjit_shared_memory_t,
+) -> Box<wasm_memory_t> {
+    wasm_ref_t::new(&store.store, Obj::SharedMemory(shared.memory.clone()))
+}
+
+/// `wasmjit_shared_memory_delete`.
+#[no_mangle]
+pub extern "C" fn wasmjit_shared_memory_delete(_shared: Option<Box<wasmjit_shared_memory_t>>) {}

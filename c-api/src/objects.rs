@@ -199,19 +199,18 @@ impl wasm_ref_t {
             let mut guard = m.lock().unwrap_or_else(|e| e.into_inner());
             return f(&mut guard);
         }
-        match &self.obj {
-            obj => with_store(self.store(), |store| {
-                let list = &mut store.data_mut().host_info;
-                let index = match list.iter().position(|(o, _)| o.same(obj)) {
-                    Some(index) => index,
-                    None => {
-                        list.push((obj.clone(), None));
-                        list.len() - 1
-                    }
-                };
-                f(&mut list[index].1)
-            }),
-        }
+        let obj = &self.obj;
+        with_store(self.store(), |store| {
+            let list = &mut store.data_mut().host_info;
+            let index = match list.iter().position(|(o, _)| o.same(obj)) {
+                Some(index) => index,
+                None => {
+                    list.push((obj.clone(), None));
+                    list.len() - 1
+                }
+            };
+            f(&mut list[index].1)
+        })
     }
 }
 

@@ -118,6 +118,39 @@ fn asan_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The headers compile and link as C++ (`extern "C"`), with the value macros (C++20's
+/// designated initializers).
+#[test]
+fn headers_work_from_cpp() {
+    let lib = build_library();
+    let dir = out_dir();
+    let src = dir.join("cpp_check.cc");
+    std::fs::write(
+        &src,
+        "#include \"wasmjit.h\"\n#include <cstdio>\nint main() {\n  wasm_engine_t* e = wasm_engine_new();\n  \
+         wasm_store_t* s = wasm_store_new(e);\n  wasm_val_t v = WASM_I32_VAL(42);\n  \
+         std::printf(\"%d\\n\", v.of.i32);\n  wasm_store_delete(s);\n  wasm_engine_delete(e);\n}\n",
+    )
+    .unwrap();
+    let exe = dir.join("cpp_check");
+    let result = Command::new("c++")
+        .args(["-std=c++20", "-Wall", "-Werror", "-I"])
+        .arg(crate_dir().join("include"))
+        .arg(&src)
+        .arg(&lib)
+        .args(["-lpthread", "-ldl", "-lm", "-o"])
+        .arg(&exe)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C++ compiler `c++`: {e}"));
+    assert!(
+        result.status.success(),
+        "c++ failed:\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let output = Command::new(&exe).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "42\n");
+}
+
 #[test]
 fn c_examples() {
     let lib = build_library();

@@ -45,15 +45,24 @@ fn target_dir() -> PathBuf {
 }
 
 /// Builds `libwasmjit.a` so that the examples link against the current code. The outer
-/// `cargo test` has released the build lock by the time tests run.
+/// `cargo test` has released the build lock by the time tests run. The whole workspace's
+/// targets are named, as `cargo test --workspace` builds them, so that dependencies keep the
+/// features they were built with and nothing is rebuilt but the library (`-p` alone would
+/// rebuild Cranelift with another feature set).
 fn build_library() -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "-p", "wasmjit-c-api", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--workspace",
+            "--all-targets",
+            "--target-dir",
+        ])
         .arg(target_dir())
         .current_dir(crate_dir())
         .status()
         .expect("running cargo build");
-    assert!(status.success(), "cargo build -p wasmjit-c-api failed");
+    assert!(status.success(), "building libwasmjit.a failed");
     let lib = target_dir().join("release").join("libwasmjit.a");
     assert!(lib.exists(), "{} was not built", lib.display());
     lib

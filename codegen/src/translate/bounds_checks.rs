@@ -31,13 +31,17 @@
 //!    that traps writes nothing (the spec's `store` checks `ea + N/8 > |mem.data|` before
 //!    writing; WebAssembly/spec#438, WebAssembly/design#1025 and #1490). A one-byte store
 //!    cannot straddle (its only byte is in bounds or not), and loads have no side effect,
-//!    so both keep cases 2 and 3. On x86-64 every store keeps them.
+//!    so both keep cases 2 and 3. On x86-64 every store keeps them. When `end <= guard`
+//!    the Spectre guard's select is left out: a store past a mispredicted check writes at
+//!    most byte `index + end - 1 < reservation + guard`, inside the reservation or its
+//!    guard as in case 2, so it cannot reach past the memory's region.
 //!
 //! Atomic accesses always take case 1 or 4: they must not fault, so that an unaligned
 //! access is reported as unaligned whatever its bounds, in the reference interpreter's
 //! order.
 //!
-//! Where a compare is emitted (cases 3 and 4) and the Spectre guard is on, the address is
+//! Where a compare is emitted (cases 3, 4, and 5 with `end > guard`) and the Spectre guard
+//! is on, the address is
 //! also computed as `select_spectre_guard(out_of_bounds, 0, address)`, so a mispredicted
 //! check speculates a load from address 0, never from past the memory. The static offset is
 //! then added before the select instead of being folded into the access.
@@ -98,11 +102,19 @@ impl FuncTranslator<'_, '_> {
             self.set_unreachable();
             return None;
         }
-        let strategy = match check {
+        let assumed = self.env.memories[memory as usize].strategy;
+        // The strategy, and whether a compare it emits needs the Spectre guard's select.
+        let (strategy, speculation_may_escape) = match check {
             // Case 5.
-            Check::Store if size > 1 && self.stores_may_tear() => BoundsStrategy::Explicit,
-            Check::AsAssumed | Check::Store => self.env.memories[memory as usize].strategy,
-            Check::Explicit => BoundsStrategy::Explicit,
+            Check::Store if size > 1 && self.stores_may_tear() => {
+                let within_guard = matches!(
+                    assumed,
+                    BoundsStrategy::GuardPages { guard, .. } if end <= guard
+                );
+                (BoundsStrategy::Explicit, !within_guard)
+            }
+            Check::AsAssumed | Check::Store => (assumed, true),
+            Check::Explicit => (BoundsStrategy::Explicit, true),
         };
         let base = self.memory_base(memory);
         let out_of_bounds = match strategy {
@@ -135,7 +147,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(out_of_bounds, TrapKind::MemoryOutOfBounds.trap_code());
-        if !self.env.config.spectre_guard {
+        if !self.env.config.spectre_guard || !speculation_may_escape {
             return Some(self.fold_offset(addr, offset));
         }
         let addr = self.builder.ins().iadd_imm_u(addr, offset as i64);

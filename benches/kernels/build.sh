@@ -5,7 +5,11 @@
 #   OUT/<name>.so    native shared object exporting the same three symbols
 #
 # Usage: benches/kernels/build.sh [OUT_DIR]   (default: target/bench-kernels)
-# Needs only clang and lld (wasm-ld).  CC overrides the compiler.
+# Needs only clang and lld (wasm-ld).  CC overrides the compiler.  NATIVE_ARCH
+# (default: the machine's, `uname -m`) is the architecture of the .so files;
+# another one (aarch64 on x86-64, for the bench under QEMU) is cross-compiled
+# with clang --target=ARCH-linux-gnu, which needs that target's gcc and libc
+# (Debian: gcc-aarch64-linux-gnu libc6-dev-arm64-cross).
 #
 # The modules do not depend on what else is installed: each kernel is
 # compiled to an object with -O2 and linked in a separate step without an
@@ -36,7 +40,11 @@ wasm_link_flags=(--target=wasm32 -nostdlib
                  -Wl,-z,stack-size=1048576 -Wl,--strip-debug)
 
 native_flags=(-shared -fPIC -fvisibility=hidden)
-case "$(uname -m)" in
+native_arch=${NATIVE_ARCH:-$(uname -m)}
+if [ "$native_arch" != "$(uname -m)" ]; then
+    native_flags+=(--target="$native_arch-linux-gnu")
+fi
+case "$native_arch" in
     x86_64 | amd64) native_flags+=(-march=x86-64-v2) ;; # SSE4.1 for i32x4.mul
 esac
 

@@ -47,12 +47,15 @@ pub struct Kernel {
     pub memory_pages: u32,
 }
 
-/// Runs `benches/kernels/build.sh out_dir`, failing if it does.
+/// Runs `benches/kernels/build.sh out_dir`, failing if it does. The native shared objects
+/// are built for this binary's architecture (`NATIVE_ARCH`), which differs from the
+/// machine's when the bench runs under an emulator.
 pub fn build(repo_root: &Path, out_dir: &Path) -> Result<()> {
     let script = repo_root.join("benches/kernels/build.sh");
     let output = Command::new("bash")
         .arg(&script)
         .arg(out_dir)
+        .env("NATIVE_ARCH", std::env::consts::ARCH)
         .current_dir(repo_root)
         .output()
         .context(format_args!("running {}", script.display()))?;

@@ -200,8 +200,14 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         .join("..")
         .canonicalize()
         .context("finding the repository root")?;
-    let kernel_dir = repo_root.join("target/bench-kernels");
-    let report_dir = repo_root.join("target/bench-report");
+    // Built for this binary's architecture: an aarch64 bench under QEMU on an x86-64 machine
+    // needs aarch64 shared objects, kept apart from the x86-64 ones (and reports apart too).
+    let suffix = match std::env::consts::ARCH {
+        "x86_64" => String::new(),
+        arch => format!("-{arch}"),
+    };
+    let kernel_dir = repo_root.join(format!("target/bench-kernels{suffix}"));
+    let report_dir = repo_root.join(format!("target/bench-report{suffix}"));
     eprintln!("bench: building the kernels into {}", kernel_dir.display());
     kernels::build(&repo_root, &kernel_dir)?;
 

@@ -9,8 +9,31 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The `wasmjit` binary, started through the configured runner if any (`WASMJIT_TEST_RUNNER`,
+/// else cargo's `CARGO_TARGET_<ARCH>_UNKNOWN_LINUX_GNU_RUNNER`, split on whitespace): when
+/// the tests run as aarch64 code under QEMU, so must the binary.
+fn wasmjit_command() -> Command {
+    let binary = env!("CARGO_BIN_EXE_wasmjit");
+    let cargo_runner = format!(
+        "CARGO_TARGET_{}_UNKNOWN_LINUX_GNU_RUNNER",
+        std::env::consts::ARCH.to_uppercase()
+    );
+    let runner = std::env::var("WASMJIT_TEST_RUNNER")
+        .or_else(|_| std::env::var(cargo_runner))
+        .unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(first) => {
+            let mut command = Command::new(first);
+            command.args(words).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    }
+}
+
 fn wasmjit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wasmjit"))
+    wasmjit_command()
         .args(args)
         .output()
         .expect("the wasmjit binary runs")

@@ -100,3 +100,47 @@ fn heap_stores_do_not_reload_the_memory_length() {
     });
     assert_eq!(length_loads(&listing), 1, "{listing}");
 }
+
+/// The listing of `(func (param i32) BODY)` over a one-page memory, compiled for `triple`
+/// with guard pages (the default).
+fn listing_for(triple: &str, body: &str) -> String {
+    let wat = format!("(module (memory 1) (func (param i32) {body}))");
+    listing_of(&wat, |c| {
+        c.target(triple).unwrap();
+    })
+}
+
+#[test]
+fn multi_byte_stores_are_checked_explicitly_on_aarch64_only() {
+    // A store of two bytes or more can straddle the end of memory, and Arm may commit its
+    // in-bounds bytes before the fault: on aarch64 it is compared against the length first.
+    let multi_byte = [
+        "(i32.store16 (local.get 0) (i32.const -1))",
+        "(i32.store offset=3 (local.get 0) (i32.const -1))",
+        "(i64.store32 (local.get 0) (i64.const -1))",
+        "(f64.store (local.get 0) (f64.const 1))",
+        "(v128.store (local.get 0) (v128.const i64x2 -1 -1))",
+        "(v128.store64_lane 1 (local.get 0) (v128.const i64x2 -1 -1))",
+    ];
+    // One byte cannot straddle, and loads write nothing: no compare on either architecture.
+    let unchecked = [
+        "(i32.store8 (local.get 0) (i32.const -1))",
+        "(v128.store8_lane 3 (local.get 0) (v128.const i64x2 -1 -1))",
+        "(drop (i64.load (local.get 0)))",
+        "(drop (v128.load (local.get 0)))",
+    ];
+    for body in multi_byte {
+        // One compare; no Spectre select, since the access is within the guard anyway.
+        let arm = listing_for("aarch64-unknown-linux-gnu", body);
+        assert_eq!(compares(&arm), 1, "{body}:\n{arm}");
+        assert_eq!(conditional_selects(&arm), 0, "{body}:\n{arm}");
+        let x86 = listing_for("x86_64-unknown-linux-gnu", body);
+        assert_eq!(compares(&x86), 0, "{body}:\n{x86}");
+    }
+    for body in unchecked {
+        for triple in ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"] {
+            let listing = listing_for(triple, body);
+            assert_eq!(compares(&listing), 0, "{body} for {triple}:\n{listing}");
+        }
+    }
+}

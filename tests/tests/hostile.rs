@@ -6,9 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use wasmjit::{Engine, Func, Instance, Linker, Module, Store, Trap, Val};
+use wasmjit::{BoundsChecks, Config, Engine, Func, Instance, Linker, Module, Store, Trap, Val};
 use wasmjit_tests::differential;
-use wasmjit_tests::support::{instance, trap_kind};
+use wasmjit_tests::support::{instance, target_command, trap_kind};
 
 /// The system allocator, remembering each thread's largest single allocation: decoding a
 /// module must not trust the counts it declares.
@@ -277,6 +277,57 @@ fn atomics_and_simd_at_the_edge_of_memory() {
     );
 }
 
+/// Every store of more than one byte that straddles the end of memory traps and writes
+/// nothing (the spec's store checks the whole range first), in both bounds-check modes: on
+/// aarch64, where the hardware may commit the in-bounds part of a faulting store, the
+/// compiler checks such stores explicitly.
+#[test]
+fn stores_straddling_the_end_of_memory_write_nothing() {
+    const STORES: [(&str, u32); 7] = [
+        ("(i32.store16 (local.get 0) (i32.const -1))", 2),
+        ("(i32.store (local.get 0) (i32.const -1))", 4),
+        ("(i64.store32 (local.get 0) (i64.const -1))", 4),
+        ("(i64.store (local.get 0) (i64.const -1))", 8),
+        (
+            "(f64.store (local.get 0) (f64.const -nan:0xfffffffffffff))",
+            8,
+        ),
+        ("(v128.store (local.get 0) (v128.const i64x2 -1 -1))", 16),
+        (
+            "(v128.store64_lane 0 (local.get 0) (v128.const i64x2 -1 -1))",
+            8,
+        ),
+    ];
+    for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let mut config = Config::new();
+        config.bounds_checks(mode);
+        let engine = Engine::new(&config).unwrap();
+        for (body, size) in STORES {
+            let (mut store, inst) = instance(
+                &engine,
+                &format!(
+                    r#"(module (memory (export "memory") 1 1)
+                      (func (export "store") (param i32) {body}))"#
+                ),
+            );
+            let run = inst.get_typed_func::<i32, ()>(&mut store, "store").unwrap();
+            let memory = inst.get_memory(&mut store, "memory").unwrap();
+            for addr in 65536 - size + 1..65536 {
+                assert_eq!(
+                    trap_kind(run.call(&mut store, addr as i32)),
+                    Trap::MemoryOutOfBounds,
+                    "{body} at {addr}"
+                );
+                let tail = &memory.data(&store)[65536 - 16..];
+                assert!(tail.iter().all(|&b| b == 0), "{body} at {addr}: {tail:?}");
+            }
+            run.call(&mut store, (65536 - size) as i32).unwrap();
+            let tail = &memory.data(&store)[65536 - size as usize..];
+            assert!(tail.iter().all(|&b| b == 0xff), "{body}: {tail:?}");
+        }
+    }
+}
+
 #[test]
 fn tables_and_indirect_calls_out_of_range_trap() {
     let engine = Engine::default();
@@ -425,7 +476,7 @@ fn a_segfault_in_a_host_function_kills_the_process() {
         println!("a host segfault came back as {result:?}");
         std::process::exit(0);
     }
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let status = target_command(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "a_segfault_in_a_host_function_kills_the_process",

@@ -101,6 +101,48 @@ fn infinite_recursion_exhausts_the_stack_and_the_next_call_works() {
     }
 }
 
+/// On a thread that has never run wasm, with a small stack: the out-of-bounds fault of a
+/// one-byte store (in guard-page mode, a signal) one frame short of the stack limit, and the
+/// stack-limit trap one frame deeper, both come back as traps. The signal handler runs on the
+/// signal stack the runtime gives every thread that runs wasm, and the thread has one after.
+#[test]
+fn faults_at_the_stack_limit_of_a_new_thread_are_traps() {
+    let thread = std::thread::Builder::new().stack_size(1 << 20).spawn(|| {
+        let mut config = Config::new();
+        config.max_wasm_stack(256 << 10);
+        let (mut store, instance) = instance(
+            &Engine::new(&config).unwrap(),
+            r#"(module (memory 1)
+              (func $f (export "dive") (param i32)
+                (if (i32.eqz (local.get 0))
+                  (then (i32.store8 (i32.const 65536) (i32.const 1)))
+                  (else (call $f (i32.sub (local.get 0) (i32.const 1)))))))"#,
+        );
+        let dive = instance
+            .get_typed_func::<i32, ()>(&mut store, "dive")
+            .unwrap();
+        // `low` frames reach the store; `high` frames exhaust the stack first.
+        let (mut low, mut high) = (0, 1 << 20);
+        assert_eq!(
+            trap_kind(dive.call(&mut store, low)),
+            Trap::MemoryOutOfBounds
+        );
+        assert_eq!(trap_kind(dive.call(&mut store, high)), Trap::StackOverflow);
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            match trap_kind(dive.call(&mut store, mid)) {
+                Trap::MemoryOutOfBounds => low = mid,
+                Trap::StackOverflow => high = mid,
+                other => panic!("{mid} frames: {other:?}"),
+            }
+        }
+        assert!(low > 1000, "only {low} frames fit in 256 KiB");
+        low
+    });
+    let frames = thread.unwrap().join().unwrap();
+    println!("the deepest fault handled: {frames} frames down");
+}
+
 #[test]
 fn arithmetic_traps_carry_the_spec_messages() {
     let (mut store, instance) = instance(

@@ -21,11 +21,27 @@
 //! 4. Explicit checks: compare `index + end > length` (no overflow: both sides are below
 //!    2^34), the length loaded from the memory's definition.
 //!
+//! 5. Stores on a target that may tear a faulting store (aarch64), of `size >= 2` bytes,
+//!    with guard pages: checked as in case 4, trapping when `index + end > length`, before
+//!    anything is written. Cases 2 and 3 rely on the fault, and a store with
+//!    `index + offset < length < index + end` straddles the last accessible byte: x86-64
+//!    faults before writing any of it, but the Arm architecture lets a store that faults on
+//!    its upper bytes commit the lower ones (and Linux runs with unaligned accesses
+//!    allowed, so it is not caught as misaligned either), which the spec forbids: a store
+//!    that traps writes nothing (the spec's `store` checks `ea + N/8 > |mem.data|` before
+//!    writing; WebAssembly/spec#438, WebAssembly/design#1025 and #1490). A one-byte store
+//!    cannot straddle (its only byte is in bounds or not), and loads have no side effect,
+//!    so both keep cases 2 and 3. On x86-64 every store keeps them. When `end <= guard`
+//!    the Spectre guard's select is left out: a store past a mispredicted check writes at
+//!    most byte `index + end - 1 < reservation + guard`, inside the reservation or its
+//!    guard as in case 2, so it cannot reach past the memory's region.
+//!
 //! Atomic accesses always take case 1 or 4: they must not fault, so that an unaligned
 //! access is reported as unaligned whatever its bounds, in the reference interpreter's
 //! order.
 //!
-//! Where a compare is emitted (cases 3 and 4) and the Spectre guard is on, the address is
+//! Where a compare is emitted (cases 3, 4, and 5 with `end > guard`) and the Spectre guard
+//! is on, the address is
 //! also computed as `select_spectre_guard(out_of_bounds, 0, address)`, so a mispredicted
 //! check speculates a load from address 0, never from past the memory. The static offset is
 //! then added before the select instead of being folded into the access.
@@ -34,6 +50,8 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     types, AliasRegion, AliasRegionData, Endianness, InstBuilder, MemFlagsData, Value,
 };
+
+use target_lexicon::Architecture;
 
 use super::FuncTranslator;
 use crate::memory_layout::BoundsStrategy;
@@ -52,6 +70,9 @@ pub(super) enum Check {
     AsAssumed,
     /// Against the current length, always: the access must not fault.
     Explicit,
+    /// A plain store: as assumed, except case 5 (a multi-byte store on a target that may
+    /// commit part of a faulting store is checked explicitly).
+    Store,
 }
 
 /// A checked access: the address and the static offset to put in the instruction.
@@ -81,9 +102,19 @@ impl FuncTranslator<'_, '_> {
             self.set_unreachable();
             return None;
         }
-        let strategy = match check {
-            Check::AsAssumed => self.env.memories[memory as usize].strategy,
-            Check::Explicit => BoundsStrategy::Explicit,
+        let assumed = self.env.memories[memory as usize].strategy;
+        // The strategy, and whether a compare it emits needs the Spectre guard's select.
+        let (strategy, speculation_may_escape) = match check {
+            // Case 5.
+            Check::Store if size > 1 && self.stores_may_tear() => {
+                let within_guard = matches!(
+                    assumed,
+                    BoundsStrategy::GuardPages { guard, .. } if end <= guard
+                );
+                (BoundsStrategy::Explicit, !within_guard)
+            }
+            Check::AsAssumed | Check::Store => (assumed, true),
+            Check::Explicit => (BoundsStrategy::Explicit, true),
         };
         let base = self.memory_base(memory);
         let out_of_bounds = match strategy {
@@ -116,7 +147,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(out_of_bounds, TrapKind::MemoryOutOfBounds.trap_code());
-        if !self.env.config.spectre_guard {
+        if !self.env.config.spectre_guard || !speculation_may_escape {
             return Some(self.fold_offset(addr, offset));
         }
         let addr = self.builder.ins().iadd_imm_u(addr, offset as i64);
@@ -126,6 +157,12 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .select_spectre_guard(out_of_bounds, null, addr);
         Some((addr, 0))
+    }
+
+    /// Whether the target may commit the in-bounds bytes of a store that faults (case 5 of
+    /// the module docs): aarch64 may, x86-64 never does.
+    fn stores_may_tear(&self) -> bool {
+        matches!(self.env.isa.triple().architecture, Architecture::Aarch64(_))
     }
 
     /// `addr + offset` as an address and an instruction offset: the offset goes into the

@@ -40,23 +40,19 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The access of `size` bytes at `index + memarg.offset` (an `i32` index), after the
-    /// check its memory's bounds strategy requires; `None` when it always traps (see
+    /// check its memory's bounds strategy requires (`check`: [`Check::Store`] for a store,
+    /// [`Check::AsAssumed`] for a load); `None` when it always traps (see
     /// [`super::bounds_checks`]), and the code after it is unreachable.
     pub(super) fn heap_access(
         &mut self,
         memarg: &MemArg,
         index: Value,
         size: u64,
+        check: Check,
     ) -> Result<Option<HeapAccess>, CompileError> {
         let memory = self.memory_of(memarg)?;
         let index = self.builder.ins().uextend(types::I64, index);
-        let checked = self.bounds_check_and_compute_addr(
-            memory,
-            index,
-            memarg.offset,
-            size,
-            Check::AsAssumed,
-        );
+        let checked = self.bounds_check_and_compute_addr(memory, index, memarg.offset, size, check);
         Ok(checked.map(|(addr, offset)| HeapAccess {
             addr,
             offset,
@@ -87,7 +83,7 @@ impl FuncTranslator<'_, '_> {
             addr,
             offset,
             flags,
-        }) = self.heap_access(memarg, index, size)?
+        }) = self.heap_access(memarg, index, size, Check::AsAssumed)?
         else {
             return Ok(());
         };
@@ -112,7 +108,7 @@ impl FuncTranslator<'_, '_> {
             addr,
             offset,
             flags,
-        }) = self.heap_access(memarg, index, size)?
+        }) = self.heap_access(memarg, index, size, Check::Store)?
         else {
             return Ok(());
         };

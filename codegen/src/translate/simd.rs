@@ -8,6 +8,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::{MemArg, Operator};
 
+use super::bounds_checks::Check;
 use super::heap::HeapAccess;
 use super::FuncTranslator;
 use crate::error::CompileError;
@@ -118,10 +119,16 @@ impl FuncTranslator<'_, '_> {
         self.push_v(r);
     }
 
-    /// Pops the index of a `size`-byte access and checks it; `None` when it always traps.
-    fn v_access(&mut self, memarg: &MemArg, size: u64) -> Result<Option<HeapAccess>, CompileError> {
+    /// Pops the index of a `size`-byte access and checks it as `check` says ([`Check::Store`]
+    /// for a store); `None` when it always traps.
+    fn v_access(
+        &mut self,
+        memarg: &MemArg,
+        size: u64,
+        check: Check,
+    ) -> Result<Option<HeapAccess>, CompileError> {
         let index = self.pop();
-        self.heap_access(memarg, index, size)
+        self.heap_access(memarg, index, size, check)
     }
 
     /// Loads a scalar of `ty` and turns it into a vector with `f`.
@@ -131,7 +138,7 @@ impl FuncTranslator<'_, '_> {
         ty: Type,
         f: impl FnOnce(&mut Self, Value) -> Value,
     ) -> Result<(), CompileError> {
-        let Some(at) = self.v_access(memarg, u64::from(ty.bytes()))? else {
+        let Some(at) = self.v_access(memarg, u64::from(ty.bytes()), Check::AsAssumed)? else {
             return Ok(());
         };
         let x = self.builder.ins().load(ty, at.flags, at.addr, at.offset);
@@ -142,7 +149,9 @@ impl FuncTranslator<'_, '_> {
 
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         let v = self.pop_v(ty);
-        let Some(at) = self.v_access(memarg, u64::from(ty.lane_type().bytes()))? else {
+        let Some(at) =
+            self.v_access(memarg, u64::from(ty.lane_type().bytes()), Check::AsAssumed)?
+        else {
             return Ok(());
         };
         let x = self
@@ -156,7 +165,8 @@ impl FuncTranslator<'_, '_> {
 
     fn store_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         let v = self.pop_v(ty);
-        let Some(at) = self.v_access(memarg, u64::from(ty.lane_type().bytes()))? else {
+        let Some(at) = self.v_access(memarg, u64::from(ty.lane_type().bytes()), Check::Store)?
+        else {
             return Ok(());
         };
         let x = self.builder.ins().extractlane(v, lane);
@@ -170,7 +180,7 @@ impl FuncTranslator<'_, '_> {
             addr,
             offset,
             flags,
-        }) = self.v_access(memarg, 8)?
+        }) = self.v_access(memarg, 8, Check::AsAssumed)?
         else {
             return Ok(());
         };
@@ -227,7 +237,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match op {
             Operator::V128Load { memarg } => {
-                let Some(at) = self.v_access(memarg, 16)? else {
+                let Some(at) = self.v_access(memarg, 16, Check::AsAssumed)? else {
                     return Ok(true);
                 };
                 let v = self.builder.ins().load(I8X16, at.flags, at.addr, at.offset);
@@ -235,7 +245,7 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::V128Store { memarg } => {
                 let v = self.pop_v(I8X16);
-                let Some(at) = self.v_access(memarg, 16)? else {
+                let Some(at) = self.v_access(memarg, 16, Check::Store)? else {
                     return Ok(true);
                 };
                 self.builder.ins().store(at.flags, v, at.addr, at.offset);

@@ -41,10 +41,9 @@
 //! order.
 //!
 //! Where a compare is emitted (cases 3, 4, and 5 with `end > guard`) and the Spectre guard
-//! is on, the address is
-//! also computed as `select_spectre_guard(out_of_bounds, 0, address)`, so a mispredicted
-//! check speculates a load from address 0, never from past the memory. The static offset is
-//! then added before the select instead of being folded into the access.
+//! is on, the address is also computed as `select_spectre_guard(out_of_bounds, 0, address)`,
+//! so a mispredicted check speculates an access at address 0, never past the memory. The
+//! static offset is then added before the select instead of being folded into the access.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{

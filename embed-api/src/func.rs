@@ -16,7 +16,7 @@ use crate::values::Val;
 use crate::Extern;
 
 /// A function in a store: exported by an instance or defined by the host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

@@ -249,7 +249,9 @@ impl wasm_ref_t {
             return f(&mut guard);
         }
         let key = self.obj.key().expect("every other object lives in a store");
-        with_store(self.store(), |store| f(store.data_mut().host_info.slot(key)))
+        with_store(self.store(), |store| {
+            f(store.data_mut().host_info.slot(key))
+        })
     }
 }
 

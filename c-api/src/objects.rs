@@ -1058,40 +1058,72 @@ pub extern "C" fn wasm_func_call(
     args: &wasm_val_vec_t,
     results: &mut wasm_val_vec_t,
 ) -> Option<Box<wasm_trap_t>> {
-    let store = func.store.clone().expect("a function has a store");
-    let params: Vec<Val> = match args.as_slice().iter().map(val_to_rust).collect() {
-        Ok(p) => p,
-        Err(e) => return Some(new_trap(e)),
+    let store = func.store.as_ref().expect("a function has a store");
+    // Most calls pass a few values: keep them on the stack.
+    let mut params = [Val::I32(0); CALL_INLINE_VALUES];
+    let params_heap: Vec<Val>;
+    let params: &[Val] = match args.as_slice() {
+        a if a.len() <= CALL_INLINE_VALUES => {
+            for (slot, v) in params.iter_mut().zip(a) {
+                match val_to_rust(v) {
+                    Ok(v) => *slot = v,
+                    Err(e) => return Some(new_trap(e)),
+                }
+            }
+            &params[..a.len()]
+        }
+        a => match a.iter().map(val_to_rust).collect() {
+            Ok(p) => {
+                params_heap = p;
+                &params_heap
+            }
+            Err(e) => return Some(new_trap(e)),
+        },
+    };
+    let mut values = [Val::I32(0); CALL_INLINE_VALUES];
+    let mut values_heap = Vec::new();
+    let values: &mut [Val] = if results.size <= CALL_INLINE_VALUES {
+        &mut values[..results.size]
+    } else {
+        values_heap.resize(results.size, Val::I32(0));
+        &mut values_heap
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        with_store(&store, |s| {
+        with_store(store, |s| {
             let ty = func.func().ty(&*s);
-            let mut values: Vec<Val> = ty.results().map(Val::default_for).collect();
-            func.func().call(s, &params, &mut values)?;
-            Ok(values)
+            if results.size != ty.results().len() {
+                // The call still runs, so that a call that traps reports its own trap
+                // (upstream's `trap.c` passes no result slots to trapping functions).
+                let mut scratch: Vec<Val> = ty.results().map(Val::default_for).collect();
+                func.func().call(s, params, &mut scratch)?;
+                return Err(Error::msg(format!(
+                    "wasm_func_call: {} result slots for a function with {} results",
+                    results.size,
+                    ty.results().len()
+                )));
+            }
+            for (slot, ty) in values.iter_mut().zip(ty.results()) {
+                *slot = Val::default_for(ty);
+            }
+            func.func().call(s, params, values)
         })
     }));
-    let values = match outcome {
-        Ok(Ok(values)) => values,
+    match outcome {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => return Some(trap_from_error(&e)),
         Err(_) => return Some(new_trap("panic in wasm_func_call".into())),
-    };
-    if results.size != values.len() {
-        return Some(new_trap(format!(
-            "wasm_func_call: {} result slots for a function with {} results",
-            results.size,
-            values.len()
-        )));
     }
-    let slots = results.as_mut_slice();
-    for (slot, v) in slots.iter_mut().zip(values) {
-        match val_from_rust(&store, v) {
+    for (slot, v) in results.as_mut_slice().iter_mut().zip(values.iter()) {
+        match val_from_rust(store, *v) {
             Ok(v) => *slot = v,
             Err(e) => return Some(new_trap(e)),
         }
     }
     None
 }
+
+/// Values `wasm_func_call` converts on the stack; more use the heap.
+const CALL_INLINE_VALUES: usize = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Globals

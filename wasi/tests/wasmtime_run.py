@@ -1,5 +1,5 @@
 """Runs a WASI preview1 command under wasmtime (the `wasmtime` package on PyPI), the
-reference our WASI is compared with in wasi/tests/differential.rs.
+reference our WASI is compared with in wasi/tests/against_wasmtime.rs.
 
     python3 wasmtime_run.py [--dir HOST::GUEST[::ro]]... [--env NAME=VALUE]...
         [--stdin FILE] --stdout FILE --stderr FILE WASM [ARGS...]

@@ -16,7 +16,6 @@ int main(void) {
     TRY("monotonic", clock_gettime(CLOCK_MONOTONIC, &a));
     TRY("resolution", clock_getres(CLOCK_MONOTONIC, &res));
     printf("resolution positive: %d\n", res.tv_sec > 0 || res.tv_nsec > 0);
-    WASI("bad clock", __wasi_clock_time_get(99, 1, &(uint64_t){0}));
     TRY("sleep 20ms", nanosleep(&(struct timespec){0, 20000000}, NULL));
     clock_gettime(CLOCK_MONOTONIC, &b);
     long long elapsed = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
@@ -35,8 +34,6 @@ int main(void) {
     printf("poll stdout: %d revents %d\n", poll(fds, 1, 1000), (fds[0].revents & POLLOUT) != 0);
     TRY("poll with only a timeout", poll(NULL, 0, 10));
     WASI("poll nothing", __wasi_poll_oneoff(NULL, NULL, 0, &(__wasi_size_t){0}));
-    struct pollfd bad[1] = {{.fd = 77, .events = POLLIN}};
-    printf("poll bad fd: %d revents nval %d\n", poll(bad, 1, 0), (bad[0].revents & POLLNVAL) != 0);
 
     /* Sockets calls on a non-socket. */
     __wasi_size_t n;

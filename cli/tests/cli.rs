@@ -1,4 +1,5 @@
-//! The `wasmjit run` command on the example modules.
+//! The `wasmjit` command: `run` on the example modules (with `--invoke`) and on WASI
+//! commands, `wast`, `--help` and `--version`.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -112,4 +113,185 @@ fn bad_modules_and_missing_exports_fail_clearly() {
     let out = wasmjit(&["run", file.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("offset"));
+}
+
+#[test]
+fn invoke_may_come_before_the_file() {
+    let path = example("fib.wat");
+    let out = wasmjit(&["run", "--invoke", "fib", path.to_str().unwrap(), "30"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
+    let twice = wasmjit(&[
+        "run",
+        "--invoke",
+        "fib",
+        path.to_str().unwrap(),
+        "--invoke",
+        "fib",
+    ]);
+    assert!(!twice.status.success());
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("--invoke given twice"));
+}
+
+#[test]
+fn help_and_version() {
+    let help = wasmjit(&["--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("run") && text.contains("wast"), "{text}");
+    let run_help = wasmjit(&["run", "--help"]);
+    let text = String::from_utf8_lossy(&run_help.stdout);
+    assert!(
+        text.contains("--dir") && text.contains("--invoke"),
+        "{text}"
+    );
+    let version = wasmjit(&["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("wasmjit {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let bad = wasmjit(&["run", "--no-such-flag", "x.wasm"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--no-such-flag"));
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let out = wasmjit(&["run", "/no/such/module.wasm"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/module.wasm"));
+}
+
+/// A WASI command in text: prints its arguments after the program name, one per line, the
+/// value of `$NAME` and the first line of `/data/in.txt` (when it can open it; `no file`
+/// otherwise), writes `/data/out.txt`, and exits with the number of arguments.
+const WASI_COMMAND: &str = r#"(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func $env_sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func $env_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 900) "in.txt")
+  (data (i32.const 910) "out.txt")
+  (data (i32.const 920) "no file\n")
+  (data (i32.const 930) "written\n")
+  (data (i32.const 940) "\n")
+  ;; Writes the NUL-terminated string at $p, then a newline.
+  (func $puts (param $p i32) (local $n i32)
+    (block $done (loop $scan
+      (br_if $done (i32.eqz (i32.load8_u (i32.add (local.get $p) (local.get $n)))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $scan)))
+    (i32.store (i32.const 0) (local.get $p))
+    (i32.store (i32.const 4) (local.get $n))
+    (i32.store (i32.const 8) (i32.const 940))
+    (i32.store (i32.const 12) (i32.const 1))
+    (drop (call $write (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 16))))
+  (func (export "_start") (local $argc i32) (local $i i32) (local $fd i32)
+    (drop (call $args_sizes (i32.const 20) (i32.const 24)))
+    (local.set $argc (i32.load (i32.const 20)))
+    (drop (call $args_get (i32.const 1000) (i32.const 2000)))
+    (local.set $i (i32.const 1))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $i) (local.get $argc)))
+      (call $puts (i32.load (i32.add (i32.const 1000) (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $each)))
+    (drop (call $env_sizes (i32.const 20) (i32.const 24)))
+    (if (i32.load (i32.const 20)) (then
+      (drop (call $env_get (i32.const 3000) (i32.const 4000)))
+      (call $puts (i32.load (i32.const 3000)))))
+    ;; fd 3 is the first preopen, if any.
+    (if (i32.eqz (call $open (i32.const 3) (i32.const 1) (i32.const 900) (i32.const 6)
+                    (i32.const 0) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 28)))
+      (then
+        (local.set $fd (i32.load (i32.const 28)))
+        (i32.store (i32.const 0) (i32.const 5000))
+        (i32.store (i32.const 4) (i32.const 100))
+        (drop (call $read (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 16)))
+        (i32.store (i32.const 0) (i32.const 5000))
+        (i32.store (i32.const 4) (i32.load (i32.const 16)))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+        ;; out.txt: created and written.
+        (drop (call $open (i32.const 3) (i32.const 1) (i32.const 910) (i32.const 7)
+                 (i32.const 9) (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 28)))
+        (i32.store (i32.const 0) (i32.const 930))
+        (i32.store (i32.const 4) (i32.const 8))
+        (drop (call $write (i32.load (i32.const 28)) (i32.const 0) (i32.const 1) (i32.const 16))))
+      (else
+        (i32.store (i32.const 0) (i32.const 920))
+        (i32.store (i32.const 4) (i32.const 8))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))))
+    (call $exit (i32.sub (local.get $argc) (i32.const 1)))))"#;
+
+#[test]
+fn run_a_wasi_command_with_arguments_environment_and_a_folder() {
+    let dir = std::env::temp_dir().join(format!("wasmjit-cli-wasi-{}", std::process::id()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("in.txt"), "from the host\n").unwrap();
+    let _ = std::fs::remove_file(data.join("out.txt"));
+    let file = dir.join("command.wat");
+    std::fs::write(&file, WASI_COMMAND).unwrap();
+    let file = file.to_str().unwrap();
+
+    let dir_arg = format!("{}::/data", data.display());
+    let out = wasmjit(&[
+        "run",
+        "--dir",
+        &dir_arg,
+        "--env",
+        "NAME=value",
+        file,
+        "a",
+        "-b",
+        "--dir",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "a\n-b\n--dir\nNAME=value\nfrom the host\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("out.txt")).unwrap(),
+        "written\n"
+    );
+
+    // Without --dir, no file system.
+    let out = wasmjit(&["run", file]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "no file\n");
+
+    let bad = wasmjit(&["run", "--dir", "/no/such/folder", file]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/no/such/folder"));
+    let bad = wasmjit(&["run", "--env", "NOEQUALS", file]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("NAME=VALUE"));
+}
+
+#[test]
+fn wast_prints_each_directive_and_a_summary() {
+    let dir = std::env::temp_dir().join(format!("wasmjit-cli-wast-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.wast");
+    std::fs::write(
+        &file,
+        r#"(module (func (export "add") (param i32 i32) (result i32)
+             local.get 0 local.get 1 i32.add))
+           (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+           (assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))
+           (assert_trap (invoke "add" (i32.const 1) (i32.const 2)) "unreachable")"#,
+    )
+    .unwrap();
+    let out = wasmjit(&["wast", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("t.wast:1: ok"), "{text}");
+    assert!(text.contains("t.wast:3: ok"), "{text}");
+    assert!(text.contains("t.wast:4: FAILED"), "{text}");
+    assert!(text.ends_with("wast: 2 passed, 2 failed\n"), "{text}");
 }

@@ -207,7 +207,7 @@ fn guests_run_on_several_threads_each_with_its_own_context() {
         .collect();
     for thread in threads {
         let (n, out) = thread.join().unwrap();
-        assert_eq!(out.status, n as i32);
+        assert_eq!(out.status, n);
         assert!(
             out.stdout.starts_with(&format!("argc={}\n", n + 1)),
             "{}",

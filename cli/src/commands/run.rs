@@ -34,23 +34,34 @@ pub struct RunCommand {
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
 
-    /// The module, as `.wasm` or `.wat`.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
-
-    /// The program's arguments, or the export's with `--invoke` (which may also come
-    /// here, first).
+    /// The module (`.wasm` or `.wat`), then the program's arguments, or the export's with
+    /// `--invoke` (which may also come right after FILE). Everything after FILE is an
+    /// argument, never an option of ours.
     #[arg(
-        value_name = "ARGS",
+        value_name = "FILE [ARGS]",
+        required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
+    command: Vec<String>,
+
+    #[arg(skip)]
+    file: PathBuf,
+
+    #[arg(skip)]
     args: Vec<String>,
 }
 
 impl RunCommand {
     /// Runs the command; the exit code of the guest or of the call.
     pub fn execute(mut self) -> Result<ExitCode, CliError> {
+        let mut command = std::mem::take(&mut self.command).into_iter();
+        let file = command.next().unwrap_or_default();
+        if file.starts_with('-') {
+            return Err(CliError::Usage(format!("unexpected option `{file}`")));
+        }
+        self.file = PathBuf::from(file);
+        self.args = command.collect();
         self.take_trailing_invoke()?;
         let engine = Engine::default();
         let module = Module::from_file(&engine, &self.file)

@@ -204,9 +204,12 @@ pub fn snapshot(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
+/// A program's name, how it runs, and the folder layout to make first.
+pub type Case = (&'static str, Setup, fn(&Path));
+
 /// The programs and how each runs, shared by the expectation test and the differential
-/// one: name, setup, and the folder layout to make first.
-pub fn cases() -> Vec<(&'static str, Setup, fn(&Path))> {
+/// one.
+pub fn cases() -> Vec<Case> {
     fn empty_sandbox(root: &Path) {
         std::fs::create_dir_all(root.join("sandbox")).unwrap();
     }

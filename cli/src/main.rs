@@ -3,6 +3,7 @@
 //! ```text
 //! wasmjit run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... FILE [ARGS...]
 //! wasmjit run [--invoke NAME] FILE [--invoke NAME] [ARGS...]
+//! wasmjit compile FILE [-o OUTPUT] [--target TRIPLE]
 //! wasmjit wast FILE...
 //! ```
 //!
@@ -26,6 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Run(commands::run::RunCommand),
+    Compile(commands::compile::CompileCommand),
     Wast(commands::wast::WastCommand),
 }
 
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(command) => command.execute(),
+        Command::Compile(command) => command.execute(),
         Command::Wast(command) => command.execute(),
     };
     match result {

@@ -5,4 +5,4 @@
 mod runner;
 pub mod spectest;
 
-pub use runner::{run_wast, DirectiveResult};
+pub use runner::{run_wast, DirectiveResult, Loading};

@@ -1,5 +1,6 @@
 //! The subcommands, one module each.
 
+pub mod compile;
 pub mod run;
 pub mod wast;
 

@@ -1,5 +1,5 @@
 //! `wasmjit run`: runs a WASI command, or calls one export with arguments from the command
-//! line.
+//! line. FILE is a `.wasm` or `.wat` module, or a `.cwasm` that `wasmjit compile` wrote.
 //!
 //! Without `--invoke`, a module exporting `_start` runs as a WASI command: ARGS after FILE
 //! are its arguments (FILE is its `argv[0]`), it inherits stdin, stdout and stderr, sees the
@@ -34,7 +34,7 @@ pub struct RunCommand {
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
 
-    /// The module (`.wasm` or `.wat`), then the program's arguments, or the export's with
+    /// The module (`.wasm`, `.wat` or `.cwasm`), then the program's arguments, or the export's with
     /// `--invoke` (which may also come right after FILE). Everything after FILE is an
     /// argument, never an option of ours.
     #[arg(
@@ -64,8 +64,16 @@ impl RunCommand {
         self.args = command.collect();
         self.take_trailing_invoke()?;
         let engine = Engine::default();
-        let module = Module::from_file(&engine, &self.file)
-            .map_err(|e| CliError::Wasm(format!("cannot load {}: {e}", self.file.display())))?;
+        let bytes = std::fs::read(&self.file)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", self.file.display())))?;
+        let module = if Module::is_precompiled(&bytes) {
+            // SAFETY: the user named this file to run, as they would a native program; it is
+            // checked against this engine (version, target, settings, checksum) before use.
+            unsafe { Module::deserialize(&engine, &bytes) }
+        } else {
+            Module::new(&engine, &bytes)
+        }
+        .map_err(|e| CliError::Wasm(format!("cannot load {}: {e}", self.file.display())))?;
         let mut linker = Linker::new(&engine);
         wasmjit_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx)?;
         let wasi = self.wasi_ctx()?;

@@ -29,7 +29,7 @@ impl WastCommand {
         for file in &self.files {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| CliError::Wasm(format!("cannot read {}: {e}", file.display())))?;
-            for result in wasmjit_wast::run_wast(&text, &config) {
+            for result in wasmjit_wast::run_wast(&text, &config, wasmjit_wast::Loading::Compile) {
                 match result.failure {
                     None => {
                         passed += 1;

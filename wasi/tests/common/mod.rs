@@ -130,13 +130,20 @@ pub fn run_ours(name: &str, setup: &Setup, root: &Path) -> Outcome {
 /// Runs the program `name` with the context `builder` makes; stdout and stderr are
 /// captured.
 pub fn run_with(name: &str, builder: &mut WasiCtxBuilder) -> Outcome {
+    run_module(&program(name), builder)
+}
+
+/// Runs the WASI command `wasm` with the context `builder` makes; stdout and stderr are
+/// captured.
+pub fn run_module(wasm: &Path, builder: &mut WasiCtxBuilder) -> Outcome {
+    let name = wasm.display();
     let (stdout, stderr) = (OutputPipe::new(), OutputPipe::new());
     let wasi = builder
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .build();
     let engine = Engine::default();
-    let module = Module::from_file(&engine, program(name)).unwrap();
+    let module = Module::from_file(&engine, wasm).unwrap();
     let mut linker = Linker::new(&engine);
     wasmjit_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
     let mut store = Store::new(&engine, wasi);

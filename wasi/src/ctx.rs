@@ -234,9 +234,9 @@ impl WasiCtxBuilder {
         let built = std::mem::take(self);
         let mut fds = FdTable::default();
         let streams = [
-            Kind::Stdin(built.stdin),
-            Kind::Stdout(built.stdout),
-            Kind::Stdout(built.stderr),
+            Kind::Input(built.stdin),
+            Kind::Output(built.stdout),
+            Kind::Output(built.stderr),
         ];
         // The table is empty, so neither these pushes nor the preopens' can fail.
         for stream in streams {

@@ -10,8 +10,8 @@ use crate::types::{Errno, WasiResult};
 
 /// What a descriptor refers to.
 pub(crate) enum Kind {
-    Stdin(Input),
-    Stdout(Output),
+    Input(Input),
+    Output(Output),
     File(File),
     /// A directory; `preopen` is the guest's name for it if the host preopened it.
     Dir {

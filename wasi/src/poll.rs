@@ -126,7 +126,7 @@ pub(crate) fn poll_oneoff(
                         }
                         ready.push(event);
                     }
-                    Kind::Stdin(input) if read => match input.ready() {
+                    Kind::Input(input) if read => match input.ready() {
                         Some(nbytes) => ready.push(Event {
                             nbytes,
                             ..Event::new(userdata, tag)
@@ -137,7 +137,7 @@ pub(crate) fn poll_oneoff(
                             fd: stdin.as_fd(),
                         }),
                     },
-                    Kind::Stdout(_) if !read => ready.push(Event::new(userdata, tag)),
+                    Kind::Output(_) if !read => ready.push(Event::new(userdata, tag)),
                     Kind::Stream(stream) => waiting.push(Waiting {
                         userdata,
                         kind: tag,

@@ -224,8 +224,8 @@ fn type_and_flags(descriptor: &Descriptor) -> WasiResult<(u8, u16)> {
             (filetype_of(&file.metadata()?.file_type()), flags)
         }
         Kind::Dir { .. } => (filetype::DIRECTORY, 0),
-        Kind::Stdin(input) => (stream_type(input.is_terminal()), descriptor.flags),
-        Kind::Stdout(output) => (stream_type(output.is_terminal()), descriptor.flags),
+        Kind::Input(input) => (stream_type(input.is_terminal()), descriptor.flags),
+        Kind::Output(output) => (stream_type(output.is_terminal()), descriptor.flags),
         Kind::Listener(_) | Kind::Stream(_) => (filetype::SOCKET_STREAM, descriptor.flags),
     })
 }
@@ -292,7 +292,7 @@ pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _: Mem, fd: u32, flags: u32
             listener.set_nonblocking(flags & fdflags::NONBLOCK != 0)?;
             descriptor.flags = flags & fdflags::NONBLOCK;
         }
-        Kind::Stdin(_) | Kind::Stdout(_) => descriptor.flags = flags,
+        Kind::Input(_) | Kind::Output(_) => descriptor.flags = flags,
         Kind::Dir { .. } => {}
     }
     Ok(())
@@ -476,10 +476,10 @@ pub(crate) fn fd_read(
     let descriptor = ctx.fds.get_with(fd, rights::FD_READ)?;
     let n = match &mut descriptor.kind {
         Kind::File(file) => read_into(mem, &bufs, |b, _| file.read(b))?,
-        Kind::Stdin(input) => read_into(mem, &bufs, |b, _| input.read(b))?,
+        Kind::Input(input) => read_into(mem, &bufs, |b, _| input.read(b))?,
         Kind::Stream(stream) => read_into(mem, &bufs, |b, _| stream.read(b))?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
-        Kind::Stdout(_) | Kind::Listener(_) => return Err(Errno::Badf),
+        Kind::Output(_) | Kind::Listener(_) => return Err(Errno::Badf),
     };
     mem.write_u32(nread, n)
 }
@@ -511,10 +511,10 @@ pub(crate) fn fd_write(
     let descriptor = ctx.fds.get_with(fd, rights::FD_WRITE)?;
     let n = match &mut descriptor.kind {
         Kind::File(file) => write_from(mem, &bufs, |b, _| file.write(b))?,
-        Kind::Stdout(output) => write_from(mem, &bufs, |b, _| output.write(b).map(|()| b.len()))?,
+        Kind::Output(output) => write_from(mem, &bufs, |b, _| output.write(b).map(|()| b.len()))?,
         Kind::Stream(stream) => write_from(mem, &bufs, |b, _| stream.write(b))?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
-        Kind::Stdin(_) | Kind::Listener(_) => return Err(Errno::Badf),
+        Kind::Input(_) | Kind::Listener(_) => return Err(Errno::Badf),
     };
     mem.write_u32(nwritten, n)
 }

@@ -11,7 +11,9 @@ use wasmjit_runtime::memory::LinearMemory;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::store::{
+    opaque, opaque_mut, AsContext, AsContextMut, StoreContextMut, StoreId, StoreOpaque,
+};
 use crate::types::MemoryType;
 
 /// A linear memory of a store, in pages of 64 KiB.
@@ -204,6 +206,37 @@ impl Memory {
         // SAFETY: as in `data`, and the exclusive borrow of the store makes this the only
         // view.
         unsafe { std::slice::from_raw_parts_mut(memory.base(), memory.byte_size()) }
+    }
+
+    /// The memory's bytes and the store's host data at once, as wasmtime's
+    /// `Memory::data_and_store_mut`: a host function (WASI's `fd_read`, say) can fill guest
+    /// memory while it uses its own state, without copying through a buffer. Both borrow the
+    /// store, so neither outlives a grow or a call into wasm.
+    ///
+    /// ```
+    /// # use wasmjit::{AsContextMut, Engine, Memory, Store};
+    /// let mut store = Store::new(&Engine::default(), vec![1u8, 2, 3]);
+    /// let memory = Memory::new(&mut store, 1, None, false).unwrap();
+    /// let (bytes, data) = memory.data_and_store_mut(store.as_context_mut());
+    /// bytes[..3].copy_from_slice(data);
+    /// data.push(4);
+    /// assert_eq!(&memory.data(&store)[..3], &[1, 2, 3]);
+    /// assert_eq!(store.data().len(), 4);
+    /// ```
+    ///
+    /// # Panics
+    /// If the memory is shared (see [`Memory::data`]).
+    pub fn data_and_store_mut<'a, T>(
+        &self,
+        store: StoreContextMut<'a, T>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let inner = store.0;
+        let memory = self.runtime(&inner.opaque);
+        assert!(!memory.is_shared(), "a shared memory has no &mut [u8] view");
+        // SAFETY: as in `data_mut`: the exclusive borrow of the store, held for `'a` by both
+        // results, makes this the only view; the host data is a field apart from the memory.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(memory.base(), memory.byte_size()) };
+        (bytes, &mut inner.data)
     }
 
     /// Copies `buf.len()` bytes at `offset` into `buf`, or fails if they are not all inside

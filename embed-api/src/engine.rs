@@ -56,9 +56,8 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 6] = [
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 5] = [
     (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
-    (WasmFeatures::MEMORY64, "memory64"),
     (
         WasmFeatures::FUNCTION_REFERENCES,
         "typed function references",
@@ -90,8 +89,8 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories) and tail calls, 512 KiB
-    /// of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), tail calls and
+    /// memory64, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -227,8 +226,8 @@ impl Config {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
 
-    /// The memory64 proposal. Off by default; wasmjit does not compile it, so
-    /// [`Engine::new`] refuses a configuration that turns it on.
+    /// The memory64 proposal (Wasm 3.0): memories indexed with `i64` addresses, always
+    /// bounds-checked explicitly (no reservation covers a 64-bit index). On by default.
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
     }

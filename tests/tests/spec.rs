@@ -50,7 +50,10 @@ fn wasm1_threads(config: &mut Config) {
 
 /// Wasm 2.0: the defaults without threads and the 3.0 proposals.
 fn wasm2(config: &mut Config) {
-    config.wasm_threads(false).wasm_tail_call(false);
+    config
+        .wasm_threads(false)
+        .wasm_tail_call(false)
+        .wasm_memory64(false);
 }
 
 /// Wasm 2.0 and multi-memory.
@@ -63,6 +66,12 @@ fn wasm2_multi_memory(config: &mut Config) {
 fn wasm2_threads(config: &mut Config) {
     wasm2(config);
     config.wasm_threads(true);
+}
+
+/// Wasm 2.0 and memory64.
+fn wasm2_memory64(config: &mut Config) {
+    wasm2(config);
+    config.wasm_memory64(true);
 }
 
 /// Wasm 2.0 and tail calls.
@@ -111,6 +120,7 @@ fn folders() -> Vec<Folder> {
         ),
         proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
         proposal("proposals/tail-call", Proposal::TailCall, wasm2_tail_call),
+        proposal("proposals/memory64", Proposal::Memory64, wasm2_memory64),
         proposal(
             "proposals/threads",
             Proposal::Threads,

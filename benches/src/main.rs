@@ -7,6 +7,7 @@ mod engines;
 mod error;
 mod focused;
 mod kernels;
+mod precompiled;
 mod report;
 mod stats;
 
@@ -276,6 +277,12 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         focused_step(
             "compile throughput",
             || focused::compile_throughput(scale),
+            t,
+            e,
+        );
+        focused_step(
+            "precompiled modules",
+            || precompiled::deserialize(scale),
             t,
             e,
         );

@@ -707,6 +707,37 @@ pub extern "C" fn wasm_module_exports(
     crate::types::write_vec(out, v);
 }
 
+/// `wasm_module_serialize`: the module's precompiled form (`Module::serialize`), which
+/// `wasm_module_deserialize` loads without compiling; an empty vector if it cannot be
+/// written.
+#[no_mangle]
+pub extern "C" fn wasm_module_serialize(
+    module: &wasm_module_t,
+    out: &mut MaybeUninit<wasm_byte_vec_t>,
+) {
+    let artifact = module.module().serialize().unwrap_or_default();
+    crate::types::write_vec(out, artifact);
+}
+
+/// `wasm_module_deserialize`: a module from what `wasm_module_serialize` wrote, with the
+/// store's engine; NULL if the bytes are not a precompiled module, are damaged, or were
+/// written by another wasmjit version, for another target or with other code settings.
+///
+/// As in the Rust API (`Module::deserialize`), the bytes become machine code: they must come
+/// from `wasm_module_serialize` of a trusted source. The checks catch accidents (a checksum
+/// covers every byte), not forgeries.
+#[no_mangle]
+pub extern "C" fn wasm_module_deserialize(
+    store: &wasm_store_t,
+    binary: &wasm_byte_vec_t,
+) -> Option<Box<wasm_module_t>> {
+    let engine = with_store(&store.store, |s| s.engine().clone());
+    // SAFETY: the caller passes bytes written by `wasm_module_serialize`, as this function's
+    // documented contract (and the standard's) requires.
+    let module = unsafe { Module::deserialize(&engine, bytes(binary)) }.ok()?;
+    Some(module_ref(module))
+}
+
 /// `wasm_module_share`.
 #[no_mangle]
 pub extern "C" fn wasm_module_share(module: &wasm_module_t) -> Box<wasm_shared_module_t> {

@@ -59,7 +59,7 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 5] = [
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 4] = [
     (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
     (
         WasmFeatures::FUNCTION_REFERENCES,
@@ -67,7 +67,6 @@ const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 5] = [
     ),
     (WasmFeatures::GC, "garbage collection"),
     (WasmFeatures::EXCEPTIONS, "exception handling"),
-    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
 ];
 
 /// How modules are compiled and run: target, optimisation, bounds checks, stack size.
@@ -259,8 +258,9 @@ impl Config {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
-    /// The wide arithmetic proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// The wide arithmetic proposal: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
+    /// `i64.mul_wide_u`, 128-bit results as two `i64`s. Off by default until it is
+    /// standardised.
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }

@@ -74,6 +74,12 @@ fn wasm2_memory64(config: &mut Config) {
     config.wasm_memory64(true);
 }
 
+/// Wasm 2.0 and wide arithmetic.
+fn wasm2_wide_arithmetic(config: &mut Config) {
+    wasm2(config);
+    config.wasm_wide_arithmetic(true);
+}
+
 /// Wasm 2.0 and tail calls.
 fn wasm2_tail_call(config: &mut Config) {
     wasm2(config);
@@ -121,6 +127,11 @@ fn folders() -> Vec<Folder> {
         proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
         proposal("proposals/tail-call", Proposal::TailCall, wasm2_tail_call),
         proposal("proposals/memory64", Proposal::Memory64, wasm2_memory64),
+        proposal(
+            "proposals/wide-arithmetic",
+            Proposal::WideArithmetic,
+            wasm2_wide_arithmetic,
+        ),
         proposal(
             "proposals/threads",
             Proposal::Threads,

@@ -29,7 +29,7 @@ pub use vec::CVec;
 /// store's objects, finalized when the store goes.
 #[derive(Default)]
 pub(crate) struct StoreData {
-    pub(crate) host_info: Vec<(objects::Obj, Option<HostInfo>)>,
+    pub(crate) host_info: objects::HostInfoTable,
 }
 
 /// A store shared by its `wasm_store_t` and every object created in it, so that it lives as

@@ -5,6 +5,7 @@
 //! `*_as_ref`, `*_as_extern` and their inverses are pointer casts and any `*_delete` of the
 //! right kind frees any of them.
 
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::panic::{self, AssertUnwindSafe};
@@ -67,6 +68,54 @@ impl Obj {
             (Obj::Trap(a), Obj::Trap(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
+    }
+
+    /// The key of an object whose host info its store keeps (all but modules and traps).
+    fn key(&self) -> Option<ObjKey> {
+        Some(match self {
+            Obj::Func(f) => ObjKey::Func(*f),
+            Obj::Global(g) => ObjKey::Global(*g),
+            Obj::Table(t) => ObjKey::Table(*t),
+            Obj::Memory(m) => ObjKey::Memory(*m),
+            Obj::SharedMemory(m) => ObjKey::SharedMemory(m.data_ptr() as usize),
+            Obj::Instance(i) => ObjKey::Instance(*i),
+            Obj::Foreign(r) => ObjKey::Foreign(*r),
+            Obj::Module(_) | Obj::Trap(_) => return None,
+        })
+    }
+}
+
+/// The identity of an object of a store, as [`Obj::same`] compares it (a shared memory by
+/// its data, which every handle to it shares).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum ObjKey {
+    Func(Func),
+    Global(Global),
+    Table(Table),
+    Memory(Memory),
+    SharedMemory(usize),
+    Instance(Instance),
+    Foreign(ExternRef),
+}
+
+/// The host info of a store's objects. Looking an object up is a hash lookup (a store may
+/// hold many thousands of instances with info); the finalizers run in the order the objects
+/// first got a slot, when the store goes.
+#[derive(Default)]
+pub(crate) struct HostInfoTable {
+    slots: Vec<Option<HostInfo>>,
+    index: HashMap<ObjKey, usize>,
+}
+
+impl HostInfoTable {
+    /// The info slot of the object `key`, made empty if it has none yet.
+    fn slot(&mut self, key: ObjKey) -> &mut Option<HostInfo> {
+        let next = self.slots.len();
+        let index = *self.index.entry(key).or_insert(next);
+        if index == next {
+            self.slots.push(None);
+        }
+        &mut self.slots[index]
     }
 }
 
@@ -199,17 +248,9 @@ impl wasm_ref_t {
             let mut guard = m.lock().unwrap_or_else(|e| e.into_inner());
             return f(&mut guard);
         }
-        let obj = &self.obj;
+        let key = self.obj.key().expect("every other object lives in a store");
         with_store(self.store(), |store| {
-            let list = &mut store.data_mut().host_info;
-            let index = match list.iter().position(|(o, _)| o.same(obj)) {
-                Some(index) => index,
-                None => {
-                    list.push((obj.clone(), None));
-                    list.len() - 1
-                }
-            };
-            f(&mut list[index].1)
+            f(store.data_mut().host_info.slot(key))
         })
     }
 }
@@ -1008,47 +1049,81 @@ pub extern "C" fn wasm_func_result_arity(func: &wasm_func_t) -> usize {
 }
 
 /// `wasm_func_call`: NULL on success, else an own trap. `results` must have room for the
-/// function's results (its size is the result arity); they are written as own values.
+/// function's results (its size is the result arity); they are written as own values. A
+/// `results` of another size is reported after the call, so that a call that traps reports
+/// its own trap (upstream's `trap.c` calls trapping functions with no result slots).
 #[no_mangle]
 pub extern "C" fn wasm_func_call(
     func: &wasm_func_t,
     args: &wasm_val_vec_t,
     results: &mut wasm_val_vec_t,
 ) -> Option<Box<wasm_trap_t>> {
-    let store = func.store.clone().expect("a function has a store");
-    let params: Vec<Val> = match args.as_slice().iter().map(val_to_rust).collect() {
-        Ok(p) => p,
-        Err(e) => return Some(new_trap(e)),
+    let store = func.store.as_ref().expect("a function has a store");
+    // Most calls pass a few values: keep them on the stack.
+    let mut params = [Val::I32(0); CALL_INLINE_VALUES];
+    let params_heap: Vec<Val>;
+    let params: &[Val] = match args.as_slice() {
+        a if a.len() <= CALL_INLINE_VALUES => {
+            for (slot, v) in params.iter_mut().zip(a) {
+                match val_to_rust(v) {
+                    Ok(v) => *slot = v,
+                    Err(e) => return Some(new_trap(e)),
+                }
+            }
+            &params[..a.len()]
+        }
+        a => match a.iter().map(val_to_rust).collect() {
+            Ok(p) => {
+                params_heap = p;
+                &params_heap
+            }
+            Err(e) => return Some(new_trap(e)),
+        },
+    };
+    let mut values = [Val::I32(0); CALL_INLINE_VALUES];
+    let mut values_heap = Vec::new();
+    let values: &mut [Val] = if results.size <= CALL_INLINE_VALUES {
+        &mut values[..results.size]
+    } else {
+        values_heap.resize(results.size, Val::I32(0));
+        &mut values_heap
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        with_store(&store, |s| {
+        with_store(store, |s| {
             let ty = func.func().ty(&*s);
             if results.size != ty.results().len() {
+                // The call still runs, so that a call that traps reports its own trap
+                // (upstream's `trap.c` passes no result slots to trapping functions).
+                let mut scratch: Vec<Val> = ty.results().map(Val::default_for).collect();
+                func.func().call(s, params, &mut scratch)?;
                 return Err(Error::msg(format!(
                     "wasm_func_call: {} result slots for a function with {} results",
                     results.size,
                     ty.results().len()
                 )));
             }
-            let mut values: Vec<Val> = ty.results().map(Val::default_for).collect();
-            func.func().call(s, &params, &mut values)?;
-            Ok(values)
+            for (slot, ty) in values.iter_mut().zip(ty.results()) {
+                *slot = Val::default_for(ty);
+            }
+            func.func().call(s, params, values)
         })
     }));
-    let values = match outcome {
-        Ok(Ok(values)) => values,
+    match outcome {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => return Some(trap_from_error(&e)),
         Err(_) => return Some(new_trap("panic in wasm_func_call".into())),
-    };
-    let slots = results.as_mut_slice();
-    for (slot, v) in slots.iter_mut().zip(values) {
-        match val_from_rust(&store, v) {
+    }
+    for (slot, v) in results.as_mut_slice().iter_mut().zip(values.iter()) {
+        match val_from_rust(store, *v) {
             Ok(v) => *slot = v,
             Err(e) => return Some(new_trap(e)),
         }
     }
     None
 }
+
+/// Values `wasm_func_call` converts on the stack; more use the heap.
+const CALL_INLINE_VALUES: usize = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Globals

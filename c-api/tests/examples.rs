@@ -29,6 +29,102 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("types", &["types: all checks passed"]),
     ("shared_memory", &["counter = 200000", "pages = 2"]),
+    (
+        "serialize",
+        &[
+            "serialized: yes",
+            "damaged artifact: refused",
+            "run(32) = 42",
+        ],
+    ),
+    (
+        "start",
+        &[
+            "calls host: instantiated, trap NULL",
+            "host called 1 time(s) by start",
+            "traps: no instance, trap: unreachable",
+            "host called 2 time(s) by start",
+            "wrong import: no instance, trap: incompatible import type for ``.`hello`",
+        ],
+    ),
+    (
+        "multi",
+        &[
+            "host: 4 params, 4 results",
+            "reverse got 4 args, gives 4 results",
+            "result kinds: f64 f32 i64 i32",
+            "g(1, 2, 3.5, 4.25) = 4.25 3.5 2 1",
+            "two result slots: trap",
+        ],
+    ),
+    (
+        "finalize",
+        &[
+            "before the store goes: 0 finalized",
+            "after replacing module info: 1 finalized",
+            "after deleting the module, a copy left: 1 finalized",
+            "after deleting the copy: 2 finalized",
+            "after the store goes: 1004 finalized, each once: yes",
+        ],
+    ),
+    (
+        "table",
+        &[
+            "size 2",
+            "slot 0 null, slot 1 is double: yes",
+            "call_indirect(1, 21) = 42",
+            "call_indirect(0, 1): trap: uninitialized element",
+            "set slot 0: ok",
+            "set slot 2: failed",
+            "call_indirect(0, 5) = -5",
+            "grow by 3: ok, size 5",
+            "call_indirect(3, 7) = -7",
+            "set slot 4 to null: ok",
+            "call_indirect(4, 1): trap: uninitialized element",
+            "call_indirect(5, 1): trap: out of bounds table access",
+            "grow by 6: failed, size 5",
+            "new table: size 3, slot 0 is negate: yes, grow: failed",
+        ],
+    ),
+    ("global", &["sum = 127", "globals: all checks passed"]),
+    (
+        "reflect",
+        &[
+            "import \"env\" \"log\": func (i32) -> ()",
+            "import \"env\" \"limit\": global const i64",
+            "export \"f\": func (i32 f64) -> (i64)",
+            "export \"counter\": global var f32",
+            "export \"table\": table 1..8 externref",
+            "export \"memory\": memory 1",
+            "export \"grow\": func () -> ()",
+            "after grow, \"memory\": memory 3",
+        ],
+    ),
+    (
+        "threads",
+        &[
+            "thread 0: 3 calls, last id 0, ok",
+            "thread 1: 3 calls, last id 1, ok",
+            "thread 2: 3 calls, last id 2, ok",
+            "thread 3: 3 calls, last id 3, ok",
+        ],
+    ),
+    ("hostref", &["hostref: all checks passed"]),
+    (
+        "memory",
+        &[
+            "pages 1, bytes 65536, data segment \"wasm\"",
+            "load(100) = 42",
+            "byte 200 from C: 7",
+            "load(65535) = 0",
+            "load(65536): trap: out of bounds memory access",
+            "grow by 1: ok, pages 2, bytes 131072",
+            "size(0) = 2",
+            "load(65536) = 0",
+            "grow past the maximum: failed, pages 2",
+            "new memory: limits 2..3, bytes 131072, zeroed: yes",
+        ],
+    ),
 ];
 
 fn crate_dir() -> PathBuf {

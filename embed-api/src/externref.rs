@@ -6,7 +6,7 @@ use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId};
 
 /// A non-null `externref`: a host value that wasm can hold, store in tables and globals, and
 /// pass back, but never look into. It lives as long as its store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

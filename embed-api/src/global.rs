@@ -10,7 +10,7 @@ use crate::types::{GlobalType, Mutability, ValType};
 use crate::values::Val;
 
 /// A global variable of a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Global {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

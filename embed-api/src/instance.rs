@@ -18,7 +18,7 @@ use crate::typed::{TypedFunc, WasmTyList};
 use crate::types::{ExternType, FuncType};
 
 /// An instantiated module in a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

@@ -20,7 +20,7 @@ use crate::types::MemoryType;
 /// `data_ptr` stays valid across grows for the store's life; `data_size` tells how many bytes
 /// are accessible now. Views (`data`, `data_mut`) borrow the store, so no call into wasm and
 /// no grow can happen while one is alive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

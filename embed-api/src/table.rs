@@ -11,7 +11,7 @@ use crate::types::{TableType, ValType};
 use crate::values::Val;
 
 /// A table of a store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Table {
     pub(crate) store: StoreId,
     pub(crate) index: usize,

@@ -1,12 +1,14 @@
 //! How WebAssembly values and functions map onto Cranelift types and signatures.
 //!
 //! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
-//! its results, in the target's default calling convention. Host functions are reached
-//! through a trampoline with the same signature, so callers never need to know which kind
-//! of function they call.
+//! its results, in Cranelift's `tail` calling convention, which lets `return_call` replace
+//! the caller's frame with the callee's whatever their stack arguments. Host functions are
+//! reached through a trampoline with the same signature, so callers never need to know which
+//! kind of function they call; the host enters wasm through the array-to-wasm trampolines,
+//! which use the platform's convention (see [`crate::trampolines`]).
 
 use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, Signature};
-use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::CallConv;
 
 use crate::module::{FuncType, ValType};
 
@@ -23,8 +25,8 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
 }
 
 /// The native signature of a wasm function of type `ty`.
-pub(crate) fn wasm_signature(isa: &dyn TargetIsa, ty: &FuncType) -> Signature {
-    let mut sig = Signature::new(isa.default_call_conv());
+pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(types::I64));

@@ -218,7 +218,7 @@ fn compile_some(
         let range = env.module.bodies[i].clone();
         let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
         ctx.clear();
-        ctx.func.signature = wasm_signature(env.isa, env.module.func_type(func_index));
+        ctx.func.signature = wasm_signature(env.module.func_type(func_index));
         ctx.func.name = UserFuncName::User(UserExternalName::new(0, func_index));
         translate_function(env, func_index, body, &mut ctx.func, &mut builder_ctx)?;
         out.push(emit(&mut ctx, env.isa, env.config.emit_disassembly)?);

@@ -51,7 +51,10 @@ pub struct CodegenConfig {
 impl Default for CodegenConfig {
     fn default() -> Self {
         CodegenConfig {
-            features: WasmFeatures::WASM2.union(WasmFeatures::THREADS),
+            features: WasmFeatures::WASM2
+                .union(WasmFeatures::THREADS)
+                .union(WasmFeatures::TAIL_CALL)
+                .union(WasmFeatures::MEMORY64),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

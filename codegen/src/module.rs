@@ -132,6 +132,8 @@ pub struct TableType {
     pub minimum: u64,
     /// Largest number of elements, if bounded.
     pub maximum: Option<u64>,
+    /// Whether the table is indexed with `i64` (the memory64 proposal's 64-bit tables).
+    pub table64: bool,
 }
 
 /// A global's content type and mutability.
@@ -559,13 +561,11 @@ fn convert(tys: &[wasmparser::ValType]) -> Result<Box<[ValType]>, CompileError> 
 }
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
-    if t.table64 {
-        return Err(CompileError::Unsupported("64-bit tables".into()));
-    }
     Ok(TableType {
         element: ValType::from_ref(t.element_type)?,
         minimum: t.initial,
         maximum: t.maximum,
+        table64: t.table64,
     })
 }
 

@@ -41,7 +41,7 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         let offset = slot_offset(i);
         args.push(b.ins().load(value_type(*param), flags, values, offset));
     }
-    let wasm_sig = b.import_signature(wasm_signature(isa, ty));
+    let wasm_sig = b.import_signature(wasm_signature(ty));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
     for (i, result) in results.into_iter().enumerate() {
@@ -55,7 +55,7 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
 /// Builds the wasm-to-host trampoline for host functions of type `ty`.
 pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
     let mut func =
-        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(isa, ty));
+        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty));
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);

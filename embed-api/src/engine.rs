@@ -59,17 +59,14 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 7] = [
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 4] = [
     (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
-    (WasmFeatures::MEMORY64, "memory64"),
-    (WasmFeatures::TAIL_CALL, "tail calls"),
     (
         WasmFeatures::FUNCTION_REFERENCES,
         "typed function references",
     ),
     (WasmFeatures::GC, "garbage collection"),
     (WasmFeatures::EXCEPTIONS, "exception handling"),
-    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
 ];
 
 /// How modules are compiled and run: target, optimisation, bounds checks, stack size.
@@ -94,7 +91,8 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), 512 KiB of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), tail calls and
+    /// memory64, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -230,14 +228,14 @@ impl Config {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
 
-    /// The memory64 proposal. Off by default; wasmjit does not compile it, so
-    /// [`Engine::new`] refuses a configuration that turns it on.
+    /// The memory64 proposal (Wasm 3.0): memories indexed with `i64` addresses, always
+    /// bounds-checked explicitly (no reservation covers a 64-bit index). On by default.
     pub fn wasm_memory64(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MEMORY64, enable)
     }
 
-    /// The tail-call proposal. Off by default; not compiled by wasmjit ([`Engine::new`]
-    /// refuses it).
+    /// The tail-call proposal (Wasm 3.0): `return_call` and `return_call_indirect`, which
+    /// replace the caller's frame, so tail recursion runs in constant stack. On by default.
     pub fn wasm_tail_call(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::TAIL_CALL, enable)
     }
@@ -260,8 +258,9 @@ impl Config {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }
 
-    /// The wide arithmetic proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// The wide arithmetic proposal: `i64.add128`, `i64.sub128`, `i64.mul_wide_s` and
+    /// `i64.mul_wide_u`, 128-bit results as two `i64`s. Off by default until it is
+    /// standardised.
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }

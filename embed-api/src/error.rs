@@ -165,8 +165,6 @@ pub enum MemoryError {
     },
     /// A shared memory was requested without a maximum.
     SharedWithoutMaximum,
-    /// 64-bit memories are not supported yet.
-    Memory64Unsupported,
     /// Growing would pass the maximum (or 65536 pages); nothing changed.
     GrowBeyondMaximum {
         /// Pages before the attempt.
@@ -194,7 +192,6 @@ impl fmt::Display for MemoryError {
                 "initial size of {initial} pages exceeds the maximum of {maximum} pages"
             ),
             MemoryError::SharedWithoutMaximum => f.write_str("a shared memory needs a maximum"),
-            MemoryError::Memory64Unsupported => f.write_str("64-bit memories are not supported"),
             MemoryError::GrowBeyondMaximum {
                 current,
                 delta,
@@ -220,7 +217,6 @@ impl MemoryError {
                 MemoryError::InitialAboveMaximum { initial, maximum }
             }
             Rt::SharedWithoutMaximum => MemoryError::SharedWithoutMaximum,
-            Rt::Memory64Unsupported => MemoryError::Memory64Unsupported,
             Rt::GrowBeyondMaximum {
                 current,
                 delta,

@@ -389,6 +389,7 @@ fn memory_matches(have: &MemoryType, want: &MemoryType) -> bool {
 
 fn table_matches(have: &TableType, want: &TableType) -> bool {
     have.element == want.element
+        && have.table64 == want.table64
         && limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
 }
 

@@ -208,8 +208,9 @@ impl StoreOpaque {
             GrowRequest {
                 resource: GrowResource::Memory,
                 current: 0,
-                desired: (minimum * page) as usize,
-                maximum: maximum.map(|m| (m * page) as usize),
+                desired: usize::try_from(minimum.saturating_mul(page)).unwrap_or(usize::MAX),
+                maximum: maximum
+                    .map(|m| usize::try_from(m.saturating_mul(page)).unwrap_or(usize::MAX)),
             },
             "a memory that large",
         )?;

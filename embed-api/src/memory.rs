@@ -115,14 +115,26 @@ impl Memory {
         maximum: Option<u64>,
         shared: bool,
     ) -> Result<Memory> {
-        let store = opaque_mut(&mut store);
         let ty = wasmjit_codegen::MemoryType {
             minimum: initial,
             maximum,
             shared,
             memory64: false,
         };
-        store.limit_new_memory(initial, maximum)?;
+        Memory::create(&mut store, ty)
+    }
+
+    /// A new memory of type `ty`, which may be one that [`Memory::new`] cannot make: a
+    /// 64-bit memory (memory64), built with [`MemoryType::builder`]. A 64-bit memory can
+    /// grow past 4 GiB, up to its maximum or the runtime's 64 GiB reservation, whichever is
+    /// smaller.
+    pub fn with_type(mut store: impl AsContextMut, ty: &MemoryType) -> Result<Memory> {
+        Memory::create(&mut store, ty.to_codegen())
+    }
+
+    fn create(mut store: impl AsContextMut, ty: wasmjit_codegen::MemoryType) -> Result<Memory> {
+        let store = opaque_mut(&mut store);
+        store.limit_new_memory(ty.minimum, ty.maximum)?;
         let memory =
             LinearMemory::new(&ty, &store.engine.memory_config()).map_err(Error::memory)?;
         let index = store.push_memory(Arc::new(memory));

@@ -215,6 +215,15 @@ impl MemoryType {
             memory64: ty.memory64,
         }
     }
+
+    pub(crate) fn to_codegen(self) -> cg::MemoryType {
+        cg::MemoryType {
+            minimum: self.minimum,
+            maximum: self.maximum,
+            shared: self.shared,
+            memory64: self.memory64,
+        }
+    }
 }
 
 /// Builds a [`MemoryType`] step by step, as wasmtime's `MemoryTypeBuilder` does: by default
@@ -298,17 +307,33 @@ pub struct TableType {
     element: ValType,
     minimum: u64,
     maximum: Option<u64>,
+    table64: bool,
 }
 
 impl TableType {
     /// A table of `element` references (`FuncRef` or `ExternRef`), `minimum` elements
-    /// initially, growable to `maximum` elements (or without bound).
+    /// initially, growable to `maximum` elements (or without bound), indexed with `i32`.
     pub fn new(element: ValType, minimum: u64, maximum: Option<u64>) -> Self {
         TableType {
             element,
             minimum,
             maximum,
+            table64: false,
         }
+    }
+
+    /// As [`TableType::new`], for a table indexed with `i64` (the memory64 proposal's
+    /// 64-bit tables).
+    pub fn new64(element: ValType, minimum: u64, maximum: Option<u64>) -> Self {
+        TableType {
+            table64: true,
+            ..TableType::new(element, minimum, maximum)
+        }
+    }
+
+    /// Whether the table is indexed with `i64`.
+    pub fn is_64(&self) -> bool {
+        self.table64
     }
 
     /// The reference type stored in the table.
@@ -327,7 +352,10 @@ impl TableType {
     }
 
     pub(crate) fn from_codegen(ty: &cg::TableType) -> Self {
-        TableType::new(ValType::from_codegen(ty.element), ty.minimum, ty.maximum)
+        TableType {
+            table64: ty.table64,
+            ..TableType::new(ValType::from_codegen(ty.element), ty.minimum, ty.maximum)
+        }
     }
 
     pub(crate) fn to_codegen(self) -> cg::TableType {
@@ -335,6 +363,7 @@ impl TableType {
             element: self.element.to_codegen(),
             minimum: self.minimum,
             maximum: self.maximum,
+            table64: self.table64,
         }
     }
 }

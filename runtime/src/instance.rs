@@ -296,13 +296,18 @@ impl Instance {
         let info = &module.compiled.info;
         for (index, segment) in info.elements.iter().enumerate() {
             if let ElemKind::Active { table, offset } = &segment.kind {
-                let offset =
-                    u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
+                // An `i64` offset for a 64-bit table, an `i32` otherwise.
+                let value = self.eval(offset);
+                let offset = if info.tables[*table as usize].table64 {
+                    u64::from_le_bytes(value[..8].try_into().unwrap_or([0; 8]))
+                } else {
+                    u64::from(u32::from_le_bytes(value[..4].try_into().unwrap_or([0; 4])))
+                };
                 let items = std::mem::take(&mut self.elements.get_mut()[index]);
                 // SAFETY: the table outlives the instance and nothing else borrows it now.
                 let table = unsafe { self.table(*table).as_mut() };
                 table
-                    .init(u64::from(offset), &items)
+                    .init(offset, &items)
                     .map_err(|_| InstantiationError::Trap(TrapKind::TableOutOfBounds))?;
             }
             if !matches!(segment.kind, ElemKind::Passive) {
@@ -313,15 +318,15 @@ impl Instance {
             let DataKind::Active { memory, offset } = &segment.kind else {
                 continue;
             };
-            let offset = u32::from_le_bytes(self.eval(offset)[..4].try_into().unwrap_or([0; 4]));
-            self.memory_init(
-                *memory,
-                index as u32,
-                u64::from(offset),
-                0,
-                segment.bytes.len() as u64,
-            )
-            .map_err(InstantiationError::Trap)?;
+            // An `i64` offset for a 64-bit memory, an `i32` otherwise.
+            let value = self.eval(offset);
+            let offset = if info.memories[*memory as usize].memory64 {
+                u64::from_le_bytes(value[..8].try_into().unwrap_or([0; 8]))
+            } else {
+                u64::from(u32::from_le_bytes(value[..4].try_into().unwrap_or([0; 4])))
+            };
+            self.memory_init(*memory, index as u32, offset, 0, segment.bytes.len() as u64)
+                .map_err(InstantiationError::Trap)?;
             self.dropped_data[index].set(true);
         }
         Ok(())

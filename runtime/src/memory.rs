@@ -14,6 +14,13 @@ use crate::mmap::Mmap;
 use crate::parking::WaitQueue;
 use crate::vmcontext::{GrowRequest, GrowResource, VMMemoryDefinition};
 
+/// Largest number of pages a 64-bit memory's type may name (2^64 bytes).
+pub const MEMORY64_MAX_PAGES: u64 = 1 << 48;
+
+/// Largest reservation of a 64-bit memory, in bytes (64 GiB): how far such a memory can
+/// grow, as its base never moves. Growing past it fails as growing past the maximum does.
+pub const MEMORY64_MAX_RESERVATION: u64 = 64 << 30;
+
 /// How memories are laid out in the address space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryConfig {
@@ -30,12 +37,12 @@ pub struct MemoryConfig {
 /// broken has its own variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryError {
-    /// The initial size exceeds 65536 pages.
+    /// The initial size exceeds 65536 pages (a 64-bit memory: its largest reservation).
     InitialTooLarge {
         /// Requested initial pages.
         pages: u64,
     },
-    /// The maximum exceeds 65536 pages.
+    /// The maximum exceeds 65536 pages (a 64-bit memory: 2^48 pages).
     MaximumTooLarge {
         /// Requested maximum pages.
         pages: u64,
@@ -49,8 +56,6 @@ pub enum MemoryError {
     },
     /// A shared memory was requested without a maximum.
     SharedWithoutMaximum,
-    /// 64-bit memories are not supported yet.
-    Memory64Unsupported,
     /// Growing would pass the maximum (or 65536 pages); nothing changed.
     GrowBeyondMaximum {
         /// Pages before the attempt.
@@ -70,13 +75,14 @@ impl fmt::Display for MemoryError {
             MemoryError::InitialTooLarge { pages } => {
                 write!(
                     f,
-                    "initial size of {pages} pages exceeds the limit of 65536 pages"
+                    "initial size of {pages} pages exceeds the limit (65536 pages for a 32-bit memory, {} for a 64-bit one)",
+                    MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE
                 )
             }
             MemoryError::MaximumTooLarge { pages } => {
                 write!(
                     f,
-                    "maximum size of {pages} pages exceeds the limit of 65536 pages"
+                    "maximum size of {pages} pages exceeds the limit (65536 pages for a 32-bit memory, 2^48 for a 64-bit one)"
                 )
             }
             MemoryError::InitialAboveMaximum { initial, maximum } => write!(
@@ -84,7 +90,6 @@ impl fmt::Display for MemoryError {
                 "initial size of {initial} pages exceeds the maximum of {maximum} pages"
             ),
             MemoryError::SharedWithoutMaximum => f.write_str("a shared memory needs a maximum"),
-            MemoryError::Memory64Unsupported => f.write_str("64-bit memories are not supported"),
             MemoryError::GrowBeyondMaximum {
                 current,
                 delta,
@@ -124,15 +129,23 @@ unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
     /// Creates a zeroed memory of `ty.minimum` pages, checking the type's limits.
+    ///
+    /// A 64-bit memory reserves at most [`MEMORY64_MAX_RESERVATION`] bytes (its base never
+    /// moves, so that is as far as it can grow); a larger minimum is refused.
     pub fn new(ty: &MemoryType, config: &MemoryConfig) -> Result<Self, MemoryError> {
-        if ty.memory64 {
-            return Err(MemoryError::Memory64Unsupported);
+        let index_limit = if ty.memory64 {
+            MEMORY64_MAX_PAGES
+        } else {
+            WASM32_MAX_PAGES
+        };
+        if ty.minimum > index_limit {
+            return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
         }
-        if ty.minimum > WASM32_MAX_PAGES {
+        if ty.memory64 && ty.minimum > MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE {
             return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
         }
         if let Some(max) = ty.maximum {
-            if max > WASM32_MAX_PAGES {
+            if max > index_limit {
                 return Err(MemoryError::MaximumTooLarge { pages: max });
             }
             if ty.minimum > max {
@@ -145,10 +158,17 @@ impl LinearMemory {
         if ty.shared && ty.maximum.is_none() {
             return Err(MemoryError::SharedWithoutMaximum);
         }
-        let maximum_pages = ty.maximum.unwrap_or(WASM32_MAX_PAGES);
+        let maximum_pages = if ty.memory64 {
+            ty.maximum
+                .unwrap_or(MEMORY64_MAX_PAGES)
+                .min(MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE)
+        } else {
+            ty.maximum.unwrap_or(WASM32_MAX_PAGES)
+        };
+        // A 64-bit memory is always checked explicitly: no reservation covers its indices.
         let addressable = match config.bounds_checks {
-            BoundsChecks::GuardPages => MEMORY_RESERVATION,
-            BoundsChecks::Explicit => maximum_pages * WASM_PAGE_SIZE,
+            BoundsChecks::GuardPages if !ty.memory64 => MEMORY_RESERVATION,
+            _ => maximum_pages * WASM_PAGE_SIZE,
         };
         let guard_before = usize::try_from(config.guard_before)
             .map_err(|_| MemoryError::Os("guard size overflows".into()))?
@@ -177,7 +197,7 @@ impl LinearMemory {
             guard_before: guard_before as u64,
             base_can_move: false,
             page_size_log2: WASM_PAGE_SIZE_LOG2,
-            memory64: false,
+            memory64: ty.memory64,
         };
         Ok(LinearMemory {
             mmap,
@@ -228,7 +248,10 @@ impl LinearMemory {
             resource: GrowResource::Memory,
             current: (current * WASM_PAGE_SIZE) as usize,
             desired: (desired * WASM_PAGE_SIZE) as usize,
-            maximum: self.ty.maximum.map(|m| (m * WASM_PAGE_SIZE) as usize),
+            maximum: self
+                .ty
+                .maximum
+                .map(|m| usize::try_from(m.saturating_mul(WASM_PAGE_SIZE)).unwrap_or(usize::MAX)),
         })
     }
 

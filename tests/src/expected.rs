@@ -4,7 +4,7 @@
 //! The list only shrinks: a listed directive that passes fails the run as surely as an
 //! unlisted one that fails.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// Parses the list's text into directive names.
@@ -14,6 +14,31 @@ pub fn parse(text: &str) -> BTreeSet<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// Parses the superseded-directives list: each directive of an older proposal copy that the
+/// final spec reverses, mapped to the final-spec directive that reverses it (named after
+/// `# reversed by` as `folder/file.wast:LINE:`). A line without one is an error.
+pub fn parse_superseded(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let (name, reason) = line.split_once('#').unwrap_or((line, ""));
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        let reverser = reason
+            .trim()
+            .strip_prefix("reversed by ")
+            .and_then(|rest| {
+                let (file, rest) = rest.split_once(".wast:")?;
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                (!digits.is_empty()).then(|| format!("{file}.wast:{digits}"))
+            })
+            .ok_or_else(|| format!("`{line}` names no `reversed by folder/file.wast:LINE`"))?;
+        out.insert(name.to_string(), reverser);
+    }
+    Ok(out)
 }
 
 /// The list's text for `failures`, each with its reason.
@@ -76,5 +101,14 @@ mod tests {
         assert_eq!(m.unexpected_passes, ["b.wast:2"]);
         assert!(!m.is_empty());
         assert!(compare(&listed, &listed, &listed).is_empty());
+    }
+
+    #[test]
+    fn superseded_directives_name_their_reversal() {
+        let list = "# c\nold.wast:3 # reversed by new/x.wast:12: because\n\n";
+        let parsed = parse_superseded(list).unwrap();
+        assert_eq!(parsed["old.wast:3"], "new/x.wast:12");
+        assert!(parse_superseded("old.wast:3 # contradicted\n").is_err());
+        assert!(parse_superseded("old.wast:3 # reversed by new/x.wast:\n").is_err());
     }
 }

@@ -162,14 +162,38 @@ fn feature_switches_change_validation() {
     config.wasm_multi_memory(true);
     let engine = Engine::new(&config).unwrap();
     assert!(Module::new(&engine, two_memories).is_ok());
+
+    // Wide arithmetic is off by default, and computes 128-bit results when on.
+    let wide = r#"(module
+      (func (export "add") (param i64 i64 i64 i64) (result i64 i64)
+        (i64.add128 (local.get 0) (local.get 1) (local.get 2) (local.get 3)))
+      (func (export "mul_s") (param i64 i64) (result i64 i64)
+        (i64.mul_wide_s (local.get 0) (local.get 1))))"#;
+    assert!(Module::new(&Engine::default(), wide).is_err());
+    let mut config = Config::new();
+    config.wasm_wide_arithmetic(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wide).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let add = instance
+        .get_typed_func::<(i64, i64, i64, i64), (i64, i64)>(&mut store, "add")
+        .unwrap();
+    // (2^64 - 1) + 1 carries into the high half.
+    assert_eq!(add.call(&mut store, (-1, 0, 1, 0)).unwrap(), (0, 1));
+    let mul_s = instance
+        .get_typed_func::<(i64, i64), (i64, i64)>(&mut store, "mul_s")
+        .unwrap();
+    assert_eq!(mul_s.call(&mut store, (-2, 3)).unwrap(), (-6, -1));
+    assert_eq!(mul_s.call(&mut store, (i64::MAX, 2)).unwrap(), (-2, 0));
 }
 
 #[test]
 fn features_wasmjit_does_not_compile_are_refused_by_the_engine() {
     let mut config = Config::new();
-    config.wasm_tail_call(true);
+    config.wasm_exceptions(true);
     assert!(matches!(Engine::new(&config), Err(Error::Config(_))));
-    config.wasm_tail_call(false).wasm_gc(true);
+    config.wasm_exceptions(false).wasm_gc(true);
     assert!(matches!(Engine::new(&config), Err(Error::Config(_))));
     config.wasm_gc(false);
     assert!(Engine::new(&config).is_ok());

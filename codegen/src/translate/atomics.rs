@@ -29,7 +29,7 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<Option<(Value, Value)>, CompileError> {
         let memory = self.memory_of(memarg)?;
         let index = self.pop();
-        let index = self.builder.ins().uextend(I64, index);
+        let index = self.index_to_i64(memory, index);
         let ea = self.builder.ins().iadd_imm_u(index, memarg.offset as i64);
         // Alignment is checked first, as the reference interpreter does: an access that is
         // both misaligned and out of bounds is an "unaligned atomic".

@@ -36,11 +36,24 @@
 //!    most byte `index + end - 1 < reservation + guard`, inside the reservation or its
 //!    guard as in case 2, so it cannot reach past the memory's region.
 //!
-//! Atomic accesses always take case 1 or 4: they must not fault, so that an unaligned
+//! 64-bit memories (memory64) are always checked explicitly: no reservation covers a 64-bit
+//! index. `index < 2^64`, `offset < 2^64`, and case 1 uses `max_length = maximum * 64 KiB`
+//! (at most 2^64 - 1; computed without overflow), so past it `end < 2^64`. Then, with
+//! `min_length` the memory's initial length (`minimum * 64 KiB`, a lower bound of `length`):
+//!
+//! 6. `end <= min_length`: compare `index > length - end` (no underflow, since
+//!    `length >= min_length >= end`). The subtraction depends only on the length, which is
+//!    loaded once and shared by the function's accesses, so Cranelift computes it once per
+//!    length load too: one compare per access, and no overflow check on `index + offset`.
+//! 7. `end > min_length`: `index + end` may wrap, so the access is out of bounds when the
+//!    addition carries or its sum exceeds `length` (`uadd_overflow`, then one compare and an
+//!    `or`: still one trap, no separate overflow trap).
+//!
+//! Atomic accesses always take case 1, 4, 6 or 7: they must not fault, so that an unaligned
 //! access is reported as unaligned whatever its bounds, in the reference interpreter's
 //! order.
 //!
-//! Where a compare is emitted (cases 3, 4, and 5 with `end > guard`) and the Spectre guard
+//! Where a compare is emitted (cases 3, 4, 6, 7, and 5 with `end > guard`) and the Spectre guard
 //! is on, the address is also computed as `select_spectre_guard(out_of_bounds, 0, address)`,
 //! so a mispredicted check speculates an access at address 0, never past the memory. The
 //! static offset is then added before the select instead of being folded into the access.
@@ -78,9 +91,9 @@ pub(super) enum Check {
 pub(super) type HeapAddress = (Value, i32);
 
 impl FuncTranslator<'_, '_> {
-    /// Checks an access of `size` bytes at `index + offset` of `memory` (`index` an `i64`
-    /// holding the zero-extended 32-bit index) and computes its address, by the cases in the
-    /// module docs. `None` when the access always traps: the trap is emitted and the code
+    /// Checks an access of `size` bytes at `index + offset` of `memory` (`index` an `i64`:
+    /// the zero-extended index of a 32-bit memory, or a 64-bit memory's index) and computes
+    /// its address, by the cases in the module docs. `None` when the access always traps: the trap is emitted and the code
     /// after it is unreachable.
     pub(super) fn bounds_check_and_compute_addr(
         &mut self,
@@ -91,16 +104,23 @@ impl FuncTranslator<'_, '_> {
         check: Check,
     ) -> Option<HeapAddress> {
         let ty = &self.env.module.memories[memory as usize];
-        let max_length = ty.maximum.unwrap_or(WASM32_MAX_PAGES) * WASM_PAGE_SIZE;
-        let end = offset + size;
+        let memory64 = ty.memory64;
+        // In `u128`: a 64-bit memory's offset and page count reach 2^64 bytes.
+        let pages = |count: u64| u128::from(count) * u128::from(WASM_PAGE_SIZE);
+        let index_limit = if memory64 { 1 << 48 } else { WASM32_MAX_PAGES };
+        let max_length = pages(ty.maximum.unwrap_or(index_limit)).min(u128::from(u64::MAX));
+        let min_length = pages(ty.minimum);
+        let end_wide = u128::from(offset) + u128::from(size);
         // Case 1.
-        if end > max_length {
+        if end_wide > max_length {
             self.builder
                 .ins()
                 .trap(TrapKind::MemoryOutOfBounds.trap_code());
             self.set_unreachable();
             return None;
         }
+        // Below `max_length`, so it fits.
+        let end = end_wide as u64;
         let assumed = self.env.memories[memory as usize].strategy;
         // The strategy, and whether a compare it emits needs the Spectre guard's select.
         let (strategy, speculation_may_escape) = match check {
@@ -129,7 +149,7 @@ impl FuncTranslator<'_, '_> {
                 ))
             }
             // Case 4.
-            BoundsStrategy::Explicit => {
+            BoundsStrategy::Explicit if !memory64 => {
                 let length = self.memory_length(memory);
                 let access_end = self.builder.ins().iadd_imm_u(index, end as i64);
                 Some(
@@ -137,6 +157,30 @@ impl FuncTranslator<'_, '_> {
                         .ins()
                         .icmp(IntCC::UnsignedGreaterThan, access_end, length),
                 )
+            }
+            // Case 6.
+            BoundsStrategy::Explicit if end_wide <= min_length => {
+                let length = self.memory_length(memory);
+                let last_safe_index = self
+                    .builder
+                    .ins()
+                    .iadd_imm_s(length, (end as i64).wrapping_neg());
+                Some(
+                    self.builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, index, last_safe_index),
+                )
+            }
+            // Case 7.
+            BoundsStrategy::Explicit => {
+                let length = self.memory_length(memory);
+                let end = self.builder.ins().iconst(types::I64, end as i64);
+                let (access_end, overflow) = self.builder.ins().uadd_overflow(index, end);
+                let beyond =
+                    self.builder
+                        .ins()
+                        .icmp(IntCC::UnsignedGreaterThan, access_end, length);
+                Some(self.builder.ins().bor(overflow, beyond))
             }
         };
         let addr = self.builder.ins().iadd(base, index);

@@ -183,7 +183,7 @@ impl FuncTranslator<'_, '_> {
                 });
             }
             Operator::Else => self.translate_else(),
-            Operator::End => self.translate_end(),
+            Operator::End => self.translate_end()?,
             Operator::Br { relative_depth } => {
                 let (block, count) = self.branch_target(*relative_depth);
                 self.jump_with(block, count);
@@ -285,8 +285,12 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn translate_end(&mut self) {
-        let frame = self.control.pop().expect("validated: end closes a frame");
+    /// Closes the innermost frame. An `end` with no frame open would mean the translator
+    /// lost count of the blocks: an error rather than a panic.
+    fn translate_end(&mut self) -> Result<(), CompileError> {
+        let frame = self.control.pop().ok_or_else(|| {
+            CompileError::Codegen("an `end` closes no open block (the block count is off)".into())
+        })?;
         if self.reachable {
             self.jump_with(frame.next, frame.results);
         }
@@ -319,18 +323,29 @@ impl FuncTranslator<'_, '_> {
                 self.stack.extend(results);
             }
         }
+        Ok(())
     }
 
     /// Skips an operator of unreachable code, tracking nested blocks to find the `else` or
     /// `end` that makes code reachable again.
+    ///
+    /// Every operator that opens a block counts, whether or not wasmjit compiles it where it
+    /// is reachable: an uncounted `try_table` would let its `end` close an outer frame.
     pub(super) fn translate_unreachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. }
+            | Operator::Try { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
-            Operator::End if self.unreachable_depth == 0 => self.translate_end(),
-            Operator::End => self.unreachable_depth -= 1,
+            Operator::End if self.unreachable_depth == 0 => self.translate_end()?,
+            // `delegate` ends a legacy `try` block as `end` does.
+            Operator::End | Operator::Delegate { .. } => {
+                self.unreachable_depth = self.unreachable_depth.saturating_sub(1);
+            }
             _ => {}
         }
         Ok(())

@@ -39,7 +39,7 @@ impl FuncTranslator<'_, '_> {
             .load(ty, flags, self.vmctx, offset as i32)
     }
 
-    /// The access of `size` bytes at `index + memarg.offset` (an `i32` index), after the
+    /// The access of `size` bytes at `index + memarg.offset` (the memory's index type), after the
     /// check its memory's bounds strategy requires (`check`: [`Check::Store`] for a store,
     /// [`Check::AsAssumed`] for a load); `None` when it always traps (see
     /// [`super::bounds_checks`]), and the code after it is unreachable.
@@ -51,7 +51,7 @@ impl FuncTranslator<'_, '_> {
         check: Check,
     ) -> Result<Option<HeapAccess>, CompileError> {
         let memory = self.memory_of(memarg)?;
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = self.index_to_i64(memory, index);
         let checked = self.bounds_check_and_compute_addr(memory, index, memarg.offset, size, check);
         Ok(checked.map(|(addr, offset)| HeapAccess {
             addr,
@@ -65,10 +65,27 @@ impl FuncTranslator<'_, '_> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::Unsupported("accesses to GC arrays".into()));
         };
-        if self.env.module.memories[memory as usize].memory64 {
-            return Err(CompileError::Unsupported("64-bit memories".into()));
-        }
         Ok(memory)
+    }
+
+    /// Whether `memory` is indexed with 64-bit addresses (the memory64 proposal).
+    pub(super) fn is_memory64(&self, memory: u32) -> bool {
+        self.env.module.memories[memory as usize].memory64
+    }
+
+    /// An address of `memory`'s index type as an `i64`: a 32-bit one zero-extended.
+    pub(super) fn index_to_i64(&mut self, memory: u32, index: Value) -> Value {
+        if self.is_memory64(memory) {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        }
+    }
+
+    /// Pops an address or length of `memory`'s index type, as an `i64`.
+    fn pop_memory_address(&mut self, memory: u32) -> Value {
+        let value = self.pop();
+        self.index_to_i64(memory, value)
     }
 
     fn load(
@@ -160,36 +177,51 @@ impl FuncTranslator<'_, '_> {
                     .builder
                     .ins()
                     .ushr_imm_u(length, i64::from(page_size_log2));
-                let pages = self.builder.ins().ireduce(types::I32, pages);
+                let pages = if self.is_memory64(*mem) {
+                    pages
+                } else {
+                    self.builder.ins().ireduce(types::I32, pages)
+                };
                 self.push(pages);
             }
             Operator::MemoryGrow { mem } => {
-                let delta = self.pop();
-                let delta = self.builder.ins().uextend(types::I64, delta);
+                let delta = self.pop_memory_address(*mem);
+                let memory64 = self.is_memory64(*mem);
                 let mem = self.builder.ins().iconst(types::I32, i64::from(*mem));
-                let old = self.call_builtin(Builtin::MemoryGrow, &[mem, delta]);
-                let old = self.builder.ins().ireduce(types::I32, old[0]);
+                let old = self.call_builtin(Builtin::MemoryGrow, &[mem, delta])[0];
+                let old = if memory64 {
+                    old
+                } else {
+                    self.builder.ins().ireduce(types::I32, old)
+                };
                 self.push(old);
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
-                let len = self.pop_address();
-                let src = self.pop_address();
-                let dst = self.pop_address();
+                // The length has the narrower of the two index types.
+                let narrower = if self.is_memory64(*dst_mem) {
+                    *src_mem
+                } else {
+                    *dst_mem
+                };
+                let len = self.pop_memory_address(narrower);
+                let src = self.pop_memory_address(*src_mem);
+                let dst = self.pop_memory_address(*dst_mem);
                 let dst_mem = self.builder.ins().iconst(types::I32, i64::from(*dst_mem));
                 let src_mem = self.builder.ins().iconst(types::I32, i64::from(*src_mem));
                 self.call_checked_builtin(Builtin::MemoryCopy, &[dst_mem, dst, src_mem, src, len]);
             }
             Operator::MemoryFill { mem } => {
-                let len = self.pop_address();
+                let len = self.pop_memory_address(*mem);
                 let byte = self.pop();
-                let dst = self.pop_address();
+                let dst = self.pop_memory_address(*mem);
                 let mem = self.builder.ins().iconst(types::I32, i64::from(*mem));
                 self.call_checked_builtin(Builtin::MemoryFill, &[mem, dst, byte, len]);
             }
             Operator::MemoryInit { data_index, mem } => {
+                // Offsets into the segment are `i32`s whatever the memory.
                 let len = self.pop_address();
                 let src = self.pop_address();
-                let dst = self.pop_address();
+                let dst = self.pop_memory_address(*mem);
                 let mem = self.builder.ins().iconst(types::I32, i64::from(*mem));
                 let segment = self
                     .builder

@@ -37,6 +37,8 @@ impl FuncTranslator<'_, '_> {
                 | Operator::Return
                 | Operator::Call { .. }
                 | Operator::CallIndirect { .. }
+                | Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
                 | Operator::Unreachable
         );
         if control {

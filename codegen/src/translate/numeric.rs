@@ -10,6 +10,29 @@ use crate::error::CompileError;
 use crate::trap::TrapKind;
 
 impl FuncTranslator<'_, '_> {
+    /// A 128-bit operation of wide arithmetic: pops two numbers given as `i64` halves (low
+    /// half first), pushes the result's low and high halves.
+    fn wide_128(&mut self, f: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        let (b_lo, b_hi) = self.pop2();
+        let (a_lo, a_hi) = self.pop2();
+        let a = self.builder.ins().iconcat(a_lo, a_hi);
+        let b = self.builder.ins().iconcat(b_lo, b_hi);
+        let result = f(self, a, b);
+        let (lo, hi) = self.builder.ins().isplit(result);
+        self.push(lo);
+        self.push(hi);
+    }
+
+    /// `i64.mul_wide_s` or `_u`: pops two `i64`s, pushes the low and high halves of their
+    /// 128-bit product; `high` computes the high half (`smulhi` or `umulhi`).
+    fn mul_wide(&mut self, high: impl FnOnce(&mut Self, Value, Value) -> Value) {
+        let (a, b) = self.pop2();
+        let lo = self.builder.ins().imul(a, b);
+        let hi = high(self, a, b);
+        self.push(lo);
+        self.push(hi);
+    }
+
     fn unary(&mut self, f: impl FnOnce(&mut Self, Value) -> Value) {
         let a = self.pop();
         let v = f(self, a);
@@ -201,6 +224,11 @@ impl FuncTranslator<'_, '_> {
             Operator::F32Copysign | Operator::F64Copysign => {
                 self.binary(|t, a, b| t.builder.ins().fcopysign(a, b))
             }
+
+            Operator::I64Add128 => self.wide_128(|t, a, b| t.builder.ins().iadd(a, b)),
+            Operator::I64Sub128 => self.wide_128(|t, a, b| t.builder.ins().isub(a, b)),
+            Operator::I64MulWideS => self.mul_wide(|t, a, b| t.builder.ins().smulhi(a, b)),
+            Operator::I64MulWideU => self.mul_wide(|t, a, b| t.builder.ins().umulhi(a, b)),
 
             Operator::I32WrapI64 => self.unary(|t, a| t.builder.ins().ireduce(I32, a)),
             Operator::I64ExtendI32S => self.unary(|t, a| t.builder.ins().sextend(I64, a)),

@@ -21,7 +21,7 @@ impl FuncTranslator<'_, '_> {
             definition,
             VMOffsets::TABLE_DEFINITION_LENGTH as i32,
         );
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = self.table_index_to_i64(table, index);
         let oob = self
             .builder
             .ins()
@@ -37,6 +37,26 @@ impl FuncTranslator<'_, '_> {
         );
         let scaled = self.builder.ins().ishl_imm_u(index, 3);
         self.builder.ins().iadd(elements, scaled)
+    }
+
+    /// Whether `table` is indexed with `i64` (a 64-bit table).
+    fn is_table64(&self, table: u32) -> bool {
+        self.env.module.tables[table as usize].table64
+    }
+
+    /// An index or length of `table`'s index type as an `i64`: a 32-bit one zero-extended.
+    fn table_index_to_i64(&mut self, table: u32, index: Value) -> Value {
+        if self.is_table64(table) {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        }
+    }
+
+    /// Pops an index or length of `table`'s index type, as an `i64`.
+    fn pop_table_index(&mut self, table: u32) -> Value {
+        let value = self.pop();
+        self.table_index_to_i64(table, value)
     }
 
     fn index_const(&mut self, index: u32) -> Value {
@@ -83,21 +103,30 @@ impl FuncTranslator<'_, '_> {
                     definition,
                     VMOffsets::TABLE_DEFINITION_LENGTH as i32,
                 );
-                let length = self.builder.ins().ireduce(types::I32, length);
+                let length = if self.is_table64(*table) {
+                    length
+                } else {
+                    self.builder.ins().ireduce(types::I32, length)
+                };
                 self.push(length);
             }
             Operator::TableGrow { table } => {
-                let delta = self.pop_address();
+                let delta = self.pop_table_index(*table);
                 let init = self.pop();
+                let table64 = self.is_table64(*table);
                 let table = self.index_const(*table);
-                let old = self.call_builtin(Builtin::TableGrow, &[table, init, delta]);
-                let old = self.builder.ins().ireduce(types::I32, old[0]);
+                let old = self.call_builtin(Builtin::TableGrow, &[table, init, delta])[0];
+                let old = if table64 {
+                    old
+                } else {
+                    self.builder.ins().ireduce(types::I32, old)
+                };
                 self.push(old);
             }
             Operator::TableFill { table } => {
-                let len = self.pop_address();
+                let len = self.pop_table_index(*table);
                 let value = self.pop();
-                let dst = self.pop_address();
+                let dst = self.pop_table_index(*table);
                 let table = self.index_const(*table);
                 self.call_checked_builtin(Builtin::TableFill, &[table, dst, value, len]);
             }
@@ -105,9 +134,15 @@ impl FuncTranslator<'_, '_> {
                 dst_table,
                 src_table,
             } => {
-                let len = self.pop_address();
-                let src = self.pop_address();
-                let dst = self.pop_address();
+                // The length has the narrower of the two index types.
+                let narrower = if self.is_table64(*dst_table) {
+                    *src_table
+                } else {
+                    *dst_table
+                };
+                let len = self.pop_table_index(narrower);
+                let src = self.pop_table_index(*src_table);
+                let dst = self.pop_table_index(*dst_table);
                 let dst_table = self.index_const(*dst_table);
                 let src_table = self.index_const(*src_table);
                 self.call_checked_builtin(
@@ -116,9 +151,10 @@ impl FuncTranslator<'_, '_> {
                 );
             }
             Operator::TableInit { elem_index, table } => {
+                // Offsets into the segment are `i32`s whatever the table.
                 let len = self.pop_address();
                 let src = self.pop_address();
-                let dst = self.pop_address();
+                let dst = self.pop_table_index(*table);
                 let table = self.index_const(*table);
                 let segment = self.index_const(*elem_index);
                 self.call_checked_builtin(Builtin::TableInit, &[table, segment, dst, src, len]);

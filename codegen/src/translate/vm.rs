@@ -40,56 +40,75 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Pops the arguments of a call to a function of type `type_index`, emits the call via
-    /// `emit`, and pushes the results.
-    fn call_with(
-        &mut self,
-        type_index: u32,
-        emit: impl FnOnce(&mut Self, ir::SigRef, Vec<Value>) -> ir::Inst,
-    ) {
+    /// Pops the arguments of a call to a function of type `type_index` and calls `callee`
+    /// with them, pushing the results; with `tail`, tail-calls it instead (the callee's
+    /// results are this function's, and the current position becomes unreachable).
+    fn call_with(&mut self, type_index: u32, callee: Callee, tail: bool) {
         let ty = &self.env.module.types[type_index as usize];
-        let sig = wasm_signature(self.env.isa, ty);
+        let sig = wasm_signature(ty);
         let sig = self.builder.import_signature(sig);
         let count = ty.params.len();
         let args = self.stack.split_off(self.stack.len() - count);
-        let call = emit(self, sig, args);
-        let results = self.builder.inst_results(call).to_vec();
-        self.stack.extend(results);
-    }
-
-    fn translate_call(&mut self, function_index: u32) {
-        let module = self.env.module;
-        let type_index = module.functions[function_index as usize];
-        if module.is_imported_func(function_index) {
-            let offsets = self.env.offsets;
-            let code = self.vmctx_readonly(types::I64, offsets.imported_func_ptr(function_index));
-            let callee_vmctx =
-                self.vmctx_readonly(types::I64, offsets.imported_func_vmctx(function_index));
-            self.call_with(type_index, |t, sig, args| {
-                let mut all = vec![callee_vmctx, t.vmctx];
-                all.extend(args);
-                t.builder.ins().call_indirect(sig, code, &all)
-            });
-        } else {
-            self.call_with(type_index, |t, sig, args| {
-                let name = t
+        let callee_vmctx = match callee {
+            Callee::Defined(_) => self.vmctx,
+            Callee::Pointer { vmctx, .. } => vmctx,
+        };
+        let mut all = vec![callee_vmctx, self.vmctx];
+        all.extend(args);
+        if tail {
+            // The callee replaces this function's frame: leave the fuel in the store for it.
+            self.save_fuel();
+        }
+        let call = match callee {
+            Callee::Defined(function_index) => {
+                let name = self
                     .builder
                     .func
                     .declare_imported_user_function(ir::UserExternalName::new(0, function_index));
-                let callee = t.builder.import_function(ExtFuncData {
+                let func = self.builder.import_function(ExtFuncData {
                     name: ExternalName::user(name),
                     signature: sig,
                     colocated: true,
                     patchable: false,
                 });
-                let mut all = vec![t.vmctx, t.vmctx];
-                all.extend(args);
-                t.builder.ins().call(callee, &all)
-            });
+                if tail {
+                    self.builder.ins().return_call(func, &all)
+                } else {
+                    self.builder.ins().call(func, &all)
+                }
+            }
+            Callee::Pointer { code, .. } if tail => {
+                self.builder.ins().return_call_indirect(sig, code, &all)
+            }
+            Callee::Pointer { code, .. } => self.builder.ins().call_indirect(sig, code, &all),
+        };
+        if tail {
+            self.set_unreachable();
+        } else {
+            let results = self.builder.inst_results(call).to_vec();
+            self.stack.extend(results);
         }
     }
 
-    fn translate_call_indirect(&mut self, type_index: u32, table: u32) {
+    /// `call` or, with `tail`, `return_call` of function `function_index`.
+    fn translate_call(&mut self, function_index: u32, tail: bool) {
+        let module = self.env.module;
+        let type_index = module.functions[function_index as usize];
+        let callee = if module.is_imported_func(function_index) {
+            let offsets = self.env.offsets;
+            Callee::Pointer {
+                code: self.vmctx_readonly(types::I64, offsets.imported_func_ptr(function_index)),
+                vmctx: self.vmctx_readonly(types::I64, offsets.imported_func_vmctx(function_index)),
+            }
+        } else {
+            Callee::Defined(function_index)
+        };
+        self.call_with(type_index, callee, tail);
+    }
+
+    /// `call_indirect` or, with `tail`, `return_call_indirect`: the table's element at the
+    /// popped index must be a non-null function of type `type_index`.
+    fn translate_call_indirect(&mut self, type_index: u32, table: u32, tail: bool) {
         let index = self.pop();
         let trusted = MemFlagsData::trusted();
         let slot = self.table_element(table, index);
@@ -114,17 +133,13 @@ impl FuncTranslator<'_, '_> {
             func_ref,
             VMOffsets::FUNCREF_FUNC_PTR as i32,
         );
-        let callee_vmctx = self.builder.ins().load(
+        let vmctx = self.builder.ins().load(
             types::I64,
             trusted,
             func_ref,
             VMOffsets::FUNCREF_VMCTX as i32,
         );
-        self.call_with(type_index, |t, sig, args| {
-            let mut all = vec![callee_vmctx, t.vmctx];
-            all.extend(args);
-            t.builder.ins().call_indirect(sig, code, &all)
-        });
+        self.call_with(type_index, Callee::Pointer { code, vmctx }, tail);
     }
 
     /// The storage address of global `index` and its Cranelift type.
@@ -137,11 +152,16 @@ impl FuncTranslator<'_, '_> {
     /// Translates a call or global operator; `false` if `op` is not one.
     pub(super) fn translate_vm(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match op {
-            Operator::Call { function_index } => self.translate_call(*function_index),
+            Operator::Call { function_index } => self.translate_call(*function_index, false),
+            Operator::ReturnCall { function_index } => self.translate_call(*function_index, true),
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => self.translate_call_indirect(*type_index, *table_index),
+            } => self.translate_call_indirect(*type_index, *table_index, false),
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(*type_index, *table_index, true),
             Operator::GlobalGet { global_index } => {
                 let (ptr, ty) = self.global_slot(*global_index);
                 let mut flags = MemFlagsData::trusted();
@@ -162,4 +182,13 @@ impl FuncTranslator<'_, '_> {
         }
         Ok(true)
     }
+}
+
+/// What a call goes to.
+#[derive(Clone, Copy)]
+enum Callee {
+    /// A function defined in this module, called directly with this instance's vmctx.
+    Defined(u32),
+    /// Code reached through a pointer (an import, a table element), with its vmctx.
+    Pointer { code: Value, vmctx: Value },
 }

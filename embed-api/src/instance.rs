@@ -256,12 +256,12 @@ pub(crate) fn instantiate(
         store.limit_new_table(ty.minimum, ty.maximum)?;
     }
     let index = store.instances.len();
-    let memory_config = store.engine.memory_config();
     let vm = &store.vm as *const _;
     // SAFETY: `resolve_imports` checked every import's type; the imports and the store
     // context belong to this store, which owns the instance and drops them together.
-    let instance = unsafe { RtInstance::new(loaded, resolved, vm, &memory_config, index) }
-        .map_err(instantiation_error)?;
+    let instance =
+        unsafe { RtInstance::new(loaded, resolved, vm, store.engine.memory_allocator(), index) }
+            .map_err(instantiation_error)?;
     store.instances.push(instance);
     let handle = Instance {
         store: store.id,

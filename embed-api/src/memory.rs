@@ -121,8 +121,11 @@ impl Memory {
             memory64: false,
         };
         store.limit_new_memory(initial, maximum)?;
-        let memory =
-            LinearMemory::new(&ty, &store.engine.memory_config()).map_err(Error::memory)?;
+        let memory = store
+            .engine
+            .memory_allocator()
+            .allocate(&ty, None)
+            .map_err(Error::memory)?;
         let index = store.push_memory(Arc::new(memory));
         Ok(Memory {
             store: store.id,
@@ -270,7 +273,10 @@ impl SharedMemory {
             shared: true,
             memory64: false,
         };
-        let memory = LinearMemory::new(&ty, &engine.memory_config()).map_err(Error::memory)?;
+        let memory = engine
+            .memory_allocator()
+            .allocate(&ty, None)
+            .map_err(Error::memory)?;
         Ok(SharedMemory {
             memory: Arc::new(memory),
         })

@@ -5,6 +5,7 @@
 mod chart;
 mod engines;
 mod error;
+mod fast_start;
 mod focused;
 mod kernels;
 mod report;
@@ -273,6 +274,19 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         );
         focused_step("memory.grow", || focused::memory_grow(scale), t, e);
         focused_step("instantiation", || focused::instantiation(scale), t, e);
+        focused_step(
+            "fast start, one thread",
+            || fast_start::single_thread(scale),
+            t,
+            e,
+        );
+        focused_step("fast start, threads", || fast_start::scaling(scale), t, e);
+        focused_step(
+            "fast start, 1 MiB segment",
+            || fast_start::large_segment(scale),
+            t,
+            e,
+        );
         focused_step(
             "compile throughput",
             || focused::compile_throughput(scale),

@@ -93,7 +93,7 @@ pub enum InstanceAllocationStrategy {
 /// instantiation, [`crate::Memory::new`] or [`crate::SharedMemory::new`] takes a slot and
 /// gives it back when it is dropped (a shared memory, when its last holder drops it); the
 /// slot's pages are then given back to the kernel, except the first
-/// `linear_memory_keep_resident` bytes, which are zeroed in place.
+/// `linear_memory_keep_resident` bytes, which are restored in place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolingAllocationConfig {
     total_memories: u32,
@@ -132,10 +132,11 @@ impl PoolingAllocationConfig {
         self
     }
 
-    /// Bytes at the start of each memory that are zeroed by hand when its slot is reset,
-    /// rather than given back to the kernel, so the next instance does not fault them in
-    /// again (0 by default). Applies to memories without a copy-on-write image; the pages
-    /// of an image are always reset by giving them back.
+    /// Bytes at the start of each memory that are restored by hand when its slot is reset
+    /// (the memory image's bytes copied back, zeros elsewhere) rather than given back to the
+    /// kernel, so the next instance does not fault them in again (0 by default). A memory
+    /// that fits in it is reused with no system call and no page fault, at the cost of
+    /// copying it at every reset and keeping it resident while its slot is free.
     pub fn linear_memory_keep_resident(&mut self, bytes: usize) -> &mut Self {
         self.linear_memory_keep_resident = bytes;
         self

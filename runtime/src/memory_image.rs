@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use wasmjit_codegen::{ConstExpr, ConstOp, DataKind, ElemKind, ModuleInfo, WASM_PAGE_SIZE};
 
-use crate::mmap::page_size;
+use crate::mmap::{page_size, Mmap};
 
 /// Above this length an image must be at least half data to be used.
 const SPARSE_IMAGE_THRESHOLD: usize = 1 << 20;
@@ -38,6 +38,8 @@ const SPARSE_IMAGE_THRESHOLD: usize = 1 << 20;
 #[derive(Debug)]
 pub struct MemoryImage {
     file: File,
+    /// A read-only view of the file, from which a pool slot's resident pages are restored.
+    view: Mmap,
     offset: usize,
     len: usize,
 }
@@ -46,6 +48,13 @@ impl MemoryImage {
     /// The file holding the image's bytes from its start.
     pub fn file(&self) -> &File {
         &self.file
+    }
+
+    /// The image's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the view maps `len` bytes of the file read-only for as long as `self`
+        // lives, and the file is never written after `build_image` returns.
+        unsafe { std::slice::from_raw_parts(self.view.as_ptr(), self.len) }
     }
 
     /// Where the image starts in the memory, in bytes (host-page aligned).
@@ -151,7 +160,13 @@ fn build_image(segments: &[(usize, &[u8])]) -> io::Result<Option<MemoryImage>> {
     for (start, bytes) in nonempty() {
         file.write_all_at(bytes, (start - offset) as u64)?;
     }
-    Ok(Some(MemoryImage { file, offset, len }))
+    let view = Mmap::map_file_readonly(&file, len)?;
+    Ok(Some(MemoryImage {
+        file,
+        view,
+        offset,
+        len,
+    }))
 }
 
 #[cfg(test)]
@@ -187,12 +202,9 @@ mod tests {
         let images = module_images(&info(&[(70_000, b"abcdef"), (70_002, b"XY")]));
         let image = images[0].as_ref().expect("an image");
         assert_eq!(image.offset(), 70_000 - 70_000 % page_size());
-        let mut bytes = [0; 6];
-        image
-            .file()
-            .read_exact_at(&mut bytes, (70_000 - image.offset()) as u64)
-            .unwrap();
-        assert_eq!(&bytes, b"abXYef");
+        let at = 70_000 - image.offset();
+        assert_eq!(&image.bytes()[at..at + 6], b"abXYef");
+        assert_eq!(image.bytes().len(), image.len());
     }
 
     #[test]

@@ -49,6 +49,33 @@ impl Mmap {
         })
     }
 
+    /// Maps the first `len` bytes of `file` shared and read-only: a view of the file's
+    /// pages, unmapped on drop. The caller must not let the file change while it reads the
+    /// view through a slice.
+    pub fn map_file_readonly(file: &std::fs::File, len: usize) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let len = len.max(1).next_multiple_of(page_size());
+        // SAFETY: a new shared read-only mapping of a file at an address the kernel picks
+        // touches no existing memory; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
     /// The first byte of the reservation.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr

@@ -11,10 +11,12 @@
 //! A free slot's first `accessible` bytes are readable and writable and hold the image it
 //! last held (or zeros); the rest is inaccessible. Taking a slot for a memory of the same
 //! module costs no system call at all; a memory of another size costs one `mprotect`; of
-//! another image, a re-mapping of the image. Returning a slot gives its pages back with
-//! `madvise(MADV_DONTNEED)` (anonymous pages then read as zero, image pages as the image),
-//! after zeroing the first `keep_resident` bytes by hand instead when the slot has no
-//! image, and makes pages added by `grow` inaccessible again.
+//! another image, a re-mapping of the image. Returning a slot restores its first
+//! `keep_resident` bytes by hand (copying the image's bytes back, zeroing the rest), so they
+//! stay resident and the next instance does not fault them in, gives the pages after them
+//! back with `madvise(MADV_DONTNEED)` (anonymous pages then read as zero, image pages as
+//! the image), and makes pages added by `grow` inaccessible again. With `keep_resident` at
+//! least the memories' size, reusing a slot takes no system call and no page fault.
 //!
 //! The free slots form a lock-free stack (a Treiber stack of slot indices with a
 //! generation tag against ABA), so threads taking and returning slots never wait for each
@@ -41,8 +43,9 @@ pub struct PoolConfig {
     pub total_memories: u32,
     /// The most pages one memory may have, initially or after growing.
     pub max_memory_pages: u64,
-    /// Bytes at the start of a returned slot zeroed by hand rather than given back to the
-    /// kernel, so the next instance does not fault them in again.
+    /// Bytes at the start of a returned slot restored by hand (to the image's bytes or
+    /// zeros) rather than given back to the kernel, so the next instance does not fault
+    /// them in again.
     pub keep_resident: usize,
     /// The layout of each slot.
     pub memory: MemoryConfig,
@@ -214,14 +217,28 @@ impl MemoryPool {
     fn reset(&self, index: u32, byte_size: usize) -> std::io::Result<()> {
         let base = self.base_offset(index);
         let state = self.state(index);
-        let kept = if state.image.is_none() {
-            self.keep_resident.min(byte_size)
-        } else {
-            0
+        let kept = self.keep_resident.min(byte_size);
+        let memory = self.mmap.as_ptr().wrapping_add(base);
+        let (image_start, image_bytes) = match &state.image {
+            Some(image) => (image.offset(), image.bytes()),
+            None => (kept, &[][..]),
         };
+        let image_start = image_start.min(kept);
+        let image_end = (image_start + image_bytes.len()).min(kept);
         // SAFETY: the slot's first `byte_size` bytes are accessible (the memory that just
-        // ended had that length), and nothing else refers to them any more.
-        unsafe { ptr::write_bytes(self.mmap.as_ptr().add(base), 0, kept) };
+        // ended had that length) and nothing else refers to them any more; `kept` is at most
+        // `byte_size`, the image's bytes are a separate mapping, and the three ranges
+        // written are `[0, image_start)`, `[image_start, image_end)` and
+        // `[image_end, kept)`.
+        unsafe {
+            ptr::write_bytes(memory, 0, image_start);
+            ptr::copy_nonoverlapping(
+                image_bytes.as_ptr(),
+                memory.add(image_start),
+                image_end - image_start,
+            );
+            ptr::write_bytes(memory.add(image_end), 0, kept - image_end);
+        }
         self.mmap.decommit(base + kept, byte_size - kept)?;
         if byte_size > state.accessible {
             self.mmap

@@ -89,7 +89,10 @@ fn data_segments_land_in_place_with_and_without_images() {
         for (text, pages, segments) in &cases {
             let module = Module::new(&engine, text).unwrap();
             let (bytes, imaged) = fresh_memory(&engine, &module, "m", segments[0].0);
-            assert!(bytes == expected(*pages, segments), "{name}: wrong contents");
+            assert!(
+                bytes == expected(*pages, segments),
+                "{name}: wrong contents"
+            );
             assert_eq!(imaged, name.ends_with("cow"), "{name}: image use");
         }
     }
@@ -107,7 +110,9 @@ fn writes_reach_neither_other_instances_nor_the_image() {
         let mut store = Store::new(&engine, ());
         let a = Instance::new(&mut store, &module, &[]).unwrap();
         let b = Instance::new(&mut store, &module, &[]).unwrap();
-        let poke = a.get_typed_func::<(i32, i32), ()>(&mut store, "poke").unwrap();
+        let poke = a
+            .get_typed_func::<(i32, i32), ()>(&mut store, "poke")
+            .unwrap();
         poke.call(&mut store, (16, i32::from(b'X'))).unwrap();
         poke.call(&mut store, (1000, 1)).unwrap();
         let ma = a.get_memory(&mut store, "m").unwrap();
@@ -151,7 +156,10 @@ fn segments_that_are_not_static_are_copied() {
         let instance = Instance::new(&mut store, &module, &[at.into()]).unwrap();
         let memory = instance.get_memory(&mut store, "m").unwrap();
         assert_eq!(&memory.data(&store)[300..313], b"from a global", "{name}");
-        assert!(!mapped_from_image(memory.data_ptr(&store) as usize), "{name}");
+        assert!(
+            !mapped_from_image(memory.data_ptr(&store) as usize),
+            "{name}"
+        );
 
         // A segment past the end traps after the earlier one was written, as copying does.
         let module = Module::new(

@@ -58,20 +58,53 @@ const POOL_SLOTS: u32 = 64;
 /// and drops the store before returning.
 type Instantiate = Arc<dyn Fn() -> Result<u64> + Send + Sync>;
 
-/// How an engine allocates: pooled or not, with or without memory images.
+/// Bytes of each pooled memory kept resident (restored by hand) in the `KEEP` setups: all
+/// of the small module's memory.
+const KEEP: usize = 64 << 10;
+
+/// How an engine allocates: pooled or not, with or without memory images, and how much of
+/// a pooled memory stays resident between instances.
 #[derive(Clone, Copy)]
 struct Setup {
     pooling: bool,
     cow: bool,
+    keep_resident: usize,
 }
 
 impl Setup {
+    const POOLED_COW_KEPT: Setup = Setup {
+        pooling: true,
+        cow: true,
+        keep_resident: KEEP,
+    };
+    const POOLED_COW: Setup = Setup {
+        pooling: true,
+        cow: true,
+        keep_resident: 0,
+    };
+    const POOLED_COPY: Setup = Setup {
+        pooling: true,
+        cow: false,
+        keep_resident: 0,
+    };
+    const ON_DEMAND_COW: Setup = Setup {
+        pooling: false,
+        cow: true,
+        keep_resident: 0,
+    };
+    const ON_DEMAND_COPY: Setup = Setup {
+        pooling: false,
+        cow: false,
+        keep_resident: 0,
+    };
+
     fn name(self) -> &'static str {
-        match (self.pooling, self.cow) {
-            (true, true) => "pooling + CoW",
-            (true, false) => "pooling, copying",
-            (false, true) => "on-demand + CoW",
-            (false, false) => "on-demand, copying",
+        match (self.pooling, self.cow, self.keep_resident > 0) {
+            (true, true, true) => "pooling + CoW, 64 KiB kept resident",
+            (true, true, false) => "pooling + CoW",
+            (true, false, _) => "pooling, copying",
+            (false, true, _) => "on-demand + CoW",
+            (false, false, _) => "on-demand, copying",
         }
     }
 }
@@ -81,7 +114,8 @@ fn wasmjit_instantiate(setup: Setup, wat: &str, first_byte: i32) -> Result<Insta
     config.memory_init_cow(setup.cow);
     if setup.pooling {
         let mut pool = PoolingAllocationConfig::new();
-        pool.total_memories(POOL_SLOTS);
+        pool.total_memories(POOL_SLOTS)
+            .linear_memory_keep_resident(setup.keep_resident);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = wasmjit::Engine::new(&config).context("creating the wasmjit engine")?;
@@ -109,7 +143,8 @@ fn wasmtime_instantiate(setup: Setup, wat: &str, first_byte: i32) -> Result<Inst
         let mut pool = wasmtime::PoolingAllocationConfig::default();
         pool.total_memories(POOL_SLOTS)
             .total_core_instances(POOL_SLOTS)
-            .total_tables(POOL_SLOTS);
+            .total_tables(POOL_SLOTS)
+            .linear_memory_keep_resident(setup.keep_resident);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = wasmtime::Engine::new(&config).context("creating the wasmtime engine")?;
@@ -201,22 +236,11 @@ fn cell_ratio(a: Option<f64>, b: Option<f64>) -> String {
 pub fn single_thread(scale: Scale) -> Result<Table> {
     let mut rows = Vec::new();
     for setup in [
-        Setup {
-            pooling: true,
-            cow: true,
-        },
-        Setup {
-            pooling: true,
-            cow: false,
-        },
-        Setup {
-            pooling: false,
-            cow: true,
-        },
-        Setup {
-            pooling: false,
-            cow: false,
-        },
+        Setup::POOLED_COW_KEPT,
+        Setup::POOLED_COW,
+        Setup::POOLED_COPY,
+        Setup::ON_DEMAND_COW,
+        Setup::ON_DEMAND_COPY,
     ] {
         let ours = median_ns(
             &wasmjit_instantiate(setup, SMALL_WAT, SMALL_FIRST_BYTE)?,
@@ -246,38 +270,37 @@ pub fn single_thread(scale: Scale) -> Result<Table> {
     })
 }
 
-/// Throughput of 1, 2 and 4 threads instantiating the small module together, pooling + CoW.
+/// Throughput of 1, 2 and 4 threads instantiating the small module together, pooling + CoW
+/// with and without the memory kept resident.
 pub fn scaling(scale: Scale) -> Result<Table> {
-    let setup = Setup {
-        pooling: true,
-        cow: true,
-    };
-    let ours = wasmjit_instantiate(setup, SMALL_WAT, SMALL_FIRST_BYTE)?;
-    let theirs = peer(setup, SMALL_WAT, SMALL_FIRST_BYTE)?;
     let mut rows = Vec::new();
-    let (mut ours_one, mut theirs_one) = (None, None);
-    for threads in [1usize, 2, 4] {
-        let rate = throughput(&ours, threads, scale.instantiations)?;
-        let peer_rate = match &theirs {
-            Some(peer) => Some(throughput(peer, threads, scale.instantiations)?),
-            None => None,
-        };
-        if threads == 1 {
-            (ours_one, theirs_one) = (Some(rate), peer_rate);
+    for setup in [Setup::POOLED_COW_KEPT, Setup::POOLED_COW] {
+        let ours = wasmjit_instantiate(setup, SMALL_WAT, SMALL_FIRST_BYTE)?;
+        let theirs = peer(setup, SMALL_WAT, SMALL_FIRST_BYTE)?;
+        let (mut ours_one, mut theirs_one) = (None, None);
+        for threads in [1usize, 2, 4] {
+            let rate = throughput(&ours, threads, scale.instantiations)?;
+            let peer_rate = match &theirs {
+                Some(peer) => Some(throughput(peer, threads, scale.instantiations)?),
+                None => None,
+            };
+            if threads == 1 {
+                (ours_one, theirs_one) = (Some(rate), peer_rate);
+            }
+            rows.push(vec![
+                setup.name().to_owned(),
+                threads.to_string(),
+                format!("{rate:.0}"),
+                cell_ratio(Some(rate), ours_one),
+                peer_rate.map_or_else(|| "-".to_owned(), |r| format!("{r:.0}")),
+                cell_ratio(peer_rate, theirs_one),
+            ]);
         }
-        rows.push(vec![
-            format!("{threads} thread{}", if threads == 1 { "" } else { "s" }),
-            format!("{rate:.0}"),
-            cell_ratio(Some(rate), ours_one),
-            peer_rate.map_or_else(|| "-".to_owned(), |r| format!("{r:.0}")),
-            cell_ratio(peer_rate, theirs_one),
-        ]);
     }
     Ok(Table {
-        title: "Fast start: instantiate-call-drop cycles per second, pooling + CoW, threads \
-                together"
-            .to_owned(),
+        title: "Fast start: instantiate-call-drop cycles per second, threads together".to_owned(),
         header: vec![
+            "allocation".to_owned(),
             "threads".to_owned(),
             "wasmjit/s".to_owned(),
             "wasmjit vs 1 thread".to_owned(),
@@ -295,22 +318,10 @@ pub fn large_segment(scale: Scale) -> Result<Table> {
     let count = (scale.instantiations / 20).max(10);
     let mut rows = Vec::new();
     for setup in [
-        Setup {
-            pooling: true,
-            cow: true,
-        },
-        Setup {
-            pooling: true,
-            cow: false,
-        },
-        Setup {
-            pooling: false,
-            cow: true,
-        },
-        Setup {
-            pooling: false,
-            cow: false,
-        },
+        Setup::POOLED_COW,
+        Setup::POOLED_COPY,
+        Setup::ON_DEMAND_COW,
+        Setup::ON_DEMAND_COPY,
     ] {
         let ours = median_ns(&wasmjit_instantiate(setup, &wat, LARGE_FIRST_BYTE)?, count)?;
         let theirs = match peer(setup, &wat, LARGE_FIRST_BYTE)? {

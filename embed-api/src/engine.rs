@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use wasmjit_codegen::{compile_host_trampolines, CodegenConfig, Target};
-use wasmjit_runtime::allocator::MemoryAllocator;
+use wasmjit_runtime::allocator::{InstanceAllocator, PoolLimits};
 use wasmjit_runtime::instance::LoadedModule;
 use wasmjit_runtime::memory::MemoryConfig;
 use wasmjit_runtime::pool::PoolConfig;
@@ -96,25 +96,54 @@ pub enum InstanceAllocationStrategy {
 /// `linear_memory_keep_resident` bytes, which are restored in place.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolingAllocationConfig {
+    total_core_instances: u32,
     total_memories: u32,
+    total_tables: u32,
     max_memory_size: usize,
+    table_elements: usize,
     linear_memory_keep_resident: usize,
 }
 
 impl Default for PoolingAllocationConfig {
     fn default() -> Self {
         PoolingAllocationConfig {
+            total_core_instances: 1000,
             total_memories: 1000,
+            total_tables: 1000,
             max_memory_size: 4 << 30,
+            table_elements: 20_000,
             linear_memory_keep_resident: 0,
         }
     }
 }
 
 impl PoolingAllocationConfig {
-    /// The defaults: 1000 memories of up to 4 GiB, nothing kept resident.
+    /// The defaults: 1000 instances, 1000 memories of up to 4 GiB, 1000 tables of up to
+    /// 20,000 elements, nothing kept resident.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How many instances may be alive at once in the engine's stores. One more
+    /// instantiation is an [`Error::Limit`].
+    pub fn total_core_instances(&mut self, count: u32) -> &mut Self {
+        self.total_core_instances = count;
+        self
+    }
+
+    /// How many tables defined by modules may be alive at once in the engine's stores (tables
+    /// created with [`crate::Table::new`] are not counted). An instantiation that would pass
+    /// it is an [`Error::Limit`].
+    pub fn total_tables(&mut self, count: u32) -> &mut Self {
+        self.total_tables = count;
+        self
+    }
+
+    /// The most elements a table defined by a module may have: a larger initial size is an
+    /// [`Error::Table`] at instantiation, and `table.grow` past it fails.
+    pub fn table_elements(&mut self, elements: usize) -> &mut Self {
+        self.table_elements = elements;
+        self
     }
 
     /// How many memories may be alive at once in the engine's stores. Creating one more is
@@ -378,7 +407,7 @@ pub struct Engine {
 #[derive(Debug)]
 struct EngineInner {
     config: Config,
-    allocator: MemoryAllocator,
+    allocator: InstanceAllocator,
     types: TypeRegistry,
     host_trampolines: Mutex<HashMap<FuncType, Arc<LoadedModule>>>,
     /// The epoch counter compiled code compares with each store's deadline.
@@ -414,16 +443,21 @@ impl Engine {
         };
         let allocator = match &config.allocation_strategy {
             InstanceAllocationStrategy::OnDemand => {
-                MemoryAllocator::on_demand(memory, config.memory_init_cow)
+                InstanceAllocator::on_demand(memory, config.memory_init_cow)
             }
             InstanceAllocationStrategy::Pooling(pool) => {
+                let limits = PoolLimits {
+                    total_instances: pool.total_core_instances,
+                    total_tables: pool.total_tables,
+                    table_elements: pool.table_elements as u64,
+                };
                 let pool = PoolConfig {
                     total_memories: pool.total_memories,
                     max_memory_pages: (pool.max_memory_size >> 16) as u64,
                     keep_resident: pool.linear_memory_keep_resident,
                     memory,
                 };
-                MemoryAllocator::pooling(&pool, config.memory_init_cow).map_err(|e| {
+                InstanceAllocator::pooling(&pool, &limits, config.memory_init_cow).map_err(|e| {
                     Error::Config(format!(
                         "cannot reserve the pooling allocator's memory: {e}"
                     ))
@@ -457,8 +491,8 @@ impl Engine {
         &self.inner.types
     }
 
-    /// Where the engine's memories come from.
-    pub(crate) fn memory_allocator(&self) -> &MemoryAllocator {
+    /// Where the engine's memories come from, and its pool's counts.
+    pub(crate) fn instance_allocator(&self) -> &InstanceAllocator {
         &self.inner.allocator
     }
 

@@ -317,7 +317,8 @@ pub enum Error {
     Table(TableError),
     /// A value or function of the wrong type was passed.
     Type(String),
-    /// The store's resource limiter refused a memory, table or instance.
+    /// The store's resource limiter refused a memory, table or instance, or the pooling
+    /// allocator's limit of instances or tables is reached.
     Limit(String),
     /// A host function failed with its own error.
     Host(Box<dyn std::error::Error + Send + Sync>),

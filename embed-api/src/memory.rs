@@ -123,8 +123,8 @@ impl Memory {
         store.limit_new_memory(initial, maximum)?;
         let memory = store
             .engine
-            .memory_allocator()
-            .allocate(&ty, None)
+            .instance_allocator()
+            .allocate_memory(&ty, None)
             .map_err(Error::memory)?;
         let index = store.push_memory(Arc::new(memory));
         Ok(Memory {
@@ -274,8 +274,8 @@ impl SharedMemory {
             memory64: false,
         };
         let memory = engine
-            .memory_allocator()
-            .allocate(&ty, None)
+            .instance_allocator()
+            .allocate_memory(&ty, None)
             .map_err(Error::memory)?;
         Ok(SharedMemory {
             memory: Arc::new(memory),

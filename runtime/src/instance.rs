@@ -12,7 +12,7 @@ use wasmjit_codegen::{
     VMOffsets,
 };
 
-use crate::allocator::MemoryAllocator;
+use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::memory::{LinearMemory, MemoryError};
@@ -93,6 +93,8 @@ pub enum InstantiationError {
     Memory(MemoryError),
     /// A table could not be created.
     Table(TableError),
+    /// The pooling allocator's limit of instances or tables is reached.
+    Pool(PoolLimitError),
     /// A segment did not fit: the trap the spec prescribes.
     Trap(TrapKind),
     /// Memory `index` (imported ones first) is not laid out as the module's code assumes:
@@ -110,6 +112,7 @@ impl fmt::Display for InstantiationError {
         match self {
             InstantiationError::Memory(e) => e.fmt(f),
             InstantiationError::Table(e) => e.fmt(f),
+            InstantiationError::Pool(e) => e.fmt(f),
             InstantiationError::Trap(kind) => kind.fmt(f),
             InstantiationError::MemoryLayout { index, mismatch } => {
                 write!(
@@ -162,6 +165,8 @@ pub struct Instance {
     /// Each element segment's references; emptied when the segment is dropped.
     elements: RefCell<Vec<Vec<*const VMFuncRef>>>,
     host_data: usize,
+    /// The instance's place in the pooling allocator's counts.
+    _permit: InstancePermit,
 }
 
 // SAFETY: the raw pointers point at tables and globals owned by this instance or by the
@@ -192,10 +197,14 @@ impl Instance {
         module: Arc<LoadedModule>,
         imports: Imports,
         store: *const VMStoreContext,
-        allocator: &MemoryAllocator,
+        allocator: &InstanceAllocator,
         host_data: usize,
     ) -> Result<Box<Instance>, InstantiationError> {
         let info = &module.compiled.info;
+        let defined_tables = info.tables.len() as u32 - info.num_imported_tables;
+        let permit = allocator
+            .reserve_instance(defined_tables)
+            .map_err(InstantiationError::Pool)?;
         let images = if allocator.memory_init_cow() {
             module.memory_images()
         } else {
@@ -208,7 +217,7 @@ impl Instance {
         {
             let image = images.get(index).and_then(Option::as_ref);
             let memory = allocator
-                .allocate(ty, image)
+                .allocate_memory(ty, image)
                 .map_err(InstantiationError::Memory)?;
             memories.push(Arc::new(memory));
         }
@@ -233,7 +242,8 @@ impl Instance {
             .map(TableSlot::Imported)
             .collect();
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            let table = Table::new(*ty, ptr::null()).map_err(InstantiationError::Table)?;
+            let table = Table::with_limit(*ty, ptr::null(), allocator.table_elements())
+                .map_err(InstantiationError::Table)?;
             tables.push(TableSlot::Defined(OwnedTable(NonNull::from(Box::leak(
                 Box::new(table),
             )))));
@@ -259,6 +269,7 @@ impl Instance {
             data_imaged: !images.is_empty(),
             elements: RefCell::new(Vec::new()),
             host_data,
+            _permit: permit,
         });
         let instance_ptr: *mut Instance = &mut *instance;
         let fields = VMContextWriter {

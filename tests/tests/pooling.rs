@@ -308,3 +308,50 @@ fn the_limiter_fuel_and_epochs_work_on_pooled_memories() {
     ticker.1.store(true, std::sync::atomic::Ordering::Relaxed);
     ticker.0.join().unwrap();
 }
+
+#[test]
+fn instance_and_table_limits_are_errors() {
+    let engine = pooled_engine(10, |_, pool| {
+        pool.total_core_instances(2)
+            .total_tables(3)
+            .table_elements(5);
+    });
+    let two_tables = Module::new(
+        &engine,
+        r#"(module (table 1 funcref) (table (export "t") 2 funcref)
+             (func (export "grow") (param i32) (result i32)
+               (table.grow 1 (ref.null func) (local.get 0))))"#,
+    )
+    .unwrap();
+    let no_tables = Module::new(&engine, "(module)").unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &two_tables, &[]).unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    assert_eq!(grow.call(&mut store, 4).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, 3).unwrap(), 2);
+    // Only one table left: a second instance of the module does not fit.
+    let mut other = Store::new(&engine, ());
+    let err = Instance::new(&mut other, &two_tables, &[]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Limit(m) if m.contains("3 tables")),
+        "{err}"
+    );
+    // The refused instantiation gave its instance back: one more fits, then none.
+    Instance::new(&mut other, &no_tables, &[]).unwrap();
+    let err = Instance::new(&mut other, &no_tables, &[]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Limit(m) if m.contains("2 instances")),
+        "{err}"
+    );
+    drop(store);
+    Instance::new(&mut other, &two_tables, &[]).unwrap();
+    drop(other);
+    let too_long = Module::new(&engine, "(module (table 6 funcref))").unwrap();
+    let mut third = Store::new(&engine, ());
+    assert!(matches!(
+        Instance::new(&mut third, &too_long, &[]),
+        Err(Error::Table(_))
+    ));
+}

@@ -98,9 +98,12 @@ fn static_offset(expr: &ConstExpr) -> Option<u64> {
     }
 }
 
-/// For each defined memory, its active data segments as `(offset, bytes)`, or `None` when
-/// some segment is not static or might trap.
-fn static_layout(info: &ModuleInfo) -> Option<Vec<Vec<(usize, &[u8])>>> {
+/// A memory's active data segments, in order, as `(offset, bytes)`.
+type Segments<'a> = Vec<(usize, &'a [u8])>;
+
+/// For each defined memory, its active data segments, or `None` when some segment is not
+/// static or might trap.
+fn static_layout(info: &ModuleInfo) -> Option<Vec<Segments<'_>>> {
     for segment in &info.elements {
         if let ElemKind::Active { table, offset } = &segment.kind {
             if *table < info.num_imported_tables {
@@ -113,7 +116,7 @@ fn static_layout(info: &ModuleInfo) -> Option<Vec<Vec<(usize, &[u8])>>> {
         }
     }
     let defined = &info.memories[info.num_imported_memories as usize..];
-    let mut layout: Vec<Vec<(usize, &[u8])>> = vec![Vec::new(); defined.len()];
+    let mut layout: Vec<Segments<'_>> = vec![Vec::new(); defined.len()];
     for segment in &info.data {
         let DataKind::Active { memory, offset } = &segment.kind else {
             continue;

@@ -51,6 +51,9 @@ fn fresh_memory(engine: &Engine, module: &Module, name: &str, probe: usize) -> (
     (memory.data(&store).to_vec(), imaged)
 }
 
+/// Data segments as `(offset, bytes)`, in order.
+type Segments<'a> = Vec<(usize, &'a [u8])>;
+
 /// What memory of `pages` pages holds after applying `segments` in order.
 fn expected(pages: usize, segments: &[(usize, &[u8])]) -> Vec<u8> {
     let mut bytes = vec![0; pages << 16];
@@ -64,7 +67,7 @@ fn expected(pages: usize, segments: &[(usize, &[u8])]) -> Vec<u8> {
 fn data_segments_land_in_place_with_and_without_images() {
     let big: Vec<u8> = (0..(1 << 20) + 13).map(|i| (i * 7 + 1) as u8).collect();
     let big_text: String = big.iter().map(|b| format!("\\{b:02x}")).collect();
-    let cases: Vec<(String, usize, Vec<(usize, &[u8])>)> = vec![
+    let cases: Vec<(String, usize, Segments)> = vec![
         (
             r#"(module (memory (export "m") 2)
                  (data (i32.const 5) "abcdef") (data (i32.const 7) "XY")

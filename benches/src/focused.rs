@@ -343,7 +343,7 @@ pub fn instantiation(scale: Scale) -> Result<Table> {
 
 /// A module of `functions` functions with moderately sized bodies (loops, branches, memory
 /// accesses, calls), as text.
-fn generated_module(functions: usize) -> String {
+pub fn generated_module(functions: usize) -> String {
     let mut wat = String::from("(module\n  (memory (export \"memory\") 1)\n");
     for i in 0..functions {
         let callee = if i == 0 {

@@ -2,12 +2,14 @@
 //! tables, writes `target/bench-report/{results.json,run_time.svg}`, and runs focused
 //! measurements of single wasmjit mechanisms. See `benches/README.md`.
 
+mod capi;
 mod chart;
 mod engines;
 mod error;
 mod fast_start;
 mod focused;
 mod kernels;
+mod precompiled;
 mod report;
 mod stats;
 
@@ -33,17 +35,20 @@ struct Options {
     comparison: bool,
     /// Run the focused measurements.
     focused: bool,
+    /// Names of the focused measurements to run (`--focused a,b`); all if `None`.
+    focused_steps: Option<Vec<String>>,
 }
 
 /// The usage line printed for `--help` and bad arguments.
 const USAGE: &str =
     "usage: bench [--smoke] [--runs N] [--engines wasmjit,native,node,wasmtime,wasmi] \
-[--kernels a,b] [--only-focused | --no-focused]";
+[--kernels a,b] [--only-focused | --no-focused] [--focused \"precompiled modules\",...]";
 
 /// Parses the arguments after the program name.
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     let (mut smoke, mut runs, mut engines, mut kernels) = (false, None, None, None);
     let (mut only_focused, mut no_focused) = (false, false);
+    let mut focused_steps = None;
     let mut args = args.peekable();
     let list = |value: Option<String>, flag: &str| -> Result<Vec<String>> {
         let value = value.ok_or_else(|| error::Error(format!("{flag} needs a value")))?;
@@ -68,6 +73,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
             "--kernels" => kernels = Some(list(args.next(), "--kernels")?),
             "--only-focused" => only_focused = true,
             "--no-focused" => no_focused = true,
+            "--focused" => focused_steps = Some(list(args.next(), "--focused")?),
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument {other:?}\n{USAGE}"),
         }
@@ -103,6 +109,7 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
         kernels,
         comparison: !only_focused,
         focused: !no_focused,
+        focused_steps,
     })
 }
 
@@ -178,18 +185,31 @@ fn write_chart(path: &Path, results: &[KernelResult], engines: &[String]) -> Res
     chart::run_time_svg(path, &kernels, &others, &ratios)
 }
 
-/// Runs one focused measurement, printing its table or recording its error.
+/// The focused measurements' tables so far, and which measurements to run.
+struct FocusedTables<'a> {
+    tables: &'a mut Vec<Table>,
+    only: Option<&'a [String]>,
+}
+
+/// Runs one focused measurement (unless `--focused` names others), printing its table or
+/// recording its error.
 fn focused_step(
     name: &str,
     measure: impl FnOnce() -> Result<Table>,
-    tables: &mut Vec<Table>,
+    tables: &mut FocusedTables<'_>,
     errors: &mut Vec<String>,
 ) {
+    if tables
+        .only
+        .is_some_and(|only| !only.iter().any(|n| n == name))
+    {
+        return;
+    }
     eprintln!("bench: focused: {name} ...");
     match measure() {
         Ok(table) => {
             print!("{}", table.render());
-            tables.push(table);
+            tables.tables.push(table);
         }
         Err(e) => errors.push(format!("focused {name}: {e}")),
     }
@@ -259,7 +279,11 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         } else {
             focused::Scale::full(options.runs)
         };
-        let (t, e) = (&mut tables, &mut *errors);
+        let mut focused = FocusedTables {
+            tables: &mut tables,
+            only: options.focused_steps.as_deref(),
+        };
+        let (t, e) = (&mut focused, &mut *errors);
         focused_step(
             "bounds checks",
             || focused::bounds_checks(&kernels, scale),
@@ -293,7 +317,24 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
             t,
             e,
         );
+        focused_step(
+            "precompiled modules",
+            || precompiled::deserialize(scale),
+            t,
+            e,
+        );
         focused_step("threads", || focused::threads(scale), t, e);
+        // Compiles a C program against libwasmjit.a for this machine: not in smoke runs,
+        // which also run as aarch64 code under QEMU.
+        if !options.smoke {
+            std::fs::create_dir_all(&report_dir).context("creating target/bench-report")?;
+            focused_step(
+                "C API call cost",
+                || capi::call_cost(&repo_root, &report_dir),
+                t,
+                e,
+            );
+        }
     }
 
     std::fs::create_dir_all(&report_dir).context("creating target/bench-report")?;

@@ -12,6 +12,8 @@
 
 mod ext;
 mod objects;
+#[cfg(test)]
+mod panic_tests;
 mod types;
 mod vec;
 

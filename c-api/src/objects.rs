@@ -707,6 +707,37 @@ pub extern "C" fn wasm_module_exports(
     crate::types::write_vec(out, v);
 }
 
+/// `wasm_module_serialize`: the module's precompiled form (`Module::serialize`), which
+/// `wasm_module_deserialize` loads without compiling; an empty vector if it cannot be
+/// written.
+#[no_mangle]
+pub extern "C" fn wasm_module_serialize(
+    module: &wasm_module_t,
+    out: &mut MaybeUninit<wasm_byte_vec_t>,
+) {
+    let artifact = module.module().serialize().unwrap_or_default();
+    crate::types::write_vec(out, artifact);
+}
+
+/// `wasm_module_deserialize`: a module from what `wasm_module_serialize` wrote, with the
+/// store's engine; NULL if the bytes are not a precompiled module, are damaged, or were
+/// written by another wasmjit version, for another target or with other code settings.
+///
+/// As in the Rust API (`Module::deserialize`), the bytes become machine code: they must come
+/// from `wasm_module_serialize` of a trusted source. The checks catch accidents (a checksum
+/// covers every byte), not forgeries.
+#[no_mangle]
+pub extern "C" fn wasm_module_deserialize(
+    store: &wasm_store_t,
+    binary: &wasm_byte_vec_t,
+) -> Option<Box<wasm_module_t>> {
+    let engine = with_store(&store.store, |s| s.engine().clone());
+    // SAFETY: the caller passes bytes written by `wasm_module_serialize`, as this function's
+    // documented contract (and the standard's) requires.
+    let module = unsafe { Module::deserialize(&engine, bytes(binary)) }.ok()?;
+    Some(module_ref(module))
+}
+
 /// `wasm_module_share`.
 #[no_mangle]
 pub extern "C" fn wasm_module_share(module: &wasm_module_t) -> Box<wasm_shared_module_t> {
@@ -984,13 +1015,38 @@ pub extern "C" fn wasm_func_call(
     args: &wasm_val_vec_t,
     results: &mut wasm_val_vec_t,
 ) -> Option<Box<wasm_trap_t>> {
-    let store = func.store.clone().expect("a function has a store");
-    let params: Vec<Val> = match args.as_slice().iter().map(val_to_rust).collect() {
-        Ok(p) => p,
-        Err(e) => return Some(new_trap(e)),
+    let store = func.store.as_ref().expect("a function has a store");
+    // Most calls pass a few values: keep them on the stack.
+    let mut params = [Val::I32(0); CALL_INLINE_VALUES];
+    let params_heap: Vec<Val>;
+    let params: &[Val] = match args.as_slice() {
+        a if a.len() <= CALL_INLINE_VALUES => {
+            for (slot, v) in params.iter_mut().zip(a) {
+                match val_to_rust(v) {
+                    Ok(v) => *slot = v,
+                    Err(e) => return Some(new_trap(e)),
+                }
+            }
+            &params[..a.len()]
+        }
+        a => match a.iter().map(val_to_rust).collect() {
+            Ok(p) => {
+                params_heap = p;
+                &params_heap
+            }
+            Err(e) => return Some(new_trap(e)),
+        },
+    };
+    let mut values = [Val::I32(0); CALL_INLINE_VALUES];
+    let mut values_heap = Vec::new();
+    let values: &mut [Val] = if results.size <= CALL_INLINE_VALUES {
+        &mut values[..results.size]
+    } else {
+        values_heap.resize(results.size, Val::I32(0));
+        &mut values_heap
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        with_store(&store, |s| {
+        with_store(store, |s| {
             let ty = func.func().ty(&*s);
             if results.size != ty.results().len() {
                 return Err(Error::msg(format!(
@@ -999,25 +1055,28 @@ pub extern "C" fn wasm_func_call(
                     ty.results().len()
                 )));
             }
-            let mut values: Vec<Val> = ty.results().map(Val::default_for).collect();
-            func.func().call(s, &params, &mut values)?;
-            Ok(values)
+            for (slot, ty) in values.iter_mut().zip(ty.results()) {
+                *slot = Val::default_for(ty);
+            }
+            func.func().call(s, params, values)
         })
     }));
-    let values = match outcome {
-        Ok(Ok(values)) => values,
+    match outcome {
+        Ok(Ok(())) => {}
         Ok(Err(e)) => return Some(trap_from_error(&e)),
         Err(_) => return Some(new_trap("panic in wasm_func_call".into())),
-    };
-    let slots = results.as_mut_slice();
-    for (slot, v) in slots.iter_mut().zip(values) {
-        match val_from_rust(&store, v) {
+    }
+    for (slot, v) in results.as_mut_slice().iter_mut().zip(values.iter()) {
+        match val_from_rust(store, *v) {
             Ok(v) => *slot = v,
             Err(e) => return Some(new_trap(e)),
         }
     }
     None
 }
+
+/// Values `wasm_func_call` converts on the stack; more use the heap.
+const CALL_INLINE_VALUES: usize = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Globals

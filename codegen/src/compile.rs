@@ -8,6 +8,7 @@ use cranelift_codegen::ir::{ExternalName, LibCall, UserExternalName, UserFuncNam
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
+use serde::{Deserialize, Serialize};
 use wasmparser::{BinaryReader, FunctionBody};
 
 use crate::abi::wasm_signature;
@@ -22,7 +23,7 @@ use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
 /// How a relocation patches the code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RelocKind {
     /// x86-64 `call rel32`: 32-bit PC-relative, `target + addend - place`.
     X86CallPCRel4,
@@ -33,17 +34,16 @@ pub enum RelocKind {
 }
 
 /// What a relocation points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RelocTarget {
     /// The start of a function defined by the module, by function index.
     Function(u32),
-    /// A C math routine, by its C name (`ceilf`, `nearbyint`, ...), which the target lacks an
-    /// instruction for.
-    LibCall(&'static str),
+    /// A math routine the target lacks an instruction for.
+    LibCall(MathCall),
 }
 
 /// One place in a function's code that must be patched with an address when it is linked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reloc {
     /// Byte offset of the patched field from the start of the function.
     pub offset: u32,
@@ -56,7 +56,7 @@ pub struct Reloc {
 }
 
 /// Machine code for one function, not yet linked.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CompiledFunction {
     /// The code bytes (and the function's constant pool).
     pub body: Vec<u8>,
@@ -67,12 +67,13 @@ pub struct CompiledFunction {
     /// Required alignment of the function's start, in bytes.
     pub alignment: u32,
     /// Cranelift's listing of the machine instructions, when
-    /// [`CodegenConfig::emit_disassembly`] is set.
+    /// [`CodegenConfig::emit_disassembly`] is set. Not kept in precompiled modules.
+    #[serde(skip)]
     pub disassembly: Option<String>,
 }
 
 /// A module compiled for one target: its metadata and all of its code.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CompiledModule {
     /// What the module declares.
     pub info: ModuleInfo,
@@ -255,7 +256,7 @@ fn emit(
                 RelocTarget::Function(user_names[*name].index)
             }
             FinalizedRelocTarget::ExternalName(ExternalName::LibCall(call)) => {
-                RelocTarget::LibCall(libcall_name(*call).ok_or_else(|| {
+                RelocTarget::LibCall(MathCall::from_libcall(*call).ok_or_else(|| {
                     CompileError::Codegen(format!("{func_name}: unexpected libcall {call:?}"))
                 })?)
             }
@@ -292,19 +293,47 @@ fn emit(
     })
 }
 
-/// The C name of the math routines Cranelift calls where the target lacks an instruction.
-fn libcall_name(call: LibCall) -> Option<&'static str> {
-    Some(match call {
-        LibCall::CeilF32 => "ceilf",
-        LibCall::CeilF64 => "ceil",
-        LibCall::FloorF32 => "floorf",
-        LibCall::FloorF64 => "floor",
-        LibCall::TruncF32 => "truncf",
-        LibCall::TruncF64 => "trunc",
-        LibCall::NearestF32 => "nearbyintf",
-        LibCall::NearestF64 => "nearbyint",
-        LibCall::FmaF32 => "fmaf",
-        LibCall::FmaF64 => "fma",
-        _ => return None,
-    })
+/// A math routine Cranelift calls where the target lacks an instruction (rounding without
+/// SSE4.1, fused multiply-add without FMA). The runtime provides each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MathCall {
+    /// `ceilf`.
+    CeilF32,
+    /// `ceil`.
+    CeilF64,
+    /// `floorf`.
+    FloorF32,
+    /// `floor`.
+    FloorF64,
+    /// `truncf`.
+    TruncF32,
+    /// `trunc`.
+    TruncF64,
+    /// `nearbyintf` (round to nearest, ties to even).
+    NearestF32,
+    /// `nearbyint`.
+    NearestF64,
+    /// `fmaf`.
+    FmaF32,
+    /// `fma`.
+    FmaF64,
+}
+
+impl MathCall {
+    /// The routine Cranelift's libcall `call` stands for, if it is one of ours.
+    fn from_libcall(call: LibCall) -> Option<Self> {
+        Some(match call {
+            LibCall::CeilF32 => MathCall::CeilF32,
+            LibCall::CeilF64 => MathCall::CeilF64,
+            LibCall::FloorF32 => MathCall::FloorF32,
+            LibCall::FloorF64 => MathCall::FloorF64,
+            LibCall::TruncF32 => MathCall::TruncF32,
+            LibCall::TruncF64 => MathCall::TruncF64,
+            LibCall::NearestF32 => MathCall::NearestF32,
+            LibCall::NearestF64 => MathCall::NearestF64,
+            LibCall::FmaF32 => MathCall::FmaF32,
+            LibCall::FmaF64 => MathCall::FmaF64,
+            _ => return None,
+        })
+    }
 }

@@ -1,9 +1,10 @@
 //! Settings that change the generated code.
 
+use serde::{Deserialize, Serialize};
 use wasmparser::WasmFeatures;
 
 /// How heap accesses are kept inside linear memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BoundsChecks {
     /// Rely on the memory's 4 GiB reservation and its guard region: an access whose static
     /// offset plus size fits in the guard compiles to `base + zext(index) + offset` with no
@@ -14,7 +15,7 @@ pub enum BoundsChecks {
 }
 
 /// Cranelift's optimisation level.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OptLevel {
     /// No optimisation: fastest compile.
     None,

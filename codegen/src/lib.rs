@@ -9,6 +9,7 @@
 
 mod abi;
 mod builtins;
+mod code_settings;
 mod compile;
 mod config;
 mod error;
@@ -21,9 +22,10 @@ mod trap;
 mod vmoffsets;
 
 pub use builtins::Builtin;
+pub use code_settings::CodeSettings;
 pub use compile::{
-    compile_host_trampolines, compile_module, CompiledFunction, CompiledModule, Reloc, RelocKind,
-    RelocTarget,
+    compile_host_trampolines, compile_module, CompiledFunction, CompiledModule, MathCall, Reloc,
+    RelocKind, RelocTarget,
 };
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;

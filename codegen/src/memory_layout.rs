@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::config::{BoundsChecks, CodegenConfig, MEMORY_RESERVATION};
 use crate::module::MemoryType;
 
@@ -48,7 +50,7 @@ impl MemoryLayout {
 }
 
 /// What compiled code assumes of one linear memory's layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemoryAssumptions {
     /// How the code keeps accesses inside the memory.
     pub strategy: BoundsStrategy,
@@ -62,7 +64,7 @@ pub struct MemoryAssumptions {
 }
 
 /// How compiled code keeps one memory's accesses in bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BoundsStrategy {
     /// Accesses ending at most `guard` bytes past a 32-bit index are not compared at all,
     /// and larger offsets are compared with the constant `reservation + guard`: the code

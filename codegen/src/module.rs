@@ -8,6 +8,7 @@
 use std::fmt;
 use std::ops::Range;
 
+use serde::{Deserialize, Serialize};
 use wasmparser::{
     Data, Element, ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
 };
@@ -15,7 +16,7 @@ use wasmparser::{
 use crate::error::CompileError;
 
 /// A WebAssembly value type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -76,7 +77,7 @@ impl fmt::Display for ValType {
 }
 
 /// A function signature.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct FuncType {
     /// Parameter types, in order.
     pub params: Box<[ValType]>,
@@ -110,7 +111,7 @@ impl fmt::Display for FuncType {
 }
 
 /// A linear memory's limits, in 64 KiB pages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemoryType {
     /// Initial size in pages.
     pub minimum: u64,
@@ -123,7 +124,7 @@ pub struct MemoryType {
 }
 
 /// A table's element type and limits, in elements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TableType {
     /// The reference type stored in the table.
     pub element: ValType,
@@ -134,7 +135,7 @@ pub struct TableType {
 }
 
 /// A global's content type and mutability.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct GlobalType {
     /// The type of the value held.
     pub content: ValType,
@@ -143,7 +144,7 @@ pub struct GlobalType {
 }
 
 /// One instruction of a constant expression.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ConstOp {
     /// `i32.const`.
     I32Const(i32),
@@ -176,7 +177,7 @@ pub enum ConstOp {
 }
 
 /// A constant expression: global initialisers, segment offsets, element items.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct ConstExpr {
     /// The instructions, in order, without the final `end`.
     pub ops: Vec<ConstOp>,
@@ -216,7 +217,7 @@ impl ConstExpr {
 }
 
 /// What an import or export refers to: a kind and an index in that kind's index space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum EntityIndex {
     /// A function.
     Function(u32),
@@ -229,7 +230,7 @@ pub enum EntityIndex {
 }
 
 /// The type an import requires.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum EntityType {
     /// A function of the given type index.
     Function(u32),
@@ -242,7 +243,7 @@ pub enum EntityType {
 }
 
 /// One import of a module.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Import {
     /// The module name, e.g. `"js"`.
     pub module: String,
@@ -253,7 +254,7 @@ pub struct Import {
 }
 
 /// One export of a module.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {
     /// The export's name.
     pub name: String,
@@ -262,7 +263,7 @@ pub struct Export {
 }
 
 /// How an element segment is used.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ElemKind {
     /// Copied into a table at instantiation, then dropped.
     Active {
@@ -278,7 +279,7 @@ pub enum ElemKind {
 }
 
 /// The items of an element segment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ElemItems {
     /// Function indices.
     Functions(Vec<u32>),
@@ -302,7 +303,7 @@ impl ElemItems {
 }
 
 /// An element segment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ElementSegment {
     /// Active, passive or declared.
     pub kind: ElemKind,
@@ -313,7 +314,7 @@ pub struct ElementSegment {
 }
 
 /// How a data segment is used.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum DataKind {
     /// Copied into a memory at instantiation, then dropped.
     Active {
@@ -327,7 +328,7 @@ pub enum DataKind {
 }
 
 /// A data segment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataSegment {
     /// Active or passive.
     pub kind: DataKind,
@@ -336,7 +337,7 @@ pub struct DataSegment {
 }
 
 /// Everything a module declares, in the spec's index spaces.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
     /// The type section.
     pub types: Vec<FuncType>,

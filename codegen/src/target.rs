@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use cranelift_codegen::isa::{self, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use serde::{Deserialize, Serialize};
 use target_lexicon::{Architecture, Triple};
 
 use crate::config::{CodegenConfig, OptLevel};
@@ -14,7 +15,10 @@ use crate::error::CompileError;
 /// A compilation target: an architecture and operating system, as a target triple.
 ///
 /// Code for any supported target can be compiled on any host; only code for the host can run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Precompiled modules record it as its triple's text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Target {
     triple: Triple,
 }
@@ -106,6 +110,20 @@ impl Target {
         builder
             .finish(flags)
             .map_err(|e| CompileError::Codegen(e.to_string()))
+    }
+}
+
+impl TryFrom<String> for Target {
+    type Error = CompileError;
+
+    fn try_from(name: String) -> Result<Self, CompileError> {
+        Target::from_triple(&name)
+    }
+}
+
+impl From<Target> for String {
+    fn from(target: Target) -> String {
+        target.to_string()
     }
 }
 

@@ -3,9 +3,10 @@
 use std::fmt;
 
 use cranelift_codegen::ir::TrapCode;
+use serde::{Deserialize, Serialize};
 
 /// Why WebAssembly code stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TrapKind {
     /// The wasm call stack exceeded the configured maximum.
     StackOverflow,

@@ -23,6 +23,7 @@
 //! - `VMFuncRef { func_ptr @0, type_id: u32 @8, vmctx @16 }`; a null funcref is a null pointer.
 
 use crate::module::ModuleInfo;
+use serde::{Deserialize, Serialize};
 
 /// Size of one `VMFuncRef`.
 pub const VMFUNCREF_SIZE: u32 = 24;
@@ -31,7 +32,7 @@ pub const VMFUNCREF_SIZE: u32 = 24;
 pub const VALRAW_SIZE: u32 = 16;
 
 /// Offsets of every vmctx field for one module.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VMOffsets {
     num_types: u32,
     num_memories: u32,

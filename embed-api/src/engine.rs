@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use wasmjit_codegen::{compile_host_trampolines, CodegenConfig, Target};
+use wasmjit_codegen::{
+    compile_host_trampolines, compile_module, CodeSettings, CodegenConfig, Target,
+};
 use wasmjit_runtime::allocator::{InstanceAllocator, PoolLimits};
 use wasmjit_runtime::instance::LoadedModule;
 use wasmjit_runtime::memory::MemoryConfig;
@@ -12,6 +14,7 @@ use wasmjit_runtime::pool::PoolConfig;
 use wasmjit_runtime::type_registry::TypeRegistry;
 use wasmparser::WasmFeatures;
 
+use crate::artifact;
 use crate::error::{Error, Result};
 use crate::types::FuncType;
 
@@ -412,6 +415,9 @@ struct EngineInner {
     host_trampolines: Mutex<HashMap<FuncType, Arc<LoadedModule>>>,
     /// The epoch counter compiled code compares with each store's deadline.
     epoch: AtomicU64,
+    /// What this engine's code depends on, worked out on first use (precompiled modules
+    /// record it and are checked against it).
+    code_settings: OnceLock<CodeSettings>,
 }
 
 impl Default for Engine {
@@ -471,6 +477,7 @@ impl Engine {
                 types: TypeRegistry::new(),
                 host_trampolines: Mutex::new(HashMap::new()),
                 epoch: AtomicU64::new(0),
+                code_settings: OnceLock::new(),
             }),
         })
     }
@@ -481,6 +488,28 @@ impl Engine {
 
     pub(crate) fn codegen(&self) -> &CodegenConfig {
         &self.inner.config.codegen
+    }
+
+    /// The settings the code this engine compiles depends on.
+    pub(crate) fn code_settings(&self) -> Result<&CodeSettings> {
+        if let Some(settings) = self.inner.code_settings.get() {
+            return Ok(settings);
+        }
+        let config = &self.inner.config;
+        let settings =
+            CodeSettings::new(&config.target, &config.codegen).map_err(Error::compile)?;
+        Ok(self.inner.code_settings.get_or_init(|| settings))
+    }
+
+    /// Compiles a module (binary or text) to the precompiled form that
+    /// [`crate::Module::deserialize`] loads, without making it executable: for this
+    /// engine's target, which may be another architecture (see [`Config::target`]).
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        let binary = wat::parse_bytes(bytes).map_err(|e| Error::Text(e.to_string()))?;
+        let config = &self.inner.config;
+        let compiled =
+            compile_module(&binary, &config.target, &config.codegen).map_err(Error::compile)?;
+        artifact::write(self.code_settings()?, &compiled)
     }
 
     pub(crate) fn max_wasm_stack(&self) -> usize {

@@ -322,6 +322,10 @@ pub enum Error {
     Limit(String),
     /// A host function failed with its own error.
     Host(Box<dyn std::error::Error + Send + Sync>),
+    /// A precompiled module could not be loaded: it is not one, it is truncated or
+    /// corrupted, or it was compiled by another wasmjit version, for another target or with
+    /// settings that change code differently from the engine's.
+    Artifact(String),
 }
 
 impl Error {
@@ -382,6 +386,7 @@ impl fmt::Display for Error {
             Error::Limit(e) => e.fmt(f),
             Error::Type(e) => write!(f, "type mismatch: {e}"),
             Error::Host(e) => e.fmt(f),
+            Error::Artifact(e) => write!(f, "cannot load precompiled module: {e}"),
         }
     }
 }
@@ -399,7 +404,8 @@ impl std::error::Error for Error {
             | Error::Text(_)
             | Error::Link(_)
             | Error::Type(_)
-            | Error::Limit(_) => None,
+            | Error::Limit(_)
+            | Error::Artifact(_) => None,
         }
     }
 }

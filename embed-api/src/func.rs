@@ -15,6 +15,8 @@ use crate::types::FuncType;
 use crate::values::Val;
 use crate::Extern;
 
+/// Value slots an untyped call keeps on the stack; larger signatures use the heap.
+const INLINE_SLOTS: usize = 8;
 /// A function in a store: exported by an instance or defined by the host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Func {
@@ -169,6 +171,8 @@ impl Func {
     }
 
     /// [`Func::call`] on the untyped part of a store.
+    ///
+    /// Allocates nothing for signatures of up to [`INLINE_SLOTS`] parameters and results.
     pub(crate) fn call_in(
         &self,
         store: &mut StoreOpaque,
@@ -183,8 +187,17 @@ impl Func {
                 results.len()
             )));
         }
-        let mut values = vec![[0u8; 16]; ty.params().len().max(ty.results().len())];
-        for ((param, expected), slot) in params.iter().zip(ty.params()).zip(&mut values) {
+        // Arguments and results share one slot array; most signatures fit on the stack.
+        let slots = ty.params().len().max(ty.results().len());
+        let mut inline = [[0u8; 16]; INLINE_SLOTS];
+        let mut heap = Vec::new();
+        let values: &mut [[u8; 16]] = if slots <= INLINE_SLOTS {
+            &mut inline[..slots]
+        } else {
+            heap.resize(slots, [0u8; 16]);
+            &mut heap
+        };
+        for ((param, expected), slot) in params.iter().zip(ty.params()).zip(values.iter_mut()) {
             if param.ty() != expected {
                 return Err(Error::Type(format!(
                     "argument of type {} where {expected} was expected",
@@ -196,7 +209,7 @@ impl Func {
         // SAFETY: `values` holds an argument or result slot for every parameter and result of
         // the function's type, which the trampoline was compiled for.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
-        for ((result, ty), raw) in results.iter_mut().zip(ty.results()).zip(&values) {
+        for ((result, ty), raw) in results.iter_mut().zip(ty.results()).zip(values.iter()) {
             *result = Val::from_raw(store, *raw, ty);
         }
         Ok(())

@@ -18,6 +18,7 @@
 //! assert_eq!(add.call(&mut store, (2, 40)).unwrap(), 42);
 //! ```
 
+mod artifact;
 mod engine;
 mod error;
 mod externref;

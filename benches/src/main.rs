@@ -6,6 +6,7 @@ mod capi;
 mod chart;
 mod engines;
 mod error;
+mod fast_start;
 mod focused;
 mod kernels;
 mod precompiled;
@@ -297,6 +298,14 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         );
         focused_step("memory.grow", || focused::memory_grow(scale), t, e);
         focused_step("instantiation", || focused::instantiation(scale), t, e);
+        focused_step("fast start", || fast_start::single_thread(scale), t, e);
+        focused_step("fast start threads", || fast_start::scaling(scale), t, e);
+        focused_step(
+            "fast start large segment",
+            || fast_start::large_segment(scale),
+            t,
+            e,
+        );
         focused_step(
             "compile throughput",
             || focused::compile_throughput(scale),

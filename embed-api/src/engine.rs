@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use wasmjit_codegen::{
     compile_host_trampolines, compile_module, CodeSettings, CodegenConfig, Target,
 };
+use wasmjit_runtime::allocator::{InstanceAllocator, PoolLimits};
 use wasmjit_runtime::instance::LoadedModule;
 use wasmjit_runtime::memory::MemoryConfig;
+use wasmjit_runtime::pool::PoolConfig;
 use wasmjit_runtime::type_registry::TypeRegistry;
 use wasmparser::WasmFeatures;
 
@@ -69,6 +71,107 @@ const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 4] = [
     (WasmFeatures::EXCEPTIONS, "exception handling"),
 ];
 
+/// Where instances' memories come from ([`Config::allocation_strategy`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InstanceAllocationStrategy {
+    /// Each memory reserves its own address space when it is created and gives it back when
+    /// it is dropped (the default). Nothing is reserved up front, but every instantiation
+    /// maps and unmaps, which serialises threads on the process's address-space lock.
+    #[default]
+    OnDemand,
+    /// Memories live in slots of one reservation made when the engine is created, and are
+    /// reset and reused: instantiation maps nothing, and threads instantiating together do
+    /// not wait for each other. Bounded by the limits of the [`PoolingAllocationConfig`].
+    Pooling(PoolingAllocationConfig),
+}
+
+/// The limits of the pooling allocator ([`InstanceAllocationStrategy::Pooling`]).
+///
+/// The engine reserves `total_memories` slots of address space when it is created, each
+/// laid out as an on-demand memory is (with guard pages, 4 GiB plus the guards: the default
+/// 1000 slots take about 4 TiB of address space, no memory). A memory created by
+/// instantiation, [`crate::Memory::new`] or [`crate::SharedMemory::new`] takes a slot and
+/// gives it back when it is dropped (a shared memory, when its last holder drops it); the
+/// slot's pages are then given back to the kernel, except the first
+/// `linear_memory_keep_resident` bytes, which are restored in place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolingAllocationConfig {
+    total_core_instances: u32,
+    total_memories: u32,
+    total_tables: u32,
+    max_memory_size: usize,
+    table_elements: usize,
+    linear_memory_keep_resident: usize,
+}
+
+impl Default for PoolingAllocationConfig {
+    fn default() -> Self {
+        PoolingAllocationConfig {
+            total_core_instances: 1000,
+            total_memories: 1000,
+            total_tables: 1000,
+            max_memory_size: 4 << 30,
+            table_elements: 20_000,
+            linear_memory_keep_resident: 0,
+        }
+    }
+}
+
+impl PoolingAllocationConfig {
+    /// The defaults: 1000 instances, 1000 memories of up to 4 GiB, 1000 tables of up to
+    /// 20,000 elements, nothing kept resident.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many instances may be alive at once in the engine's stores. One more
+    /// instantiation is an [`Error::Limit`].
+    pub fn total_core_instances(&mut self, count: u32) -> &mut Self {
+        self.total_core_instances = count;
+        self
+    }
+
+    /// How many tables defined by modules may be alive at once in the engine's stores (tables
+    /// created with [`crate::Table::new`] are not counted). An instantiation that would pass
+    /// it is an [`Error::Limit`].
+    pub fn total_tables(&mut self, count: u32) -> &mut Self {
+        self.total_tables = count;
+        self
+    }
+
+    /// The most elements a table defined by a module may have: a larger initial size is an
+    /// [`Error::Table`] at instantiation, and `table.grow` past it fails.
+    pub fn table_elements(&mut self, elements: usize) -> &mut Self {
+        self.table_elements = elements;
+        self
+    }
+
+    /// How many memories may be alive at once in the engine's stores. Creating one more is
+    /// an [`Error::Memory`] with [`crate::MemoryError::PoolExhausted`].
+    pub fn total_memories(&mut self, count: u32) -> &mut Self {
+        self.total_memories = count;
+        self
+    }
+
+    /// The largest a memory may be, in bytes (rounded down to 64 KiB pages): a larger initial
+    /// size is an error, and `memory.grow` past it fails. With explicit bounds checks this
+    /// is also the address space each slot reserves.
+    pub fn max_memory_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_memory_size = bytes;
+        self
+    }
+
+    /// Bytes at the start of each memory that are restored by hand when its slot is reset
+    /// (the memory image's bytes copied back, zeros elsewhere) rather than given back to the
+    /// kernel, so the next instance does not fault them in again (0 by default). A memory
+    /// that fits in it is reused with no system call and no page fault, at the cost of
+    /// copying it at every reset and keeping it resident while its slot is free.
+    pub fn linear_memory_keep_resident(&mut self, bytes: usize) -> &mut Self {
+        self.linear_memory_keep_resident = bytes;
+        self
+    }
+}
+
 /// How modules are compiled and run: target, optimisation, bounds checks, stack size.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -76,6 +179,8 @@ pub struct Config {
     codegen: CodegenConfig,
     guard_before: u64,
     max_wasm_stack: usize,
+    allocation_strategy: InstanceAllocationStrategy,
+    memory_init_cow: bool,
 }
 
 impl Default for Config {
@@ -85,6 +190,8 @@ impl Default for Config {
             codegen: CodegenConfig::default(),
             guard_before: 64 << 10,
             max_wasm_stack: 512 << 10,
+            allocation_strategy: InstanceAllocationStrategy::OnDemand,
+            memory_init_cow: true,
         }
     }
 }
@@ -163,6 +270,31 @@ impl Config {
     /// default.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.codegen.consume_fuel = enable;
+        self
+    }
+
+    /// Where instances' memories come from: reserved per memory
+    /// ([`InstanceAllocationStrategy::OnDemand`], the default) or from a pool reserved when
+    /// the engine is created ([`InstanceAllocationStrategy::Pooling`]).
+    pub fn allocation_strategy(&mut self, strategy: InstanceAllocationStrategy) -> &mut Self {
+        self.allocation_strategy = strategy;
+        self
+    }
+
+    /// Whether a module's data segments are laid out once in a memory image (a `memfd`)
+    /// mapped copy-on-write into each new instance's memory, rather than copied at every
+    /// instantiation. A data segment then costs nothing until it is written. On by default,
+    /// with either allocation strategy.
+    ///
+    /// Applies only where mapping the data up front cannot be told apart from copying it:
+    /// every active data segment has an `i32.const` offset and fits in the initial size of
+    /// one of the module's own non-shared memories, and every active element segment has an
+    /// `i32.const` offset and fits in one of the module's own tables. Other modules (with
+    /// imported memories or tables, offsets read from globals, segments that trap, shared
+    /// memories, or an image over 1 MiB that is less than half data) have their segments
+    /// copied.
+    pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
+        self.memory_init_cow = enable;
         self
     }
 
@@ -277,6 +409,7 @@ pub struct Engine {
 #[derive(Debug)]
 struct EngineInner {
     config: Config,
+    allocator: InstanceAllocator,
     types: TypeRegistry,
     host_trampolines: Mutex<HashMap<FuncType, Arc<LoadedModule>>>,
     /// The epoch counter compiled code compares with each store's deadline.
@@ -308,9 +441,38 @@ impl Engine {
         if config.target.is_host() {
             wasmjit_runtime::traps::init_traps();
         }
+        let memory = MemoryConfig {
+            guard_before: config.guard_before,
+            guard_after: config.codegen.guard_size,
+            bounds_checks: config.codegen.bounds_checks,
+        };
+        let allocator = match &config.allocation_strategy {
+            InstanceAllocationStrategy::OnDemand => {
+                InstanceAllocator::on_demand(memory, config.memory_init_cow)
+            }
+            InstanceAllocationStrategy::Pooling(pool) => {
+                let limits = PoolLimits {
+                    total_instances: pool.total_core_instances,
+                    total_tables: pool.total_tables,
+                    table_elements: pool.table_elements as u64,
+                };
+                let pool = PoolConfig {
+                    total_memories: pool.total_memories,
+                    max_memory_pages: (pool.max_memory_size >> 16) as u64,
+                    keep_resident: pool.linear_memory_keep_resident,
+                    memory,
+                };
+                InstanceAllocator::pooling(&pool, &limits, config.memory_init_cow).map_err(|e| {
+                    Error::Config(format!(
+                        "cannot reserve the pooling allocator's memory: {e}"
+                    ))
+                })?
+            }
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
+                allocator,
                 types: TypeRegistry::new(),
                 host_trampolines: Mutex::new(HashMap::new()),
                 epoch: AtomicU64::new(0),
@@ -357,12 +519,9 @@ impl Engine {
         &self.inner.types
     }
 
-    pub(crate) fn memory_config(&self) -> MemoryConfig {
-        MemoryConfig {
-            guard_before: self.inner.config.guard_before,
-            guard_after: self.inner.config.codegen.guard_size,
-            bounds_checks: self.inner.config.codegen.bounds_checks,
-        }
+    /// Where the engine's memories come from, and its pool's counts.
+    pub(crate) fn instance_allocator(&self) -> &InstanceAllocator {
+        &self.inner.allocator
     }
 
     /// The trampolines through which host functions of type `ty` are called, compiled on

@@ -174,6 +174,20 @@ pub enum MemoryError {
         /// The limit.
         maximum: u64,
     },
+    /// Every memory slot of the pooling allocator is in use
+    /// ([`crate::PoolingAllocationConfig::total_memories`]).
+    PoolExhausted {
+        /// The pool's number of memory slots.
+        slots: u32,
+    },
+    /// The initial size exceeds the pooling allocator's limit per memory
+    /// ([`crate::PoolingAllocationConfig::max_memory_size`]).
+    PoolSlotTooSmall {
+        /// Requested initial pages.
+        pages: u64,
+        /// The most pages a pooled memory may have.
+        limit: u64,
+    },
     /// The operating system refused the address space or the pages.
     Os(String),
 }
@@ -199,6 +213,15 @@ impl fmt::Display for MemoryError {
             } => write!(
                 f,
                 "cannot grow a memory of {current} pages by {delta}: the maximum is {maximum} pages"
+            ),
+            MemoryError::PoolExhausted { slots } => write!(
+                f,
+                "the pooling allocator's {slots} memory slots are all in use"
+            ),
+            MemoryError::PoolSlotTooSmall { pages, limit } => write!(
+                f,
+                "initial size of {pages} pages exceeds the pooling allocator's limit of \
+                 {limit} pages per memory"
             ),
             MemoryError::Os(e) => write!(f, "the operating system refused the memory: {e}"),
         }
@@ -226,6 +249,8 @@ impl MemoryError {
                 delta,
                 maximum,
             },
+            Rt::PoolExhausted { slots } => MemoryError::PoolExhausted { slots },
+            Rt::PoolSlotTooSmall { pages, limit } => MemoryError::PoolSlotTooSmall { pages, limit },
             Rt::Os(e) => MemoryError::Os(e),
         }
     }
@@ -288,7 +313,8 @@ pub enum Error {
     Table(TableError),
     /// A value or function of the wrong type was passed.
     Type(String),
-    /// The store's resource limiter refused a memory, table or instance.
+    /// The store's resource limiter refused a memory, table or instance, or the pooling
+    /// allocator's limit of instances or tables is reached.
     Limit(String),
     /// A host function failed with its own error.
     Host(Box<dyn std::error::Error + Send + Sync>),

@@ -256,12 +256,19 @@ pub(crate) fn instantiate(
         store.limit_new_table(ty.minimum, ty.maximum)?;
     }
     let index = store.instances.len();
-    let memory_config = store.engine.memory_config();
     let vm = &store.vm as *const _;
     // SAFETY: `resolve_imports` checked every import's type; the imports and the store
     // context belong to this store, which owns the instance and drops them together.
-    let instance = unsafe { RtInstance::new(loaded, resolved, vm, &memory_config, index) }
-        .map_err(instantiation_error)?;
+    let instance = unsafe {
+        RtInstance::new(
+            loaded,
+            resolved,
+            vm,
+            store.engine.instance_allocator(),
+            index,
+        )
+    }
+    .map_err(instantiation_error)?;
     store.instances.push(instance);
     let handle = Instance {
         store: store.id,
@@ -397,6 +404,7 @@ fn instantiation_error(e: InstantiationError) -> Error {
     match e {
         InstantiationError::Memory(e) => Error::memory(e),
         InstantiationError::Table(e) => Error::table(e),
+        InstantiationError::Pool(e) => Error::Limit(e.to_string()),
         InstantiationError::Trap(kind) => Error::Trap(Trap::from_codegen(kind)),
         e @ InstantiationError::MemoryLayout { .. } => Error::Link(e.to_string()),
     }

@@ -35,7 +35,9 @@ mod typed;
 mod types;
 mod values;
 
-pub use engine::{BoundsChecks, Config, Engine, OptLevel};
+pub use engine::{
+    BoundsChecks, Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+};
 pub use error::{CompileError, Error, MemoryError, Result, TableError, Trap};
 pub use externref::ExternRef;
 pub use func::{Caller, Func};

@@ -135,8 +135,11 @@ impl Memory {
     fn create(mut store: impl AsContextMut, ty: wasmjit_codegen::MemoryType) -> Result<Memory> {
         let store = opaque_mut(&mut store);
         store.limit_new_memory(ty.minimum, ty.maximum)?;
-        let memory =
-            LinearMemory::new(&ty, &store.engine.memory_config()).map_err(Error::memory)?;
+        let memory = store
+            .engine
+            .instance_allocator()
+            .allocate_memory(&ty, None)
+            .map_err(Error::memory)?;
         let index = store.push_memory(Arc::new(memory));
         Ok(Memory {
             store: store.id,
@@ -315,7 +318,10 @@ impl SharedMemory {
             shared: true,
             memory64: false,
         };
-        let memory = LinearMemory::new(&ty, &engine.memory_config()).map_err(Error::memory)?;
+        let memory = engine
+            .instance_allocator()
+            .allocate_memory(&ty, None)
+            .map_err(Error::memory)?;
         Ok(SharedMemory {
             memory: Arc::new(memory),
         })

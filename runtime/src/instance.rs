@@ -5,16 +5,18 @@ use std::alloc::{self, Layout};
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wasmjit_codegen::{
     CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, LayoutMismatch, TrapKind,
     VMOffsets,
 };
 
+use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
-use crate::memory::{LinearMemory, MemoryConfig, MemoryError};
+use crate::memory::{LinearMemory, MemoryError};
+use crate::memory_image::{module_images, MemoryImage};
 use crate::table::{Table, TableError};
 use crate::type_registry::TypeRegistry;
 use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
@@ -25,6 +27,8 @@ pub struct LoadedModule {
     compiled: CompiledModule,
     code: CodeMemory,
     type_ids: Box<[u32]>,
+    /// The defined memories' copy-on-write images, laid out at first use.
+    images: OnceLock<Box<[Option<Arc<MemoryImage>>]>>,
 }
 
 impl LoadedModule {
@@ -41,6 +45,7 @@ impl LoadedModule {
             compiled,
             code,
             type_ids,
+            images: OnceLock::new(),
         })
     }
 
@@ -52,6 +57,14 @@ impl LoadedModule {
     /// The executable code.
     pub fn code(&self) -> &CodeMemory {
         &self.code
+    }
+
+    /// The copy-on-write images of the module's defined memories, by defined-memory index,
+    /// laid out on the first call; empty when its data segments must be copied (see
+    /// [`crate::memory_image`]).
+    pub fn memory_images(&self) -> &[Option<Arc<MemoryImage>>] {
+        self.images
+            .get_or_init(|| module_images(&self.compiled.info))
     }
 
     /// The engine-wide signature id of module type `index`.
@@ -80,6 +93,8 @@ pub enum InstantiationError {
     Memory(MemoryError),
     /// A table could not be created.
     Table(TableError),
+    /// The pooling allocator's limit of instances or tables is reached.
+    Pool(PoolLimitError),
     /// A segment did not fit: the trap the spec prescribes.
     Trap(TrapKind),
     /// Memory `index` (imported ones first) is not laid out as the module's code assumes:
@@ -97,6 +112,7 @@ impl fmt::Display for InstantiationError {
         match self {
             InstantiationError::Memory(e) => e.fmt(f),
             InstantiationError::Table(e) => e.fmt(f),
+            InstantiationError::Pool(e) => e.fmt(f),
             InstantiationError::Trap(kind) => kind.fmt(f),
             InstantiationError::MemoryLayout { index, mismatch } => {
                 write!(
@@ -144,9 +160,13 @@ pub struct Instance {
     defined_globals: Box<[VMGlobal]>,
     /// Whether each data segment was dropped (`data.drop`, or applied at instantiation).
     dropped_data: Box<[Cell<bool>]>,
+    /// Whether the active data segments are already in place, mapped from memory images.
+    data_imaged: bool,
     /// Each element segment's references; emptied when the segment is dropped.
     elements: RefCell<Vec<Vec<*const VMFuncRef>>>,
     host_data: usize,
+    /// The instance's place in the pooling allocator's counts.
+    _permit: InstancePermit,
 }
 
 // SAFETY: the raw pointers point at tables and globals owned by this instance or by the
@@ -177,14 +197,28 @@ impl Instance {
         module: Arc<LoadedModule>,
         imports: Imports,
         store: *const VMStoreContext,
-        memory_config: &MemoryConfig,
+        allocator: &InstanceAllocator,
         host_data: usize,
     ) -> Result<Box<Instance>, InstantiationError> {
         let info = &module.compiled.info;
+        let defined_tables = info.tables.len() as u32 - info.num_imported_tables;
+        let permit = allocator
+            .reserve_instance(defined_tables)
+            .map_err(InstantiationError::Pool)?;
+        let images = if allocator.memory_init_cow() {
+            module.memory_images()
+        } else {
+            &[]
+        };
         let mut memories = imports.memories;
-        for ty in &info.memories[info.num_imported_memories as usize..] {
-            let memory =
-                LinearMemory::new(ty, memory_config).map_err(InstantiationError::Memory)?;
+        for (index, ty) in info.memories[info.num_imported_memories as usize..]
+            .iter()
+            .enumerate()
+        {
+            let image = images.get(index).and_then(Option::as_ref);
+            let memory = allocator
+                .allocate_memory(ty, image)
+                .map_err(InstantiationError::Memory)?;
             memories.push(Arc::new(memory));
         }
         // Every memory, imported or created here by whatever allocator, must give what the
@@ -208,7 +242,8 @@ impl Instance {
             .map(TableSlot::Imported)
             .collect();
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            let table = Table::new(*ty, ptr::null()).map_err(InstantiationError::Table)?;
+            let table = Table::with_limit(*ty, ptr::null(), allocator.table_elements())
+                .map_err(InstantiationError::Table)?;
             tables.push(TableSlot::Defined(OwnedTable(NonNull::from(Box::leak(
                 Box::new(table),
             )))));
@@ -231,8 +266,10 @@ impl Instance {
             globals,
             defined_globals,
             dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
+            data_imaged: !images.is_empty(),
             elements: RefCell::new(Vec::new()),
             host_data,
+            _permit: permit,
         });
         let instance_ptr: *mut Instance = &mut *instance;
         let fields = VMContextWriter {
@@ -318,6 +355,10 @@ impl Instance {
             let DataKind::Active { memory, offset } = &segment.kind else {
                 continue;
             };
+            if self.data_imaged {
+                self.dropped_data[index].set(true);
+                continue;
+            }
             // An `i64` offset for a 64-bit memory, an `i32` otherwise.
             let value = self.eval(offset);
             let offset = if info.memories[*memory as usize].memory64 {

@@ -6,12 +6,15 @@
 //! data that `wasmjit-codegen` produces and knows nothing of wasm's operators; the public
 //! embedding API lives in the `wasmjit` crate.
 
+pub mod allocator;
 pub mod builtins;
 pub mod code_memory;
 pub mod instance;
 pub mod memory;
+pub mod memory_image;
 pub mod mmap;
 pub mod parking;
+pub mod pool;
 pub mod table;
 pub mod traps;
 pub mod type_registry;

@@ -10,8 +10,10 @@ use wasmjit_codegen::{
     WASM_PAGE_SIZE_LOG2,
 };
 
+use crate::memory_image::MemoryImage;
 use crate::mmap::Mmap;
 use crate::parking::WaitQueue;
+use crate::pool::PoolSlot;
 use crate::vmcontext::{GrowRequest, GrowResource, VMMemoryDefinition};
 
 /// Largest number of pages a 64-bit memory's type may name (2^64 bytes).
@@ -65,6 +67,18 @@ pub enum MemoryError {
         /// The limit.
         maximum: u64,
     },
+    /// Every memory slot of the pooling allocator is in use.
+    PoolExhausted {
+        /// The pool's number of slots.
+        slots: u32,
+    },
+    /// The initial size exceeds what a slot of the pooling allocator holds.
+    PoolSlotTooSmall {
+        /// Requested initial pages.
+        pages: u64,
+        /// Pages a slot holds.
+        limit: u64,
+    },
     /// The operating system refused the address space or the pages.
     Os(String),
 }
@@ -98,6 +112,15 @@ impl fmt::Display for MemoryError {
                 f,
                 "cannot grow a memory of {current} pages by {delta}: the maximum is {maximum} pages"
             ),
+            MemoryError::PoolExhausted { slots } => write!(
+                f,
+                "the pooling allocator's {slots} memory slots are all in use"
+            ),
+            MemoryError::PoolSlotTooSmall { pages, limit } => write!(
+                f,
+                "initial size of {pages} pages exceeds the pooling allocator's limit of \
+                 {limit} pages per memory"
+            ),
             MemoryError::Os(e) => write!(f, "the operating system refused the memory: {e}"),
         }
     }
@@ -111,14 +134,27 @@ impl std::error::Error for MemoryError {}
 /// new length is published with release ordering.
 #[derive(Debug)]
 pub struct LinearMemory {
-    mmap: Mmap,
+    backing: Backing,
     definition: Box<VMMemoryDefinition>,
     ty: MemoryType,
     maximum_pages: u64,
-    guard_before: usize,
     layout: MemoryLayout,
     grow_lock: Mutex<()>,
     waiters: WaitQueue,
+}
+
+/// Where a memory's address space comes from.
+#[derive(Debug)]
+enum Backing {
+    /// A reservation of its own, unmapped on drop.
+    Own {
+        /// The reservation, guards included.
+        mmap: Mmap,
+        /// Bytes from the reservation's start to the base.
+        guard_before: usize,
+    },
+    /// A slot of the pooling allocator, reset and returned on drop.
+    Pool(PoolSlot),
 }
 
 // SAFETY: the memory's bytes and definition are owned by this value; the only mutation
@@ -127,45 +163,60 @@ unsafe impl Send for LinearMemory {}
 // SAFETY: as above.
 unsafe impl Sync for LinearMemory {}
 
+/// Checks `ty` against the rules of `WebAssembly.Memory` (and, for a 64-bit memory, the
+/// reservation it can have), returning how many pages it can grow to.
+pub(crate) fn check_type(ty: &MemoryType) -> Result<u64, MemoryError> {
+    let index_limit = if ty.memory64 {
+        MEMORY64_MAX_PAGES
+    } else {
+        WASM32_MAX_PAGES
+    };
+    if ty.minimum > index_limit {
+        return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
+    }
+    if ty.memory64 && ty.minimum > MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE {
+        return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
+    }
+    if let Some(max) = ty.maximum {
+        if max > index_limit {
+            return Err(MemoryError::MaximumTooLarge { pages: max });
+        }
+        if ty.minimum > max {
+            return Err(MemoryError::InitialAboveMaximum {
+                initial: ty.minimum,
+                maximum: max,
+            });
+        }
+    }
+    if ty.shared && ty.maximum.is_none() {
+        return Err(MemoryError::SharedWithoutMaximum);
+    }
+    Ok(if ty.memory64 {
+        ty.maximum
+            .unwrap_or(MEMORY64_MAX_PAGES)
+            .min(MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE)
+    } else {
+        ty.maximum.unwrap_or(WASM32_MAX_PAGES)
+    })
+}
+
 impl LinearMemory {
     /// Creates a zeroed memory of `ty.minimum` pages, checking the type's limits.
     ///
     /// A 64-bit memory reserves at most [`MEMORY64_MAX_RESERVATION`] bytes (its base never
     /// moves, so that is as far as it can grow); a larger minimum is refused.
     pub fn new(ty: &MemoryType, config: &MemoryConfig) -> Result<Self, MemoryError> {
-        let index_limit = if ty.memory64 {
-            MEMORY64_MAX_PAGES
-        } else {
-            WASM32_MAX_PAGES
-        };
-        if ty.minimum > index_limit {
-            return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
-        }
-        if ty.memory64 && ty.minimum > MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE {
-            return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
-        }
-        if let Some(max) = ty.maximum {
-            if max > index_limit {
-                return Err(MemoryError::MaximumTooLarge { pages: max });
-            }
-            if ty.minimum > max {
-                return Err(MemoryError::InitialAboveMaximum {
-                    initial: ty.minimum,
-                    maximum: max,
-                });
-            }
-        }
-        if ty.shared && ty.maximum.is_none() {
-            return Err(MemoryError::SharedWithoutMaximum);
-        }
-        let maximum_pages = if ty.memory64 {
-            ty.maximum
-                .unwrap_or(MEMORY64_MAX_PAGES)
-                .min(MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE)
-        } else {
-            ty.maximum.unwrap_or(WASM32_MAX_PAGES)
-        };
-        // A 64-bit memory is always checked explicitly: no reservation covers its indices.
+        Self::with_image(ty, config, None)
+    }
+
+    /// Creates a memory of `ty.minimum` pages in a reservation of its own, holding `image`
+    /// (mapped copy-on-write) and zeros elsewhere. The image must lie within the initial size.
+    pub fn with_image(
+        ty: &MemoryType,
+        config: &MemoryConfig,
+        image: Option<&MemoryImage>,
+    ) -> Result<Self, MemoryError> {
+        let maximum_pages = check_type(ty)?;
         let addressable = match config.bounds_checks {
             BoundsChecks::GuardPages if !ty.memory64 => MEMORY_RESERVATION,
             _ => maximum_pages * WASM_PAGE_SIZE,
@@ -178,17 +229,20 @@ impl LinearMemory {
             .and_then(|n| n.checked_add(config.guard_after))
             .and_then(|n| usize::try_from(n).ok())
             .ok_or_else(|| MemoryError::Os("reservation size overflows".into()))?;
-        let mmap = Mmap::reserve(total.max(guard_before + 1))
-            .map_err(|e| MemoryError::Os(e.to_string()))?;
+        let os = |e: std::io::Error| MemoryError::Os(e.to_string());
+        let mmap = Mmap::reserve(total.max(guard_before + 1)).map_err(os)?;
         let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
-        mmap.make_accessible(guard_before, initial)
-            .map_err(|e| MemoryError::Os(e.to_string()))?;
+        mmap.make_accessible(guard_before, initial).map_err(os)?;
+        if let Some(image) = image {
+            assert!(
+                image.offset() + image.len() <= initial,
+                "image past the initial size"
+            );
+            mmap.map_file_private(guard_before + image.offset(), image.len(), image.file())
+                .map_err(os)?;
+        }
         // SAFETY: `guard_before` lies inside the reservation (it was sized to hold it).
         let base = unsafe { mmap.as_ptr().add(guard_before) };
-        let definition = Box::new(VMMemoryDefinition {
-            base,
-            current_length: initial.into(),
-        });
         registry_insert(mmap.as_ptr() as usize, mmap.len());
         let layout = MemoryLayout {
             reservation: addressable,
@@ -199,16 +253,54 @@ impl LinearMemory {
             page_size_log2: WASM_PAGE_SIZE_LOG2,
             memory64: ty.memory64,
         };
-        Ok(LinearMemory {
-            mmap,
+        Ok(Self::from_parts(
+            Backing::Own { mmap, guard_before },
+            base,
+            ty,
+            maximum_pages,
+            layout,
+        ))
+    }
+
+    /// A memory in a pool slot whose first `ty.minimum` pages are accessible at `base`.
+    pub(crate) fn pooled(
+        slot: PoolSlot,
+        base: *mut u8,
+        ty: &MemoryType,
+        maximum_pages: u64,
+        layout: MemoryLayout,
+    ) -> Self {
+        Self::from_parts(Backing::Pool(slot), base, ty, maximum_pages, layout)
+    }
+
+    fn from_parts(
+        backing: Backing,
+        base: *mut u8,
+        ty: &MemoryType,
+        maximum_pages: u64,
+        layout: MemoryLayout,
+    ) -> Self {
+        let definition = Box::new(VMMemoryDefinition {
+            base,
+            current_length: ((ty.minimum * WASM_PAGE_SIZE) as usize).into(),
+        });
+        LinearMemory {
+            backing,
             definition,
             ty: *ty,
             maximum_pages,
-            guard_before,
             layout,
             grow_lock: Mutex::new(()),
             waiters: WaitQueue::default(),
-        })
+        }
+    }
+
+    /// Makes `len` bytes `offset` bytes from the base readable and writable.
+    fn make_accessible(&self, offset: usize, len: usize) -> std::io::Result<()> {
+        match &self.backing {
+            Backing::Own { mmap, guard_before } => mmap.make_accessible(guard_before + offset, len),
+            Backing::Pool(slot) => slot.make_accessible(offset, len),
+        }
     }
 
     /// Grows the memory by `delta` pages, returning the old size in pages. Past the maximum
@@ -227,8 +319,7 @@ impl LinearMemory {
         if delta > 0 {
             let old_bytes = (current * WASM_PAGE_SIZE) as usize;
             let added = (delta * WASM_PAGE_SIZE) as usize;
-            self.mmap
-                .make_accessible(self.guard_before + old_bytes, added)
+            self.make_accessible(old_bytes, added)
                 .map_err(|e| MemoryError::Os(e.to_string()))?;
             self.definition
                 .current_length
@@ -303,14 +394,25 @@ impl LinearMemory {
 
     /// Whether `addr` lies in this memory's reservation, guards included.
     pub fn contains(&self, addr: usize) -> bool {
-        let start = self.mmap.as_ptr() as usize;
-        addr >= start && addr < start + self.mmap.len()
+        let (start, len) = match &self.backing {
+            Backing::Own { mmap, .. } => (mmap.as_ptr() as usize, mmap.len()),
+            Backing::Pool(slot) => slot.range(),
+        };
+        addr >= start && addr < start + len
+    }
+
+    /// Whether the memory lives in a slot of the pooling allocator.
+    pub fn is_pooled(&self) -> bool {
+        matches!(self.backing, Backing::Pool(_))
     }
 }
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        registry_remove(self.mmap.as_ptr() as usize);
+        match &self.backing {
+            Backing::Own { mmap, .. } => registry_remove(mmap.as_ptr() as usize),
+            Backing::Pool(slot) => slot.release(self.byte_size()),
+        }
     }
 }
 
@@ -318,14 +420,14 @@ impl Drop for LinearMemory {
 /// fault in compiled code hit linear memory.
 static RESERVATIONS: RwLock<BTreeMap<usize, usize>> = RwLock::new(BTreeMap::new());
 
-fn registry_insert(start: usize, len: usize) {
+pub(crate) fn registry_insert(start: usize, len: usize) {
     RESERVATIONS
         .write()
         .unwrap_or_else(|e| e.into_inner())
         .insert(start, start + len);
 }
 
-fn registry_remove(start: usize) {
+pub(crate) fn registry_remove(start: usize) {
     RESERVATIONS
         .write()
         .unwrap_or_else(|e| e.into_inner())

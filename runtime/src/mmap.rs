@@ -49,6 +49,33 @@ impl Mmap {
         })
     }
 
+    /// Maps the first `len` bytes of `file` shared and read-only: a view of the file's
+    /// pages, unmapped on drop. The caller must not let the file change while it reads the
+    /// view through a slice.
+    pub fn map_file_readonly(file: &std::fs::File, len: usize) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let len = len.max(1).next_multiple_of(page_size());
+        // SAFETY: a new shared read-only mapping of a file at an address the kernel picks
+        // touches no existing memory; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
     /// The first byte of the reservation.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr
@@ -74,11 +101,89 @@ impl Mmap {
         self.protect(offset, len, libc::PROT_READ | libc::PROT_EXEC)
     }
 
-    fn protect(&self, offset: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
+    /// Makes `len` bytes at `offset` inaccessible again (their contents stay).
+    pub fn make_inaccessible(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.protect(offset, len, libc::PROT_NONE)
+    }
+
+    /// Gives `len` bytes at `offset` back to the kernel: anonymous pages read as zero
+    /// afterwards, pages of a private file mapping as the file's bytes. Both page aligned.
+    pub fn decommit(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.check_range(offset, len);
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside this mapping (checked); MADV_DONTNEED only drops
+        // its private pages, which is what the caller asks for.
+        let rc = unsafe { libc::madvise(self.ptr.add(offset).cast(), len, libc::MADV_DONTNEED) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Maps `len` bytes of `file` from its start copy-on-write, readable and writable, over
+    /// the `len` bytes at `offset`: reads see the file, writes stay private to this mapping.
+    pub fn map_file_private(
+        &self,
+        offset: usize,
+        len: usize,
+        file: &std::fs::File,
+    ) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        self.check_range(offset, len);
+        self.map_fixed(
+            offset,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_FIXED,
+            file.as_raw_fd(),
+        )
+    }
+
+    /// Replaces the `len` bytes at `offset` with fresh inaccessible anonymous pages,
+    /// undoing [`Mmap::map_file_private`].
+    pub fn unmap_file(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.check_range(offset, len);
+        self.map_fixed(
+            offset,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )
+    }
+
+    fn map_fixed(
+        &self,
+        offset: usize,
+        len: usize,
+        prot: libc::c_int,
+        flags: libc::c_int,
+        fd: libc::c_int,
+    ) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside this mapping (checked by the callers), so MAP_FIXED
+        // replaces pages this value owns and nothing else; the result is checked.
+        let ptr = unsafe { libc::mmap(self.ptr.add(offset).cast(), len, prot, flags, fd, 0) };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        debug_assert_eq!(ptr.cast(), self.ptr.wrapping_add(offset));
+        Ok(())
+    }
+
+    fn check_range(&self, offset: usize, len: usize) {
         assert!(
             offset.checked_add(len).is_some_and(|end| end <= self.len),
-            "protection change outside the reservation"
+            "page range outside the reservation"
         );
+    }
+
+    fn protect(&self, offset: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
+        self.check_range(offset, len);
         if len == 0 {
             return Ok(());
         }

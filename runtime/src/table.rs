@@ -17,6 +17,8 @@ pub struct Table {
     elements: Vec<*const VMFuncRef>,
     definition: Box<VMTableDefinition>,
     ty: TableType,
+    /// The most elements the table may have, whatever its maximum.
+    limit: u64,
 }
 
 // SAFETY: the element pointers are only dereferenced by compiled code and by the store that
@@ -27,7 +29,18 @@ unsafe impl Send for Table {}
 impl Table {
     /// A table of `ty.minimum` elements, each `init`.
     pub fn new(ty: TableType, init: *const VMFuncRef) -> Result<Self, TableError> {
-        if ty.minimum > MAX_TABLE_ELEMENTS {
+        Self::with_limit(ty, init, MAX_TABLE_ELEMENTS)
+    }
+
+    /// A table of `ty.minimum` elements, each `init`, that never grows past `limit`
+    /// elements (nor [`MAX_TABLE_ELEMENTS`]).
+    pub fn with_limit(
+        ty: TableType,
+        init: *const VMFuncRef,
+        limit: u64,
+    ) -> Result<Self, TableError> {
+        let limit = limit.min(MAX_TABLE_ELEMENTS);
+        if ty.minimum > limit {
             return Err(TableError::TooLarge(ty.minimum));
         }
         let mut elements = vec![init; ty.minimum as usize];
@@ -39,6 +52,7 @@ impl Table {
             elements,
             definition,
             ty,
+            limit,
         })
     }
 
@@ -57,7 +71,7 @@ impl Table {
         let desired = current
             .checked_add(delta)
             .filter(|n| *n <= self.ty.maximum.unwrap_or(u64::from(u32::MAX)))
-            .filter(|n| *n <= MAX_TABLE_ELEMENTS)?;
+            .filter(|n| *n <= self.limit)?;
         Some(GrowRequest {
             resource: GrowResource::Table,
             current: current as usize,
@@ -98,7 +112,7 @@ impl Table {
         let new = old
             .checked_add(delta)
             .filter(|n| *n <= self.ty.maximum.unwrap_or(u64::from(u32::MAX)))
-            .filter(|n| *n <= MAX_TABLE_ELEMENTS)
+            .filter(|n| *n <= self.limit)
             .ok_or(TableError::GrowBeyondMaximum)?;
         self.elements.resize(new as usize, init);
         self.definition.base = self.elements.as_mut_ptr();
@@ -161,10 +175,7 @@ impl std::fmt::Display for TableError {
             TableError::OutOfBounds => f.write_str("out of bounds table access"),
             TableError::GrowBeyondMaximum => f.write_str("table cannot grow past its maximum"),
             TableError::TooLarge(n) => {
-                write!(
-                    f,
-                    "table of {n} elements exceeds the limit of {MAX_TABLE_ELEMENTS}"
-                )
+                write!(f, "table of {n} elements exceeds the table size limit")
             }
         }
     }

@@ -24,9 +24,14 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
     }
 }
 
+/// The calling convention of every wasm function (Cranelift's `tail`, so that `return_call`
+/// is a real tail call). Precompiled modules record it ([`crate::CodeSettings`]): code of
+/// another convention is never linked with this one.
+pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
+
 /// The native signature of a wasm function of type `ty`.
 pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
-    let mut sig = Signature::new(CallConv::Tail);
+    let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(types::I64));

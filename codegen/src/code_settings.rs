@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::abi::WASM_CALL_CONV;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
 use crate::target::Target;
@@ -19,8 +20,9 @@ pub struct CodeSettings {
     pub version: String,
     /// The target triple.
     pub target: String,
-    /// Cranelift's shared and target-specific flags (`opt_level`, `has_avx2`, ...), then the
-    /// code-changing fields of [`CodegenConfig`] (`bounds_checks`, `consume_fuel`, ...).
+    /// Cranelift's shared and target-specific flags (`opt_level`, `has_avx2`, ...), the calling
+    /// convention of wasm functions, then the code-changing fields of [`CodegenConfig`]
+    /// (`bounds_checks`, `consume_fuel`, ...).
     pub settings: Vec<(String, String)>,
 }
 
@@ -35,6 +37,7 @@ impl CodeSettings {
             .map(|v| (v.name.to_string(), v.value_string()))
             .collect();
         let ours = [
+            ("wasm_call_conv", WASM_CALL_CONV.to_string()),
             ("wasm_features", format!("{:#x}", config.features.bits())),
             ("bounds_checks", format!("{:?}", config.bounds_checks)),
             ("guard_size", config.guard_size.to_string()),

@@ -194,3 +194,24 @@ fn an_artifact_for_another_target_or_other_settings_is_refused() {
     );
     assert!(why.contains("bounds_checks"), "{why}");
 }
+
+#[test]
+fn code_of_another_calling_convention_is_refused() {
+    use wasmjit_codegen::{CodeSettings, CodegenConfig, Target};
+    let ours = CodeSettings::new(&Target::host(), &CodegenConfig::default()).unwrap();
+    let conv = ours
+        .settings
+        .iter()
+        .find(|(name, _)| name == "wasm_call_conv")
+        .map(|(_, value)| value.clone());
+    assert_eq!(conv.as_deref(), Some("tail"));
+    let mut other = ours.clone();
+    for (name, value) in &mut other.settings {
+        if name == "wasm_call_conv" {
+            *value = "system_v".into();
+        }
+    }
+    let why = other.check_compatible(&ours).unwrap_err();
+    assert!(why.contains("wasm_call_conv = system_v"), "{why}");
+    assert!(ours.check_compatible(&ours).is_ok());
+}

@@ -189,20 +189,31 @@ fn median_ns(instantiate: &Instantiate, count: usize) -> Result<u64> {
     Ok(median(&samples))
 }
 
+/// What [`throughput`] measured.
+struct Throughput {
+    /// Cycles per second of wall time, all threads together.
+    per_second: f64,
+    /// CPU time per cycle, summed over the threads: flat as threads are added when nothing
+    /// is shared (unlike wall time, it does not depend on idle cores of a busy machine),
+    /// higher when threads contend for locks or cache lines.
+    cpu_ns_per_cycle: f64,
+}
+
 /// Instantiations per second with `threads` threads each doing `count` cycles together.
-fn throughput(instantiate: &Instantiate, threads: usize, count: usize) -> Result<f64> {
+fn throughput(instantiate: &Instantiate, threads: usize, count: usize) -> Result<Throughput> {
     let barrier = Arc::new(Barrier::new(threads));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let (instantiate, barrier) = (instantiate.clone(), barrier.clone());
-            thread::spawn(move || -> Result<(Instant, Instant)> {
+            thread::spawn(move || -> Result<(Instant, Instant, u64)> {
                 instantiate()?;
                 barrier.wait();
                 let start = Instant::now();
+                let cpu_start = thread_cpu_ns();
                 for _ in 0..count {
                     instantiate()?;
                 }
-                Ok((start, Instant::now()))
+                Ok((start, Instant::now(), thread_cpu_ns() - cpu_start))
             })
         })
         .collect();
@@ -218,7 +229,22 @@ fn throughput(instantiate: &Instantiate, threads: usize, count: usize) -> Result
     let (Some(first), Some(last)) = (first, last) else {
         bail!("no threads ran");
     };
-    Ok((threads * count) as f64 / (last - first).as_secs_f64())
+    let cycles = (threads * count) as f64;
+    Ok(Throughput {
+        per_second: cycles / (last - first).as_secs_f64(),
+        cpu_ns_per_cycle: spans.iter().map(|s| s.2 as f64).sum::<f64>() / cycles,
+    })
+}
+
+/// CPU time the calling thread has used, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid timespec to write; the clock id is a constant Linux has.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
 fn cell_ns(ns: Option<u64>) -> String {
@@ -286,27 +312,40 @@ pub fn scaling(scale: Scale) -> Result<Table> {
                 None => None,
             };
             if threads == 1 {
-                (ours_one, theirs_one) = (Some(rate), peer_rate);
+                ours_one = Some(rate.per_second);
+                theirs_one = peer_rate.as_ref().map(|r| r.per_second);
             }
             rows.push(vec![
                 setup.name().to_owned(),
                 threads.to_string(),
-                format!("{rate:.0}"),
-                cell_ratio(Some(rate), ours_one),
-                peer_rate.map_or_else(|| "-".to_owned(), |r| format!("{r:.0}")),
-                cell_ratio(peer_rate, theirs_one),
+                format!("{:.0}", rate.per_second),
+                cell_ratio(Some(rate.per_second), ours_one),
+                format_ns(rate.cpu_ns_per_cycle),
+                peer_rate
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |r| format!("{:.0}", r.per_second)),
+                cell_ratio(peer_rate.as_ref().map(|r| r.per_second), theirs_one),
+                peer_rate
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |r| format_ns(r.cpu_ns_per_cycle)),
             ]);
         }
     }
     Ok(Table {
-        title: "Fast start: instantiate-call-drop cycles per second, threads together".to_owned(),
+        title: format!(
+            "Fast start: instantiate-call-drop cycles per second, threads together \
+             ({} cores available; CPU time per cycle summed over the threads)",
+            thread::available_parallelism().map_or(1, |n| n.get())
+        ),
         header: vec![
             "allocation".to_owned(),
             "threads".to_owned(),
             "wasmjit/s".to_owned(),
             "wasmjit vs 1 thread".to_owned(),
+            "wasmjit CPU/cycle".to_owned(),
             "wasmtime/s".to_owned(),
             "wasmtime vs 1 thread".to_owned(),
+            "wasmtime CPU/cycle".to_owned(),
         ],
         rows,
     })

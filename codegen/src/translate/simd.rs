@@ -15,6 +15,8 @@ use crate::error::CompileError;
 
 use types::{F32X4, F64X2, I16, I16X8, I32, I32X4, I64, I64X2, I8, I8X16};
 
+mod relaxed;
+
 /// Flags of a lane reinterpretation.
 fn bitcast_flags() -> MemFlagsData {
     MemFlagsData::new().with_endianness(Endianness::Little)
@@ -603,7 +605,7 @@ impl FuncTranslator<'_, '_> {
             Operator::F64x2PromoteLowF32x4 => {
                 self.v_unary(F32X4, |t, a| t.builder.ins().fvpromote_low(a))
             }
-            _ => return Ok(false),
+            _ => return Ok(self.translate_relaxed_simd(op)),
         }
         Ok(true)
     }

@@ -398,6 +398,16 @@ impl Config {
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
     }
+
+    /// The custom-page-sizes proposal: memories declared `(pagesize 1)`, whose limits,
+    /// `memory.size` and `memory.grow` count single bytes (page size 65536 may be named
+    /// too). Such a memory's accesses are always compared with its length: its end need not
+    /// fall on a host page, so guard pages cannot catch what passes it. An imported memory
+    /// must have the page size the module declares ([`crate::MemoryType::page_size`]).
+    /// Off by default until it is standardised.
+    pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::CUSTOM_PAGE_SIZES, enable)
+    }
 }
 
 /// Compiles modules and holds what they share: the configuration and signature ids.

@@ -317,8 +317,17 @@ impl Config {
     /// Relaxed SIMD (Wasm 3.0): `i8x16.relaxed_swizzle`, `f32x4.relaxed_madd` and the other
     /// operators whose results may differ between targets where the inputs are unusual
     /// (out-of-range indices, NaN, overflow). Each gives the same result every time on a
-    /// given target; which one, on x86-64 and aarch64, is listed in the code generator's
-    /// `translate::simd::relaxed` module. On by default.
+    /// given target. On aarch64 every one gives its deterministic counterpart's result
+    /// (`i8x16.swizzle`, `trunc_sat`, `min`/`max`, `q15mulr_sat_s`, a bitwise select, exact
+    /// signed dot products) and `relaxed_madd` is fused. On x86-64 they give the native
+    /// instructions' results: `pshufb` (indices 16 to 127 wrap), `cvttps2dq`/`cvttpd2dq`
+    /// (`i32::MIN` for NaN and overflow in the signed truncations; the unsigned ones
+    /// saturate), `minps`/`maxps` (`relaxed_min(a, b)` is `b < a ? b : a`), `blendv` (the
+    /// mask lane's top bit, but for 16-bit lanes), `pmulhrsw` (-32768 * -32768 gives
+    /// -32768), `pmaddubsw` (the second operand's bytes unsigned, pair sums saturating),
+    /// and `relaxed_madd` fused where the CPU has FMA (not in code cross-compiled for the
+    /// x86-64-v2 baseline). The full table is in the code generator's
+    /// `translate/simd/relaxed.rs`. On by default.
     pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }

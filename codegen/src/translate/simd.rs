@@ -2,7 +2,8 @@
 //!
 //! A `v128` travels on the operand stack, in locals and across calls as `i8x16`; each
 //! operator reinterprets its operands as the lane type it works on and its result back to
-//! `i8x16`. The reinterpretations are free: Cranelift folds them away.
+//! `i8x16`. The reinterpretations are free: Cranelift folds them away. The relaxed SIMD
+//! operators, whose results may differ by target, are in [`relaxed`].
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};

@@ -3,6 +3,9 @@
 #   OUT/<name>.wasm  wasm32 module; imports its memory as env.memory and
 #                    exports run, full_n, smoke_n (nothing else is imported)
 #   OUT/<name>.so    native shared object exporting the same three symbols
+# and the kernels of `memory64_kernels` a third time:
+#   OUT/<name>.wasm64.wasm  the same module for wasm64 (a 64-bit env.memory), for
+#                           the bench's memory64 measurement
 #
 # Usage: benches/kernels/build.sh [OUT_DIR]   (default: target/bench-kernels)
 # Needs only clang and lld (wasm-ld).  CC overrides the compiler.  NATIVE_ARCH
@@ -79,3 +82,34 @@ for src in "${sources[@]}"; do
     "$cc" "${common[@]}" "${native_flags[@]}" -o "$out/$name.so" "$src"
     echo "built $name: $out/$name.wasm $out/$name.so"
 done
+
+# The memory-bound kernels a third and fourth time, for the bench's memory64
+# table: OUT/<name>.wasm64.wasm (a 64-bit env.memory) and, for a fair
+# comparison, OUT/<name>.wasm32-cc64.wasm, both with CC64 (default clang-19 and
+# its wasm-ld-19: Debian's clang 14 and lld 14 crash on or miscompile several
+# kernels for wasm64). Without CC64 they are not built, and the bench says so.
+memory64_kernels=(apsp bytecopy matmul pointer_chase random_access sha256 sieve stencil)
+cc64=${CC64:-clang-19}
+if command -v "$cc64" > /dev/null; then
+    ld64=()
+    if command -v wasm-ld-19 > /dev/null && [ -z "${CC64:-}" ]; then
+        ld64=(-fuse-ld="$(command -v wasm-ld-19)")
+    fi
+    for name in "${memory64_kernels[@]}"; do
+        src="$script_dir/$name.c"
+        [ -f "$src" ] || continue
+        for target in wasm64 wasm32; do
+            file="$name.wasm64.wasm"
+            [ "$target" = wasm32 ] && file="$name.wasm32-cc64.wasm"
+            "$cc64" "${common[@]}" "${wasm_flags[@]/--target=wasm32/--target=$target}" \
+                -c -o "$out/$file.o" "$src"
+            "$cc64" "${wasm_link_flags[@]/--target=wasm32/--target=$target}" "${ld64[@]}" \
+                -o "$out/$file" "$out/$file.o"
+            rm -f "$out/$file.o"
+            "$checker" "$out/$file"
+        done
+        echo "built $name: $out/$name.wasm64.wasm $out/$name.wasm32-cc64.wasm"
+    done
+else
+    echo "build.sh: $cc64 not found: the wasm64 kernels are not built"
+fi

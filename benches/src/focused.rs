@@ -129,6 +129,66 @@ pub fn bounds_checks(kernels: &[Kernel], scale: Scale) -> Result<Table> {
     ))
 }
 
+/// The cost of 64-bit addressing: run time of the memory-bound kernels built for wasm64
+/// (with the default configuration, which checks every access to a 64-bit memory
+/// explicitly) against the same kernels built for wasm32 by the same compiler
+/// (`build.sh`'s `CC64`), with guard pages (the default) and with explicit checks.
+pub fn memory64(out_dir: &std::path::Path, kernels: &[Kernel], scale: Scale) -> Result<Table> {
+    let guard = WasmJit::new("wasm32 guard", BoundsChecks::GuardPages)?;
+    let explicit = WasmJit::new("wasm32 explicit", BoundsChecks::Explicit)?;
+    let wasm64 = WasmJit::new("wasm64", BoundsChecks::GuardPages)?;
+    let names: Vec<String> = [&guard, &explicit, &wasm64]
+        .iter()
+        .map(|e| e.name().to_owned())
+        .collect();
+    let mut rows = Vec::new();
+    let mut times: Vec<Vec<f64>> = Vec::new();
+    for kernel in kernels
+        .iter()
+        .filter(|k| MEMORY_BOUND.contains(&k.name.as_str()))
+    {
+        let Some([k32, k64]) = crate::kernels::load_memory64_pair(out_dir, &kernel.name)? else {
+            continue;
+        };
+        let mut row = Vec::new();
+        let mut checksum = None;
+        for (engine, kernel) in [(&guard, &k32), (&explicit, &k32), (&wasm64, &k64)] {
+            let m = engine
+                .measure(kernel, scale.size, scale.runs)
+                .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
+            match checksum {
+                Some(c) if c != m.checksum => bail!(
+                    "{}: checksum mismatch: {:#x} in wasm32, {:#x} with {}",
+                    kernel.name,
+                    c,
+                    m.checksum,
+                    engine.name()
+                ),
+                _ => checksum = Some(m.checksum),
+            }
+            row.push(median(&m.run_ns) as f64);
+        }
+        rows.push(kernel.name.clone());
+        times.push(row);
+    }
+    if rows.is_empty() {
+        bail!("no kernel has a wasm64 build (build.sh needs clang-19 and wasm-ld-19, or CC64)");
+    }
+    Ok(ratio_table(
+        "Focused: wasmjit run time, wasm64 (64-bit memory, explicit bounds checks) vs wasm32 \
+         builds of the same kernels by the same compiler",
+        "kernel",
+        &rows,
+        &names,
+        &["wasm32 guard", "wasm32 explicit"],
+        |row, engine| {
+            let i = rows.iter().position(|r| r == row)?;
+            let j = names.iter().position(|n| n == engine)?;
+            Some(times[i][j])
+        },
+    ))
+}
+
 /// The kernels on which interruption checks (at function entries and loop headers) weigh
 /// most: tight loops and many calls.
 pub const LOOP_HEAVY: &[&str] = &["fib", "interp", "quicksort", "crc32", "sieve", "matmul"];

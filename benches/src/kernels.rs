@@ -45,6 +45,8 @@ pub struct Kernel {
     pub native_path: PathBuf,
     /// The minimum of the module's `env.memory` import, in 64 KiB pages.
     pub memory_pages: u32,
+    /// Whether the module is the wasm64 build, importing a 64-bit memory.
+    pub memory64: bool,
 }
 
 /// Runs `benches/kernels/build.sh out_dir`, failing if it does. The native shared objects
@@ -89,7 +91,24 @@ pub fn all_names(repo_root: &Path) -> Result<Vec<String>> {
 
 /// Loads the built kernel `name` from `out_dir`.
 pub fn load(out_dir: &Path, name: &str) -> Result<Kernel> {
-    let wasm_path = out_dir.join(format!("{name}.wasm"));
+    load_file(out_dir, name, "", false)
+}
+
+/// The two builds of kernel `name` that `build.sh` makes with the same compiler for the
+/// memory64 measurement, wasm32 then wasm64, if it made them.
+pub fn load_memory64_pair(out_dir: &Path, name: &str) -> Result<Option<[Kernel; 2]>> {
+    if !out_dir.join(format!("{name}.wasm64.wasm")).exists() {
+        return Ok(None);
+    }
+    Ok(Some([
+        load_file(out_dir, name, ".wasm32-cc64", false)?,
+        load_file(out_dir, name, ".wasm64", true)?,
+    ]))
+}
+
+/// Loads `OUT/<name><suffix>.wasm`, a module importing a 64-bit memory if `memory64`.
+fn load_file(out_dir: &Path, name: &str, suffix: &str, memory64: bool) -> Result<Kernel> {
+    let wasm_path = out_dir.join(format!("{name}{suffix}.wasm"));
     let native_path = out_dir.join(format!("{name}.so"));
     let wasm =
         std::fs::read(&wasm_path).context(format_args!("reading {}", wasm_path.display()))?;
@@ -101,6 +120,7 @@ pub fn load(out_dir: &Path, name: &str) -> Result<Kernel> {
         wasm,
         native_path,
         memory_pages,
+        memory64,
     })
 }
 

@@ -291,6 +291,12 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
             e,
         );
         focused_step(
+            "memory64",
+            || focused::memory64(&kernel_dir, &kernels, scale),
+            t,
+            e,
+        );
+        focused_step(
             "epochs and fuel",
             || focused::interruption(&kernels, scale),
             t,

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{BoundsChecks, CodegenConfig, MEMORY_RESERVATION};
 use crate::module::MemoryType;
 
-/// log2 of the WebAssembly page size, 64 KiB: the only page size today.
+/// log2 of the WebAssembly page size, 64 KiB (the custom-page-sizes proposal adds one byte).
 pub const WASM_PAGE_SIZE_LOG2: u8 = 16;
 
 /// The address space a linear memory gives compiled code, from its base.
@@ -83,10 +83,13 @@ pub enum BoundsStrategy {
 
 impl MemoryAssumptions {
     /// What code compiled with `config` assumes of a memory of type `ty`: guard pages where
-    /// they can cover every index (32-bit memories), explicit checks otherwise.
+    /// they can cover every index (32-bit memories of 64 KiB pages), explicit checks
+    /// otherwise. A memory of one-byte pages ends where a host page may go on, so the bytes
+    /// past its length may be accessible: its accesses are always compared with the length.
     pub fn new(config: &CodegenConfig, ty: &MemoryType) -> Self {
+        let guard_pages_sound = !ty.memory64 && ty.page_size_log2 == WASM_PAGE_SIZE_LOG2;
         let strategy = match config.bounds_checks {
-            BoundsChecks::GuardPages if !ty.memory64 => BoundsStrategy::GuardPages {
+            BoundsChecks::GuardPages if guard_pages_sound => BoundsStrategy::GuardPages {
                 reservation: MEMORY_RESERVATION,
                 guard: config.guard_size,
             },
@@ -95,7 +98,7 @@ impl MemoryAssumptions {
         MemoryAssumptions {
             strategy,
             guard_before: 0,
-            page_size_log2: WASM_PAGE_SIZE_LOG2,
+            page_size_log2: ty.page_size_log2,
             memory64: ty.memory64,
         }
     }
@@ -227,6 +230,7 @@ mod tests {
             maximum: max,
             shared: false,
             memory64: false,
+            page_size_log2: WASM_PAGE_SIZE_LOG2,
         }
     }
 

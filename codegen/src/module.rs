@@ -14,6 +14,7 @@ use wasmparser::{
 };
 
 use crate::error::CompileError;
+use crate::memory_layout::WASM_PAGE_SIZE_LOG2;
 
 /// A WebAssembly value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,7 +111,8 @@ impl fmt::Display for FuncType {
     }
 }
 
-/// A linear memory's limits, in 64 KiB pages.
+/// A linear memory's limits, in pages (of 64 KiB unless the custom-page-sizes proposal
+/// names another size).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MemoryType {
     /// Initial size in pages.
@@ -121,6 +123,33 @@ pub struct MemoryType {
     pub shared: bool,
     /// Whether the memory is indexed with 64-bit addresses.
     pub memory64: bool,
+    /// log2 of the page size in bytes: [`WASM_PAGE_SIZE_LOG2`] (64 KiB), or 0 (one byte)
+    /// with the custom-page-sizes proposal.
+    pub page_size_log2: u8,
+}
+
+impl MemoryType {
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// `pages` pages in bytes (a `u128`: a 64-bit memory's page count reaches 2^64 bytes).
+    pub fn pages_to_bytes(&self, pages: u64) -> u128 {
+        u128::from(pages) << self.page_size_log2
+    }
+
+    /// The most pages the index type lets the memory have: 4 GiB of 32-bit memory, 2^64
+    /// bytes of 64-bit memory, less one page when pages are one byte (the limits the
+    /// custom-page-sizes proposal gives).
+    pub fn index_limit_pages(&self) -> u64 {
+        let address_bits = if self.memory64 { 64 } else { 32 };
+        match address_bits - u32::from(self.page_size_log2) {
+            64 => u64::MAX,
+            bits if self.page_size_log2 == 0 => (1 << bits) - 1,
+            bits => 1 << bits,
+        }
+    }
 }
 
 /// A table's element type and limits, in elements.
@@ -575,6 +604,10 @@ fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
         maximum: m.maximum,
         shared: m.shared,
         memory64: m.memory64,
+        // Validation allows 0 and 16 only.
+        page_size_log2: m
+            .page_size_log2
+            .map_or(WASM_PAGE_SIZE_LOG2, |log2| log2 as u8),
     }
 }
 

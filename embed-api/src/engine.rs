@@ -63,8 +63,7 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 4] = [
-    (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 3] = [
     (
         WasmFeatures::FUNCTION_REFERENCES,
         "typed function references",
@@ -334,8 +333,20 @@ impl Config {
         self.feature(WasmFeatures::SIMD, enable)
     }
 
-    /// The relaxed SIMD proposal. Off by default; wasmjit does not compile it, so
-    /// [`Engine::new`] refuses a configuration that turns it on.
+    /// Relaxed SIMD (Wasm 3.0): `i8x16.relaxed_swizzle`, `f32x4.relaxed_madd` and the other
+    /// operators whose results may differ between targets where the inputs are unusual
+    /// (out-of-range indices, NaN, overflow). Each gives the same result every time on a
+    /// given target. On aarch64 every one gives its deterministic counterpart's result
+    /// (`i8x16.swizzle`, `trunc_sat`, `min`/`max`, `q15mulr_sat_s`, a bitwise select, exact
+    /// signed dot products) and `relaxed_madd` is fused. On x86-64 they give the native
+    /// instructions' results: `pshufb` (indices 16 to 127 wrap), `cvttps2dq`/`cvttpd2dq`
+    /// (`i32::MIN` for NaN and overflow in the signed truncations; the unsigned ones
+    /// saturate), `minps`/`maxps` (`relaxed_min(a, b)` is `b < a ? b : a`), `blendv` (the
+    /// mask lane's top bit, but for 16-bit lanes), `pmulhrsw` (-32768 * -32768 gives
+    /// -32768), `pmaddubsw` (the second operand's bytes unsigned, pair sums saturating),
+    /// and `relaxed_madd` fused where the CPU has FMA (not in code cross-compiled for the
+    /// x86-64-v2 baseline). The full table is in the code generator's
+    /// `translate/simd/relaxed.rs`. On by default.
     pub fn wasm_relaxed_simd(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::RELAXED_SIMD, enable)
     }
@@ -414,6 +425,16 @@ impl Config {
     /// standardised.
     pub fn wasm_wide_arithmetic(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::WIDE_ARITHMETIC, enable)
+    }
+
+    /// The custom-page-sizes proposal: memories declared `(pagesize 1)`, whose limits,
+    /// `memory.size` and `memory.grow` count single bytes (page size 65536 may be named
+    /// too). Such a memory's accesses are always compared with its length: its end need not
+    /// fall on a host page, so guard pages cannot catch what passes it. An imported memory
+    /// must have the page size the module declares ([`crate::MemoryType::page_size`]).
+    /// Off by default until it is standardised.
+    pub fn wasm_custom_page_sizes(&mut self, enable: bool) -> &mut Self {
+        self.feature(WasmFeatures::CUSTOM_PAGE_SIZES, enable)
     }
 }
 

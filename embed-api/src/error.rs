@@ -188,6 +188,12 @@ pub enum MemoryError {
         /// The most pages a pooled memory may have.
         limit: u64,
     },
+    /// A page size other than 1 or 65536 bytes (the only ones of the custom-page-sizes
+    /// proposal).
+    PageSize {
+        /// log2 of the requested page size.
+        log2: u8,
+    },
     /// The operating system refused the address space or the pages.
     Os(String),
 }
@@ -222,6 +228,10 @@ impl fmt::Display for MemoryError {
                 f,
                 "initial size of {pages} pages exceeds the pooling allocator's limit of \
                  {limit} pages per memory"
+            ),
+            MemoryError::PageSize { log2 } => write!(
+                f,
+                "a page size of 2^{log2} bytes is not allowed (only 1 and 65536 are)"
             ),
             MemoryError::Os(e) => write!(f, "the operating system refused the memory: {e}"),
         }

@@ -250,7 +250,7 @@ pub(crate) fn instantiate(
     let resolved = resolve_imports(store, info, &loaded.compiled().memory_assumptions, imports)?;
     store.limit_new_instance()?;
     for ty in &info.memories[info.num_imported_memories as usize..] {
-        store.limit_new_memory(ty.minimum, ty.maximum)?;
+        store.limit_new_memory(ty)?;
     }
     for ty in &info.tables[info.num_imported_tables as usize..] {
         store.limit_new_table(ty.minimum, ty.maximum)?;
@@ -391,6 +391,7 @@ fn limits_match(min: u64, max: Option<u64>, want_min: u64, want_max: Option<u64>
 fn memory_matches(have: &MemoryType, want: &MemoryType) -> bool {
     have.shared == want.shared
         && have.memory64 == want.memory64
+        && have.page_size_log2 == want.page_size_log2
         && limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
 }
 

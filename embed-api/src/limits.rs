@@ -199,18 +199,17 @@ impl StoreOpaque {
         }
     }
 
-    /// Asks for one more memory of `minimum` pages (and `maximum`, if declared).
-    pub(crate) fn limit_new_memory(&mut self, minimum: u64, maximum: Option<u64>) -> Result<()> {
+    /// Asks for one more memory of type `ty` (its minimum, and maximum if declared).
+    pub(crate) fn limit_new_memory(&mut self, ty: &wasmjit_codegen::MemoryType) -> Result<()> {
         let created = self.memories_created;
         self.limit(count(GrowResource::Memories, created, 1), "another memory")?;
-        let page = 65536;
+        let bytes = |pages| usize::try_from(ty.pages_to_bytes(pages)).unwrap_or(usize::MAX);
         self.limit(
             GrowRequest {
                 resource: GrowResource::Memory,
                 current: 0,
-                desired: usize::try_from(minimum.saturating_mul(page)).unwrap_or(usize::MAX),
-                maximum: maximum
-                    .map(|m| usize::try_from(m.saturating_mul(page)).unwrap_or(usize::MAX)),
+                desired: bytes(ty.minimum),
+                maximum: ty.maximum.map(bytes),
             },
             "a memory that large",
         )?;

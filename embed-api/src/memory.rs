@@ -120,6 +120,7 @@ impl Memory {
             maximum,
             shared,
             memory64: false,
+            page_size_log2: wasmjit_codegen::WASM_PAGE_SIZE_LOG2,
         };
         Memory::create(&mut store, ty)
     }
@@ -134,7 +135,7 @@ impl Memory {
 
     fn create(mut store: impl AsContextMut, ty: wasmjit_codegen::MemoryType) -> Result<Memory> {
         let store = opaque_mut(&mut store);
-        store.limit_new_memory(ty.minimum, ty.maximum)?;
+        store.limit_new_memory(&ty)?;
         let memory = store
             .engine
             .instance_allocator()
@@ -317,6 +318,7 @@ impl SharedMemory {
             maximum: Some(maximum),
             shared: true,
             memory64: false,
+            page_size_log2: wasmjit_codegen::WASM_PAGE_SIZE_LOG2,
         };
         let memory = engine
             .instance_allocator()

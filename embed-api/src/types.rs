@@ -11,12 +11,6 @@ use wasmjit_codegen as cg;
 
 use crate::error::{Error, MemoryError, Result};
 
-/// Largest number of 64 KiB pages a 32-bit memory can have (4 GiB).
-const MAX_PAGES_32: u64 = 1 << 16;
-
-/// Largest number of 64 KiB pages a 64-bit memory can have (the whole 64-bit space).
-const MAX_PAGES_64: u64 = 1 << 48;
-
 /// A WebAssembly value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
@@ -145,8 +139,9 @@ impl fmt::Display for FuncType {
     }
 }
 
-/// A linear memory's type: limits in 64 KiB pages, whether it is shared between threads,
-/// whether it is indexed with 64-bit addresses.
+/// A linear memory's type: limits in pages (of 64 KiB, or of one byte with the
+/// custom-page-sizes proposal), whether it is shared between threads, whether it is indexed
+/// with 64-bit addresses.
 ///
 /// Built with [`MemoryType::new`], [`MemoryType::shared`] or, checking the limits instead of
 /// panicking, [`MemoryType::builder`].
@@ -156,6 +151,7 @@ pub struct MemoryType {
     maximum: Option<u64>,
     shared: bool,
     memory64: bool,
+    page_size_log2: u8,
 }
 
 impl MemoryType {
@@ -207,12 +203,25 @@ impl MemoryType {
         self.memory64
     }
 
+    /// The size of the pages the limits, `memory.size` and `memory.grow` count in, in
+    /// bytes: 65536, or 1 for a memory declared `(pagesize 1)` (the custom-page-sizes
+    /// proposal).
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// log2 of [`MemoryType::page_size`]: 16 or 0.
+    pub fn page_size_log2(&self) -> u8 {
+        self.page_size_log2
+    }
+
     pub(crate) fn from_codegen(ty: &cg::MemoryType) -> Self {
         MemoryType {
             minimum: ty.minimum,
             maximum: ty.maximum,
             shared: ty.shared,
             memory64: ty.memory64,
+            page_size_log2: ty.page_size_log2,
         }
     }
 
@@ -222,6 +231,7 @@ impl MemoryType {
             maximum: self.maximum,
             shared: self.shared,
             memory64: self.memory64,
+            page_size_log2: self.page_size_log2,
         }
     }
 }
@@ -241,6 +251,7 @@ impl Default for MemoryTypeBuilder {
                 maximum: None,
                 shared: false,
                 memory64: false,
+                page_size_log2: cg::WASM_PAGE_SIZE_LOG2,
             },
         }
     }
@@ -271,17 +282,24 @@ impl MemoryTypeBuilder {
         self
     }
 
-    /// The memory type, or an `Error::Memory` naming the broken rule: a size above the
-    /// largest the index type allows, `minimum > maximum`, or a shared memory without a
-    /// maximum.
+    /// log2 of the page size: 16 (64 KiB, the default) or 0 (one byte, the
+    /// custom-page-sizes proposal). Modules importing the memory must declare the same.
+    pub fn page_size_log2(&mut self, log2: u8) -> &mut Self {
+        self.ty.page_size_log2 = log2;
+        self
+    }
+
+    /// The memory type, or an `Error::Memory` naming the broken rule: a page size other
+    /// than 1 or 65536 bytes, a size above the largest the index type allows with that page
+    /// size, `minimum > maximum`, or a shared memory without a maximum.
     pub fn build(&self) -> Result<MemoryType> {
         let ty = self.ty;
-        let limit = if ty.memory64 {
-            MAX_PAGES_64
-        } else {
-            MAX_PAGES_32
-        };
-        let error = if ty.minimum > limit {
+        let limit = ty.to_codegen().index_limit_pages();
+        let error = if ty.page_size_log2 != 0 && ty.page_size_log2 != cg::WASM_PAGE_SIZE_LOG2 {
+            Some(MemoryError::PageSize {
+                log2: ty.page_size_log2,
+            })
+        } else if ty.minimum > limit {
             Some(MemoryError::InitialTooLarge { pages: ty.minimum })
         } else {
             match ty.maximum {

@@ -6,18 +6,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, RwLock};
 
 use wasmjit_codegen::{
-    BoundsChecks, MemoryLayout, MemoryType, MEMORY_RESERVATION, WASM32_MAX_PAGES, WASM_PAGE_SIZE,
-    WASM_PAGE_SIZE_LOG2,
+    BoundsChecks, MemoryLayout, MemoryType, MEMORY_RESERVATION, WASM_PAGE_SIZE_LOG2,
 };
 
 use crate::memory_image::MemoryImage;
-use crate::mmap::Mmap;
+use crate::mmap::{page_size, Mmap};
 use crate::parking::WaitQueue;
 use crate::pool::PoolSlot;
 use crate::vmcontext::{GrowRequest, GrowResource, VMMemoryDefinition};
-
-/// Largest number of pages a 64-bit memory's type may name (2^64 bytes).
-pub const MEMORY64_MAX_PAGES: u64 = 1 << 48;
 
 /// Largest reservation of a 64-bit memory, in bytes (64 GiB): how far such a memory can
 /// grow, as its base never moves. Growing past it fails as growing past the maximum does.
@@ -39,12 +35,14 @@ pub struct MemoryConfig {
 /// broken has its own variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MemoryError {
-    /// The initial size exceeds 65536 pages (a 64-bit memory: its largest reservation).
+    /// The initial size exceeds what the index type addresses (65536 pages of 64 KiB for a
+    /// 32-bit memory; for a 64-bit one, its largest reservation).
     InitialTooLarge {
         /// Requested initial pages.
         pages: u64,
     },
-    /// The maximum exceeds 65536 pages (a 64-bit memory: 2^48 pages).
+    /// The maximum exceeds what the index type addresses (65536 pages of 64 KiB for a 32-bit
+    /// memory, 2^48 for a 64-bit one).
     MaximumTooLarge {
         /// Requested maximum pages.
         pages: u64,
@@ -89,14 +87,14 @@ impl fmt::Display for MemoryError {
             MemoryError::InitialTooLarge { pages } => {
                 write!(
                     f,
-                    "initial size of {pages} pages exceeds the limit (65536 pages for a 32-bit memory, {} for a 64-bit one)",
-                    MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE
+                    "initial size of {pages} pages exceeds the limit (4 GiB for a 32-bit memory, {} GiB for a 64-bit one)",
+                    MEMORY64_MAX_RESERVATION >> 30
                 )
             }
             MemoryError::MaximumTooLarge { pages } => {
                 write!(
                     f,
-                    "maximum size of {pages} pages exceeds the limit (65536 pages for a 32-bit memory, 2^48 for a 64-bit one)"
+                    "maximum size of {pages} pages exceeds the limit (4 GiB for a 32-bit memory, 2^64 bytes for a 64-bit one)"
                 )
             }
             MemoryError::InitialAboveMaximum { initial, maximum } => write!(
@@ -166,15 +164,12 @@ unsafe impl Sync for LinearMemory {}
 /// Checks `ty` against the rules of `WebAssembly.Memory` (and, for a 64-bit memory, the
 /// reservation it can have), returning how many pages it can grow to.
 pub(crate) fn check_type(ty: &MemoryType) -> Result<u64, MemoryError> {
-    let index_limit = if ty.memory64 {
-        MEMORY64_MAX_PAGES
-    } else {
-        WASM32_MAX_PAGES
-    };
+    let index_limit = ty.index_limit_pages();
+    let reservation_limit = MEMORY64_MAX_RESERVATION >> ty.page_size_log2;
     if ty.minimum > index_limit {
         return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
     }
-    if ty.memory64 && ty.minimum > MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE {
+    if ty.memory64 && ty.minimum > reservation_limit {
         return Err(MemoryError::InitialTooLarge { pages: ty.minimum });
     }
     if let Some(max) = ty.maximum {
@@ -191,13 +186,31 @@ pub(crate) fn check_type(ty: &MemoryType) -> Result<u64, MemoryError> {
     if ty.shared && ty.maximum.is_none() {
         return Err(MemoryError::SharedWithoutMaximum);
     }
+    let maximum = ty.maximum.unwrap_or(index_limit);
     Ok(if ty.memory64 {
-        ty.maximum
-            .unwrap_or(MEMORY64_MAX_PAGES)
-            .min(MEMORY64_MAX_RESERVATION / WASM_PAGE_SIZE)
+        maximum.min(reservation_limit)
     } else {
-        ty.maximum.unwrap_or(WASM32_MAX_PAGES)
+        maximum
     })
+}
+
+/// Whether a memory of type `ty` created with `bounds_checks` reserves all 4 GiB a 32-bit
+/// index reaches, for code that leaves accesses unchecked. Only memories of 64 KiB pages
+/// do: a memory of one-byte pages may end inside a host page, so its code always compares
+/// accesses with the length (see `MemoryAssumptions::new`).
+pub(crate) fn reserves_whole_index_range(ty: &MemoryType, bounds_checks: BoundsChecks) -> bool {
+    bounds_checks == BoundsChecks::GuardPages
+        && !ty.memory64
+        && ty.page_size_log2 == WASM_PAGE_SIZE_LOG2
+}
+
+/// `pages` pages of `ty` in bytes, rounded up to whole host pages: what is made accessible
+/// for a memory of that size (the bytes past the length stay zero, since every access is
+/// compared with the length where the size is not whole host pages).
+pub(crate) fn accessible_bytes(ty: &MemoryType, pages: u64) -> usize {
+    usize::try_from(ty.pages_to_bytes(pages))
+        .expect("checked against the reservation")
+        .next_multiple_of(page_size())
 }
 
 impl LinearMemory {
@@ -217,13 +230,14 @@ impl LinearMemory {
         image: Option<&MemoryImage>,
     ) -> Result<Self, MemoryError> {
         let maximum_pages = check_type(ty)?;
-        let addressable = match config.bounds_checks {
-            BoundsChecks::GuardPages if !ty.memory64 => MEMORY_RESERVATION,
-            _ => maximum_pages * WASM_PAGE_SIZE,
+        let addressable = if reserves_whole_index_range(ty, config.bounds_checks) {
+            MEMORY_RESERVATION
+        } else {
+            (ty.pages_to_bytes(maximum_pages) as u64).next_multiple_of(page_size() as u64)
         };
         let guard_before = usize::try_from(config.guard_before)
             .map_err(|_| MemoryError::Os("guard size overflows".into()))?
-            .next_multiple_of(crate::mmap::page_size());
+            .next_multiple_of(page_size());
         let total = (guard_before as u64)
             .checked_add(addressable)
             .and_then(|n| n.checked_add(config.guard_after))
@@ -231,7 +245,7 @@ impl LinearMemory {
             .ok_or_else(|| MemoryError::Os("reservation size overflows".into()))?;
         let os = |e: std::io::Error| MemoryError::Os(e.to_string());
         let mmap = Mmap::reserve(total.max(guard_before + 1)).map_err(os)?;
-        let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
+        let initial = accessible_bytes(ty, ty.minimum);
         mmap.make_accessible(guard_before, initial).map_err(os)?;
         if let Some(image) = image {
             assert!(
@@ -250,7 +264,7 @@ impl LinearMemory {
             guard_after: (mmap.len() - guard_before) as u64 - addressable,
             guard_before: guard_before as u64,
             base_can_move: false,
-            page_size_log2: WASM_PAGE_SIZE_LOG2,
+            page_size_log2: ty.page_size_log2,
             memory64: ty.memory64,
         };
         Ok(Self::from_parts(
@@ -282,7 +296,7 @@ impl LinearMemory {
     ) -> Self {
         let definition = Box::new(VMMemoryDefinition {
             base,
-            current_length: ((ty.minimum * WASM_PAGE_SIZE) as usize).into(),
+            current_length: (ty.pages_to_bytes(ty.minimum) as usize).into(),
         });
         LinearMemory {
             backing,
@@ -295,8 +309,12 @@ impl LinearMemory {
         }
     }
 
-    /// Makes `len` bytes `offset` bytes from the base readable and writable.
+    /// Makes `len` bytes `offset` bytes from the base readable and writable, and the rest of
+    /// the host pages they touch.
     fn make_accessible(&self, offset: usize, len: usize) -> std::io::Result<()> {
+        let start = offset - offset % page_size();
+        let len = (offset + len).next_multiple_of(page_size()) - start;
+        let offset = start;
         match &self.backing {
             Backing::Own { mmap, guard_before } => mmap.make_accessible(guard_before + offset, len),
             Backing::Pool(slot) => slot.make_accessible(offset, len),
@@ -317,13 +335,14 @@ impl LinearMemory {
                 maximum: self.maximum_pages,
             })?;
         if delta > 0 {
-            let old_bytes = (current * WASM_PAGE_SIZE) as usize;
-            let added = (delta * WASM_PAGE_SIZE) as usize;
-            self.make_accessible(old_bytes, added)
+            // Within the reservation (`maximum_pages` fits it), so in `usize`.
+            let old_bytes = self.ty.pages_to_bytes(current) as usize;
+            let new_bytes = self.ty.pages_to_bytes(new) as usize;
+            self.make_accessible(old_bytes, new_bytes - old_bytes)
                 .map_err(|e| MemoryError::Os(e.to_string()))?;
             self.definition
                 .current_length
-                .store((new * WASM_PAGE_SIZE) as usize, Ordering::Release);
+                .store(new_bytes, Ordering::Release);
         }
         Ok(current)
     }
@@ -335,20 +354,18 @@ impl LinearMemory {
         let desired = current
             .checked_add(delta)
             .filter(|n| *n <= self.maximum_pages)?;
+        let bytes = |pages| usize::try_from(self.ty.pages_to_bytes(pages)).unwrap_or(usize::MAX);
         Some(GrowRequest {
             resource: GrowResource::Memory,
-            current: (current * WASM_PAGE_SIZE) as usize,
-            desired: (desired * WASM_PAGE_SIZE) as usize,
-            maximum: self
-                .ty
-                .maximum
-                .map(|m| usize::try_from(m.saturating_mul(WASM_PAGE_SIZE)).unwrap_or(usize::MAX)),
+            current: bytes(current),
+            desired: bytes(desired),
+            maximum: self.ty.maximum.map(bytes),
         })
     }
 
     /// Current size in pages.
     pub fn size_pages(&self) -> u64 {
-        self.byte_size() as u64 / WASM_PAGE_SIZE
+        self.byte_size() as u64 >> self.ty.page_size_log2
     }
 
     /// Current size in bytes.
@@ -411,7 +428,7 @@ impl Drop for LinearMemory {
     fn drop(&mut self) {
         match &self.backing {
             Backing::Own { mmap, .. } => registry_remove(mmap.as_ptr() as usize),
-            Backing::Pool(slot) => slot.release(self.byte_size()),
+            Backing::Pool(slot) => slot.release(accessible_bytes(&self.ty, self.size_pages())),
         }
     }
 }
@@ -465,6 +482,7 @@ mod tests {
             maximum,
             shared,
             memory64: false,
+            page_size_log2: WASM_PAGE_SIZE_LOG2,
         }
     }
 

@@ -27,7 +27,7 @@ use std::os::fd::FromRawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
-use wasmjit_codegen::{ConstExpr, ConstOp, DataKind, ElemKind, ModuleInfo, WASM_PAGE_SIZE};
+use wasmjit_codegen::{ConstExpr, ConstOp, DataKind, ElemKind, ModuleInfo};
 
 use crate::mmap::{page_size, Mmap};
 
@@ -130,7 +130,7 @@ fn static_layout(info: &ModuleInfo) -> Option<Vec<Segments<'_>>> {
         }
         let start = static_offset(offset)?;
         let end = start.checked_add(segment.bytes.len() as u64)?;
-        if end > ty.minimum.checked_mul(WASM_PAGE_SIZE)? {
+        if u128::from(end) > ty.pages_to_bytes(ty.minimum) {
             return None;
         }
         layout[index].push((usize::try_from(start).ok()?, &segment.bytes));
@@ -196,6 +196,7 @@ mod tests {
             maximum: None,
             shared: false,
             memory64: false,
+            page_size_log2: wasmjit_codegen::WASM_PAGE_SIZE_LOG2,
         }];
         info.data = segments
             .iter()

@@ -32,7 +32,9 @@ use wasmjit_codegen::{
 };
 
 use crate::memory::MemoryError;
-use crate::memory::{check_type, registry_insert, registry_remove, LinearMemory, MemoryConfig};
+use crate::memory::{
+    accessible_bytes, check_type, registry_insert, registry_remove, LinearMemory, MemoryConfig,
+};
 use crate::memory_image::MemoryImage;
 use crate::mmap::{page_size, Mmap};
 
@@ -41,7 +43,8 @@ use crate::mmap::{page_size, Mmap};
 pub struct PoolConfig {
     /// How many memories may be alive at once.
     pub total_memories: u32,
-    /// The most pages one memory may have, initially or after growing.
+    /// The most 64 KiB pages one memory may have, initially or after growing (a memory of
+    /// one-byte pages may have as many bytes).
     pub max_memory_pages: u64,
     /// Bytes at the start of a returned slot restored by hand (to the image's bytes or
     /// zeros) rather than given back to the kernel, so the next instance does not fault
@@ -125,17 +128,19 @@ impl MemoryPool {
         ty: &MemoryType,
         image: Option<&Arc<MemoryImage>>,
     ) -> Result<LinearMemory, MemoryError> {
-        let maximum_pages = check_type(ty)?.min(self.max_memory_pages);
-        if ty.minimum > self.max_memory_pages {
+        // The slot's bytes, in the memory's pages.
+        let slot_pages = (self.max_memory_pages * WASM_PAGE_SIZE) >> ty.page_size_log2;
+        let maximum_pages = check_type(ty)?.min(slot_pages);
+        if ty.minimum > slot_pages {
             return Err(MemoryError::PoolSlotTooSmall {
                 pages: ty.minimum,
-                limit: self.max_memory_pages,
+                limit: slot_pages,
             });
         }
         let index = self.free.pop().ok_or(MemoryError::PoolExhausted {
             slots: self.slots.len() as u32,
         })?;
-        let initial = (ty.minimum * WASM_PAGE_SIZE) as usize;
+        let initial = accessible_bytes(ty, ty.minimum);
         if let Err(e) = self.prepare(index, initial, image) {
             // The slot's state is unknown after a failed system call: it is not reused.
             return Err(MemoryError::Os(e.to_string()));
@@ -145,10 +150,12 @@ impl MemoryPool {
             index,
         };
         let base = self.mmap.as_ptr().wrapping_add(self.base_offset(index));
-        // A 64-bit memory's code checks every access explicitly, so a slot serves it as well
-        // as a 32-bit one; only the index type differs.
+        // A 64-bit memory's code, and that of a memory of one-byte pages, checks every access
+        // explicitly, so a slot serves it as well as a 32-bit one of 64 KiB pages; only the
+        // index type and page size differ.
         let layout = MemoryLayout {
             memory64: ty.memory64,
+            page_size_log2: ty.page_size_log2,
             ..self.layout
         };
         Ok(LinearMemory::pooled(slot, base, ty, maximum_pages, layout))
@@ -206,7 +213,8 @@ impl MemoryPool {
         Ok(())
     }
 
-    /// Resets slot `index`, whose memory ended `byte_size` bytes long, and frees it.
+    /// Resets slot `index`, whose memory ended with `byte_size` accessible bytes (whole host
+    /// pages), and frees it.
     fn release(&self, index: u32, byte_size: usize) {
         if self.reset(index, byte_size).is_ok() {
             self.free.push(index);
@@ -285,7 +293,8 @@ impl PoolSlot {
         (start, self.pool.stride)
     }
 
-    /// Resets the slot of a memory that ended `byte_size` bytes long and frees it.
+    /// Resets the slot of a memory that ended with `byte_size` accessible bytes (its length
+    /// rounded up to whole host pages) and frees it.
     pub(crate) fn release(&self, byte_size: usize) {
         self.pool.release(self.index, byte_size);
     }
@@ -376,6 +385,7 @@ mod tests {
             maximum,
             shared: false,
             memory64: false,
+            page_size_log2: WASM_PAGE_SIZE_LOG2,
         }
     }
 

@@ -8,6 +8,11 @@
 //!
 //! Only a stack overflow may differ (the engines count stack differently): once either engine
 //! overflows, the rest of that module is not compared.
+//!
+//! Modules may also use Wasm 3.0 features ([`Features`]): those wasmi 2 runs (tail calls,
+//! memory64, extended constants, multi-memory) are compared with wasmi as above; the others
+//! (relaxed SIMD; exceptions and typed references once wasmjit compiles them) are compared
+//! between two wasmjit configurations whose results must not differ ([`self_configs`]).
 
 use std::fmt;
 
@@ -21,38 +26,95 @@ const FUEL: u32 = 10_000;
 /// The most bytes of random input a seed turns into, which bounds the module's size.
 const INPUT_BYTES: usize = 16 << 10;
 
-/// What `wasm-smith` may generate: Wasm 2.0 without imports, one memory of at most 64 pages
-/// with a declared maximum (so growth stays small in the interpreter), small tables.
-/// With `disallow_traps`, every trapping instruction is guarded, so calls run deeper
+/// The features a generated module may use beyond Wasm 2.0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// `return_call` and `return_call_indirect`.
+    pub tail_call: bool,
+    /// 64-bit memories (and tables).
+    pub memory64: bool,
+    /// Arithmetic in constant expressions.
+    pub extended_const: bool,
+    /// Up to two memories.
+    pub multi_memory: bool,
+    /// The relaxed SIMD operators (whose results wasmi 2 does not pin to wasmjit's).
+    pub relaxed_simd: bool,
+    /// Exception handling: turn on once wasmjit compiles it (the `eh` branch); wasmi 2 has
+    /// none, so such modules are compared between wasmjit configurations.
+    pub exceptions: bool,
+    /// Typed function references: turn on once wasmjit compiles them (the `funcref`
+    /// branch). wasm-smith generates them only together with GC (`gc_enabled`), so this
+    /// also needs its GC instructions compiled, or filtered out of the generated modules.
+    pub typed_references: bool,
+}
+
+impl Features {
+    /// Wasm 2.0 alone.
+    pub const WASM2: Features = Features {
+        tail_call: false,
+        memory64: false,
+        extended_const: false,
+        multi_memory: false,
+        relaxed_simd: false,
+        exceptions: false,
+        typed_references: false,
+    };
+
+    /// The Wasm 3.0 features wasmi 2 runs too: modules using them are compared with wasmi.
+    pub const WASMI: Features = Features {
+        tail_call: true,
+        memory64: true,
+        extended_const: true,
+        multi_memory: true,
+        ..Features::WASM2
+    };
+
+    /// Every feature wasmjit compiles today: modules using them are compared between
+    /// wasmjit configurations ([`self_configs`]).
+    pub const WASMJIT: Features = Features {
+        relaxed_simd: true,
+        ..Features::WASMI
+    };
+
+    /// Whether wasmi 2 runs modules using these features.
+    pub fn wasmi_runs(&self) -> bool {
+        !(self.relaxed_simd || self.exceptions || self.typed_references)
+    }
+}
+
+/// What `wasm-smith` may generate: Wasm 2.0 and `features`, without imports, memories of at
+/// most 64 pages with a declared maximum (so growth stays small in the interpreter), small
+/// tables. With `disallow_traps`, every trapping instruction is guarded, so calls run deeper
 /// instead of stopping at the first `unreachable` or out-of-bounds access.
-pub fn smith_config(disallow_traps: bool) -> SmithConfig {
+pub fn smith_config(disallow_traps: bool, features: Features) -> SmithConfig {
     SmithConfig {
         disallow_traps,
         allow_start_export: true,
         bulk_memory_enabled: true,
         canonicalize_nans: true,
         custom_page_sizes_enabled: false,
-        exceptions_enabled: false,
+        exceptions_enabled: features.exceptions,
         export_everything: true,
-        extended_const_enabled: false,
-        gc_enabled: false,
+        extended_const_enabled: features.extended_const,
+        gc_enabled: features.typed_references,
         max_imports: 0,
         min_funcs: 4,
         max_funcs: 24,
-        max_memories: 1,
+        max_memories: if features.multi_memory { 2 } else { 1 },
         max_memory32_bytes: 64 << 16,
+        max_memory64_bytes: 64 << 16,
         memory_max_size_required: true,
         max_table_elements: 1_000,
         table_max_size_required: true,
         max_tables: 4,
-        memory64_enabled: false,
+        memory64_enabled: features.memory64,
         multi_value_enabled: true,
         reference_types_enabled: true,
-        relaxed_simd_enabled: false,
+        relaxed_simd_enabled: features.relaxed_simd,
         saturating_float_to_int_enabled: true,
         sign_extension_ops_enabled: true,
         simd_enabled: true,
-        tail_call_enabled: false,
+        tail_call_enabled: features.tail_call,
         threads_enabled: false,
         wide_arithmetic_enabled: false,
         ..SmithConfig::default()
@@ -74,16 +136,25 @@ fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-/// The module generated for `seed`, as binary wasm: odd seeds guard their trapping
+/// The Wasm 2.0 module generated for `seed`, as binary wasm: odd seeds guard their trapping
 /// instructions, even seeds do not.
 pub fn generate(seed: u64) -> arbitrary::Result<Vec<u8>> {
+    generate_with(seed, Features::WASM2)
+}
+
+/// The module using `features` generated for `seed`, as [`generate`] does.
+pub fn generate_with(seed: u64, features: Features) -> arbitrary::Result<Vec<u8>> {
     let input = seed_bytes(seed, INPUT_BYTES);
-    generate_from(&mut Unstructured::new(&input), seed % 2 == 1)
+    generate_from(&mut Unstructured::new(&input), seed % 2 == 1, features)
 }
 
 /// The module generated from fuzzer input.
-pub fn generate_from(u: &mut Unstructured<'_>, disallow_traps: bool) -> arbitrary::Result<Vec<u8>> {
-    let mut module = wasm_smith::Module::new(smith_config(disallow_traps), u)?;
+pub fn generate_from(
+    u: &mut Unstructured<'_>,
+    disallow_traps: bool,
+    features: Features,
+) -> arbitrary::Result<Vec<u8>> {
+    let mut module = wasm_smith::Module::new(smith_config(disallow_traps, features), u)?;
     module
         .ensure_termination(FUEL)
         .map_err(|_| arbitrary::Error::IncorrectFormat)?;
@@ -209,8 +280,12 @@ pub const STACK_OVERFLOW: &str = "call stack exhausted";
 /// to spare), and no Cranelift optimisation.
 pub fn wasmjit_config(seed: u64) -> wasmjit::Config {
     let mut config = wasmjit::Config::new();
-    // The features `smith_config` generates: Wasm 2.0, the defaults without threads.
-    config.wasm_threads(false);
+    // The features `smith_config` generates: the defaults without threads, and the
+    // proposals wasmjit has off by default.
+    config
+        .wasm_threads(false)
+        .wasm_multi_memory(true)
+        .wasm_extended_const(true);
     match seed % 4 {
         1 => {
             config.bounds_checks(wasmjit::BoundsChecks::Explicit);
@@ -226,11 +301,30 @@ pub fn wasmjit_config(seed: u64) -> wasmjit::Config {
     config
 }
 
+/// The two wasmjit configurations modules wasmi cannot run are compared between: optimised
+/// code with guard pages, and unoptimised code with explicit bounds checks, fuel and epoch
+/// checks (with fuel and time to spare).
+pub fn self_configs() -> [wasmjit::Config; 2] {
+    let optimised = wasmjit_config(0);
+    let mut plain = wasmjit_config(0);
+    plain
+        .opt_level(wasmjit::OptLevel::None)
+        .bounds_checks(wasmjit::BoundsChecks::Explicit)
+        .consume_fuel(true)
+        .epoch_interruption(true);
+    [optimised, plain]
+}
+
 /// Runs `wasm` in wasmjit, configured by [`wasmjit_config`].
 pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
+    run_wasmjit_with(wasm, seed, &wasmjit_config(seed))
+}
+
+/// Runs `wasm` in wasmjit configured by `config`, with arguments drawn from `seed`.
+pub fn run_wasmjit_with(wasm: &[u8], seed: u64, config: &wasmjit::Config) -> Outcome {
     use wasmjit::{Engine, Extern, Instance, Module, Store, Val, ValType};
 
-    let engine = Engine::new(&wasmjit_config(seed)).expect("engine");
+    let engine = Engine::new(config).expect("engine");
     let mut outcome = Outcome::default();
     let module = match Module::new(&engine, wasm) {
         Ok(module) => module,
@@ -347,10 +441,10 @@ pub fn run_wasmi(wasm: &[u8], seed: u64) -> Outcome {
 
     let mut config = Config::default();
     config
-        .wasm_multi_memory(false)
-        .wasm_tail_call(false)
-        .wasm_extended_const(false)
-        .wasm_memory64(false)
+        .wasm_multi_memory(true)
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_memory64(true)
         .wasm_relaxed_simd(false)
         .wasm_simd(true);
     let engine = Engine::new(&config);

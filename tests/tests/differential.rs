@@ -7,13 +7,19 @@
 //! `differential::looks_like_known_wasmi_bug` attributes to wasmi's known `select`/`i32.eqz`
 //! bug are counted apart, in any seed range; the seeds in `tests/differential-oracle-bugs.txt`
 //! check that the classifier still recognises that bug.
+//!
+//! Modules using Wasm 3.0 features come from their own seeds (`WASMJIT_DIFF_WASM3_MODULES`,
+//! 600 by default): two in three use only what wasmi 2 runs too (tail calls, memory64,
+//! extended constants, multi-memory) and are compared with wasmi; the others add relaxed
+//! SIMD and are compared between unoptimised, explicitly checked and optimised guard-page
+//! wasmjit code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use wasmjit_tests::differential::{self, Outcome};
+use wasmjit_tests::differential::{self, Features, Outcome};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -127,6 +133,103 @@ fn wasmjit_agrees_with_wasmi() {
         oracle_wrong.len()
     );
     assert!(compared >= count * 9 / 10, "too few modules generated");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+/// The first seed of the Wasm 3.0 run, far from the Wasm 2.0 run's.
+const WASM3_SEEDS: u64 = 1 << 40;
+
+#[test]
+fn wasm3_features_agree() {
+    let count = env_u64("WASMJIT_DIFF_WASM3_MODULES", 600);
+    let next = AtomicU64::new(0);
+    let counts = Mutex::new(BTreeMap::<&str, u64>::new());
+    let mismatches = Mutex::new(Vec::new());
+    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/differential");
+    let [optimised, plain] = differential::self_configs();
+
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let worker = std::thread::Builder::new().stack_size(16 << 20);
+            let spawned = worker.spawn_scoped(s, || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let seed = WASM3_SEEDS + i;
+                let features = if i % 3 == 2 {
+                    Features::WASMJIT
+                } else {
+                    Features::WASMI
+                };
+                let Ok(wasm) = differential::generate_with(seed, features) else {
+                    continue;
+                };
+                let wasm2 = wasmparser::WasmFeatures::WASM2;
+                if wasmparser::Validator::new_with_features(wasm2)
+                    .validate_all(&wasm)
+                    .is_err()
+                {
+                    *counts.lock().unwrap().entry("beyond Wasm 2.0").or_default() += 1;
+                }
+                let (kind, result) = if features.wasmi_runs() {
+                    let ours = differential::run_wasmjit(&wasm, seed);
+                    let theirs = differential::run_wasmi(&wasm, seed);
+                    let diff = differential::compare(&ours, &theirs);
+                    if diff.is_err()
+                        && differential::looks_like_known_wasmi_bug(&wasm, &ours, &theirs)
+                    {
+                        ("known wasmi bugs", Ok(()))
+                    } else {
+                        let diff =
+                            diff.map_err(|d| format!("{d}\nwasmjit:\n{ours}wasmi:\n{theirs}"));
+                        ("against wasmi", diff)
+                    }
+                } else {
+                    let ours = differential::run_wasmjit_with(&wasm, seed, &optimised);
+                    let plain = differential::run_wasmjit_with(&wasm, seed, &plain);
+                    let diff = differential::compare(&ours, &plain).map_err(|d| {
+                        format!("{d}\noptimised:\n{ours}unoptimised, explicit checks:\n{plain}")
+                    });
+                    ("optimised against unoptimised", diff)
+                };
+                *counts.lock().unwrap().entry(kind).or_default() += 1;
+                if let Err(diff) = result {
+                    std::fs::create_dir_all(&out_dir).expect("create target/differential");
+                    let file = out_dir.join(format!("seed-{seed}.wasm"));
+                    std::fs::write(&file, &wasm).expect("write module");
+                    mismatches
+                        .lock()
+                        .unwrap()
+                        .push(format!("seed {seed} ({}), {kind}: {diff}", file.display()));
+                }
+            });
+            spawned.expect("spawn a differential worker");
+        }
+    });
+
+    let counts = counts.into_inner().unwrap();
+    let mismatches = mismatches.into_inner().unwrap();
+    println!(
+        "differential (Wasm 3.0 features): {count} seeds: {counts:?}, {} mismatches",
+        mismatches.len()
+    );
+    let beyond = counts.get("beyond Wasm 2.0").copied().unwrap_or(0);
+    let compared: u64 = counts.values().sum::<u64>() - beyond;
+    assert!(compared >= count * 9 / 10, "too few modules generated");
+    assert!(
+        beyond >= count / 4,
+        "too few modules use a Wasm 3.0 feature: {counts:?}"
+    );
+    assert!(
+        counts.get("optimised against unoptimised") >= Some(&(count / 4)),
+        "too few relaxed-SIMD modules: {counts:?}"
+    );
     assert!(
         mismatches.is_empty(),
         "{} mismatches:\n{}",

@@ -53,7 +53,8 @@ fn wasm2(config: &mut Config) {
     config
         .wasm_threads(false)
         .wasm_tail_call(false)
-        .wasm_memory64(false);
+        .wasm_memory64(false)
+        .wasm_relaxed_simd(false);
 }
 
 /// Wasm 2.0 and multi-memory.
@@ -78,6 +79,21 @@ fn wasm2_memory64(config: &mut Config) {
 fn wasm2_wide_arithmetic(config: &mut Config) {
     wasm2(config);
     config.wasm_wide_arithmetic(true);
+}
+
+/// Wasm 2.0 and custom page sizes, with memory64 and multi-memory (which its files use).
+fn wasm2_custom_page_sizes(config: &mut Config) {
+    wasm2(config);
+    config
+        .wasm_custom_page_sizes(true)
+        .wasm_memory64(true)
+        .wasm_multi_memory(true);
+}
+
+/// Wasm 2.0 and relaxed SIMD.
+fn wasm2_relaxed_simd(config: &mut Config) {
+    wasm2(config);
+    config.wasm_relaxed_simd(true);
 }
 
 /// Wasm 2.0 and tail calls.
@@ -127,6 +143,16 @@ fn folders() -> Vec<Folder> {
         proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
         proposal("proposals/tail-call", Proposal::TailCall, wasm2_tail_call),
         proposal("proposals/memory64", Proposal::Memory64, wasm2_memory64),
+        proposal(
+            "proposals/custom-page-sizes",
+            Proposal::CustomPageSizes,
+            wasm2_custom_page_sizes,
+        ),
+        proposal(
+            "proposals/relaxed-simd",
+            Proposal::RelaxedSimd,
+            wasm2_relaxed_simd,
+        ),
         proposal(
             "proposals/wide-arithmetic",
             Proposal::WideArithmetic,

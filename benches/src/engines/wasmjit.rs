@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use wasmjit::{BoundsChecks, Config, Linker, Memory, Module, Store};
+use wasmjit::{BoundsChecks, Config, Linker, Memory, MemoryType, Module, Store};
 
 use super::{timed_runs, Engine, Measurement};
 use crate::error::{Context, Result};
@@ -53,8 +53,18 @@ impl Engine for WasmJit {
         if self.fuel {
             store.set_fuel(u64::MAX).context("setting fuel")?;
         }
-        let memory = Memory::new(&mut store, u64::from(kernel.memory_pages), None, false)
-            .context("creating the memory")?;
+        let pages = u64::from(kernel.memory_pages);
+        let memory = if kernel.memory64 {
+            let ty = MemoryType::builder()
+                .min(pages)
+                .memory64(true)
+                .build()
+                .context("the 64-bit memory's type")?;
+            Memory::with_type(&mut store, &ty)
+        } else {
+            Memory::new(&mut store, pages, None, false)
+        }
+        .context("creating the memory")?;
         let mut linker = Linker::new(&self.engine);
         linker
             .define(&mut store, "env", "memory", memory)

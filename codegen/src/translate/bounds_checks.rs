@@ -39,7 +39,7 @@
 //! 64-bit memories (memory64) are always checked explicitly: no reservation covers a 64-bit
 //! index. `index < 2^64`, `offset < 2^64`, and case 1 uses `max_length = maximum * 64 KiB`
 //! (at most 2^64 - 1; computed without overflow), so past it `end < 2^64`. Then, with
-//! `min_length` the memory's initial length (`minimum * 64 KiB`, a lower bound of `length`):
+//! `min_length` the memory's initial length (`minimum` pages in bytes, a lower bound of `length`):
 //!
 //! 6. `end <= min_length`: compare `index > length - end` (no underflow, since
 //!    `length >= min_length >= end`). The subtraction depends only on the length, which is
@@ -69,7 +69,6 @@ use super::FuncTranslator;
 use crate::memory_layout::BoundsStrategy;
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
-use crate::{WASM32_MAX_PAGES, WASM_PAGE_SIZE};
 
 /// The alias region of every memory's definition (its current length): only calls change
 /// it, so heap stores do not make Cranelift reload it.
@@ -106,10 +105,9 @@ impl FuncTranslator<'_, '_> {
         let ty = &self.env.module.memories[memory as usize];
         let memory64 = ty.memory64;
         // In `u128`: a 64-bit memory's offset and page count reach 2^64 bytes.
-        let pages = |count: u64| u128::from(count) * u128::from(WASM_PAGE_SIZE);
-        let index_limit = if memory64 { 1 << 48 } else { WASM32_MAX_PAGES };
-        let max_length = pages(ty.maximum.unwrap_or(index_limit)).min(u128::from(u64::MAX));
-        let min_length = pages(ty.minimum);
+        let max_pages = ty.maximum.unwrap_or(ty.index_limit_pages());
+        let max_length = ty.pages_to_bytes(max_pages).min(u128::from(u64::MAX));
+        let min_length = ty.pages_to_bytes(ty.minimum);
         let end_wide = u128::from(offset) + u128::from(size);
         // Case 1.
         if end_wide > max_length {

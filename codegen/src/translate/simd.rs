@@ -2,7 +2,8 @@
 //!
 //! A `v128` travels on the operand stack, in locals and across calls as `i8x16`; each
 //! operator reinterprets its operands as the lane type it works on and its result back to
-//! `i8x16`. The reinterpretations are free: Cranelift folds them away.
+//! `i8x16`. The reinterpretations are free: Cranelift folds them away. The relaxed SIMD
+//! operators, whose results may differ by target, are in [`relaxed`].
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
@@ -14,6 +15,8 @@ use super::FuncTranslator;
 use crate::error::CompileError;
 
 use types::{F32X4, F64X2, I16, I16X8, I32, I32X4, I64, I64X2, I8, I8X16};
+
+mod relaxed;
 
 /// Flags of a lane reinterpretation.
 fn bitcast_flags() -> MemFlagsData {
@@ -603,7 +606,7 @@ impl FuncTranslator<'_, '_> {
             Operator::F64x2PromoteLowF32x4 => {
                 self.v_unary(F32X4, |t, a| t.builder.ins().fvpromote_low(a))
             }
-            _ => return Ok(false),
+            _ => return Ok(self.translate_relaxed_simd(op)),
         }
         Ok(true)
     }

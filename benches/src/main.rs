@@ -333,7 +333,9 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         }
         // Builds SQLite, QuickJS and the others for wasm and natively (minutes the first
         // time): full runs only.
-        let wanted = t.only.is_none_or(|only| only.iter().any(|n| n == "real programs"));
+        let wanted = t
+            .only
+            .is_none_or(|only| only.iter().any(|n| n == "real programs"));
         if !options.smoke && wanted {
             eprintln!("bench: focused: real programs ...");
             match realworld::programs(&repo_root, options.runs) {

@@ -289,7 +289,10 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
                     .map(|(p, c)| (Path::new(path.file_name().unwrap()).join(p), c)),
             );
         } else {
-            out.push((path.strip_prefix(dir).unwrap().into(), std::fs::read(&path).unwrap()));
+            out.push((
+                path.strip_prefix(dir).unwrap().into(),
+                std::fs::read(&path).unwrap(),
+            ));
         }
     }
     out.sort();

@@ -43,9 +43,10 @@ fn python() -> Option<&'static str> {
 /// Runs `wasm` under wasmtime with `setup` (folders relative to `root`), in `root`.
 fn run_wasmtime(python: &str, wasm: &Path, setup: &Setup, root: &Path) -> Outcome {
     let script = common::sources().join("../wasmtime_run.py");
-    let stdin = root.join("../stdin.txt");
+    // Beside `root`, named after it: the tests run in parallel.
+    let stdin = root.with_extension("stdin");
     std::fs::write(&stdin, &setup.stdin).unwrap();
-    let (stdout, stderr) = (root.join("../stdout.txt"), root.join("../stderr.txt"));
+    let (stdout, stderr) = (root.with_extension("stdout"), root.with_extension("stderr"));
     let mut command = Command::new(python);
     command.arg(&script).current_dir(root);
     for (host, guest, read_only) in &setup.dirs {

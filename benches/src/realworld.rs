@@ -27,7 +27,7 @@ struct Program {
 const PROGRAMS: [Program; 5] = [
     Program {
         name: "zlib",
-        args: &["4096"],
+        args: &["1024"],
         inputs: &[],
     },
     Program {

@@ -10,6 +10,7 @@ mod fast_start;
 mod focused;
 mod kernels;
 mod precompiled;
+mod realworld;
 mod report;
 mod stats;
 
@@ -335,6 +336,23 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
                 t,
                 e,
             );
+        }
+        // Builds SQLite, QuickJS and the others for wasm and natively (minutes the first
+        // time): full runs only.
+        let wanted = t
+            .only
+            .is_none_or(|only| only.iter().any(|n| n == "real programs"));
+        if !options.smoke && wanted {
+            eprintln!("bench: focused: real programs ...");
+            match realworld::programs(&repo_root, options.runs) {
+                Ok(programs) => {
+                    for table in programs {
+                        print!("{}", table.render());
+                        t.tables.push(table);
+                    }
+                }
+                Err(error) => e.push(format!("focused real programs: {error}")),
+            }
         }
     }
 

@@ -1,8 +1,12 @@
 //! The `wasmjit` command: `run` on the example modules (with `--invoke`) and on WASI
 //! commands, `wast`, `--help` and `--version`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+#[path = "../../wasi/tests/common/realworld.rs"]
+#[allow(dead_code)] // shared with the WASI tests, which use all of it
+mod realworld;
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -271,6 +275,58 @@ fn run_a_wasi_command_with_arguments_environment_and_a_folder() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/no/such/folder"));
     let bad = wasmjit(&["run", "--env", "NOEQUALS", file]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("NAME=VALUE"));
+}
+
+/// The files under `dir` with their contents, by path relative to it.
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(
+                files(&path)
+                    .into_iter()
+                    .map(|(p, c)| (Path::new(path.file_name().unwrap()).join(p), c)),
+            );
+        } else {
+            out.push((
+                path.strip_prefix(dir).unwrap().into(),
+                std::fs::read(&path).unwrap(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `wasmjit run --dir . PROGRAM.wasm ARGS` in a folder holding the program's inputs prints
+/// what the native build prints there and leaves the same files: the Lua and QuickJS
+/// interpreters on their benchmark scripts, and the Rust program.
+#[test]
+fn real_programs_run_as_natively() {
+    for name in ["lua", "quickjs", "rust"] {
+        let program = realworld::program(name);
+        let base = std::env::temp_dir().join(format!("wasmjit-cli-{name}-{}", std::process::id()));
+        let (native_dir, wasm_dir) = (base.join("native"), base.join("wasm"));
+        for dir in [&native_dir, &wasm_dir] {
+            let _ = std::fs::remove_dir_all(dir);
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let native = realworld::run_native(program, &native_dir);
+        realworld::copy_inputs(program, &wasm_dir);
+        let wasm = realworld::built().join(format!("{name}.wasm"));
+        let out = wasmjit_command()
+            .args(["run", "--dir", "."])
+            .arg(&wasm)
+            .args(program.args)
+            .current_dir(&wasm_dir)
+            .output()
+            .expect("the wasmjit binary runs");
+        assert!(out.status.success(), "{name}: {out:?}");
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), native, "{name}");
+        assert_eq!(files(&wasm_dir), files(&native_dir), "{name}: files left");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
 
 #[test]

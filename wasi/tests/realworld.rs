@@ -1,63 +1,45 @@
-//! Real programs (`benches/realworld/build.sh`) under our WASI, their output compared with
-//! the same program built natively: zlib (in memory, and a gzip file that the host's `gzip`
-//! reads back) and SQLite (in memory and on a file; on request, see below). Building needs
-//! clang and wasi-libc (`.ci/run` installs them) and fetches the sources with cargo.
+//! Real programs (`benches/realworld/build.sh`) under our WASI, their output and the files
+//! they leave compared with the same program built natively: zlib (in memory, and a gzip
+//! file that the host's `gzip` reads back), SQLite (in memory and on a file), Lua 5.4 and
+//! QuickJS running their benchmark scripts, and a Rust program built for wasm32-wasip1.
+//! Building needs clang, wasi-libc and rustup's wasm32-wasip1 target (`.ci/run` installs
+//! them) and fetches the sources with cargo; the builds are kept in `target/tmp/realworld`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{run_module, scratch};
+use common::realworld::{self, built, copy_inputs, run_native};
+use common::{run_module, scratch, snapshot};
 use wasmjit_wasi::{DirPerms, WasiCtxBuilder};
 
-/// Builds `program` with `build.sh` (only when its driver changed); its folder.
-fn build(program: &str) -> PathBuf {
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("realworld");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/realworld/build.sh");
-    let status = Command::new("bash")
-        .arg(&script)
-        .arg(&out)
-        .arg(program)
-        .env("CARGO", env!("CARGO"))
-        .status()
-        .expect("bash runs");
-    assert!(
-        status.success(),
-        "{} failed: it needs clang, wasi-libc and cc (.ci/run installs them)",
-        script.display()
-    );
-    out
-}
+/// Runs the real program `name` natively and under wasmjit, each in its own fresh folder;
+/// both must print the same and leave the same files. Returns the two folders.
+fn same_as_native(name: &str) -> (PathBuf, PathBuf) {
+    let program = realworld::program(name);
+    let native_dir = scratch(&format!("{name}-native"));
+    let wasm_dir = scratch(&format!("{name}-wasm"));
+    let native = run_native(program, &native_dir);
 
-/// Runs `program` natively and under wasmjit, each in its own fresh folder, with `args`;
-/// both outputs must be the same. Returns the two folders.
-fn same_as_native(program: &str, args: &[&str]) -> (PathBuf, PathBuf) {
-    let out = build(program);
-    let native_dir = scratch(&format!("{program}-native"));
-    let wasm_dir = scratch(&format!("{program}-wasm"));
-    let native = Command::new(out.join(format!("{program}.native")))
-        .args(args)
-        .current_dir(&native_dir)
-        .output()
-        .unwrap();
-    assert!(native.status.success(), "{native:?}");
-
+    copy_inputs(program, &wasm_dir);
     let mut builder = WasiCtxBuilder::new();
     builder
-        .arg(program)
-        .args(args)
+        .arg(name)
+        .args(program.args)
         .preopened_dir(&wasm_dir, ".", DirPerms::ReadWrite)
         .unwrap();
-    let wasm = run_module(&out.join(format!("{program}.wasm")), &mut builder);
-    assert_eq!(wasm.status, 0, "{}", wasm.stdout);
-    assert_eq!(wasm.stdout, String::from_utf8(native.stdout).unwrap());
+    let wasm = run_module(&built().join(format!("{name}.wasm")), &mut builder);
+    assert_eq!(wasm.status, 0, "{}{}", wasm.stdout, wasm.stderr);
+    assert_eq!(wasm.stdout, native);
+    assert!(!native.is_empty());
+    assert_eq!(snapshot(&wasm_dir), snapshot(&native_dir));
     (native_dir, wasm_dir)
 }
 
 #[test]
 fn zlib_compresses_as_natively_and_gzip_reads_its_files() {
-    let (native_dir, wasm_dir) = same_as_native("zlib", &["512"]);
+    let (native_dir, wasm_dir) = same_as_native("zlib");
     let gunzip = |dir: &Path| {
         let out = Command::new("gzip")
             .args(["-dc", "out.gz"])
@@ -72,13 +54,58 @@ fn zlib_compresses_as_natively_and_gzip_reads_its_files() {
     assert_eq!(from_wasm, gunzip(&native_dir));
 }
 
-/// Building the SQLite amalgamation twice (wasm and native) takes minutes on CI's two cores,
-/// so this one runs on request: `cargo test --release --workspace --test realworld --
-/// --ignored`.
 #[test]
-#[ignore = "builds SQLite for wasm and natively (minutes); run with --ignored"]
 fn sqlite_answers_as_natively_in_memory_and_on_a_file() {
-    let (_, wasm_dir) = same_as_native("sqlite", &["3000"]);
+    let (_, wasm_dir) = same_as_native("sqlite");
     let header = std::fs::read(wasm_dir.join("bench.db")).unwrap();
     assert!(header.starts_with(b"SQLite format 3\0"));
+}
+
+#[test]
+fn lua_runs_its_benchmark_as_natively() {
+    let (_, wasm_dir) = same_as_native("lua");
+    let written = std::fs::read_to_string(wasm_dir.join("lua-out.txt")).unwrap();
+    assert_eq!(written.lines().count(), 800);
+}
+
+#[test]
+fn quickjs_runs_its_benchmark_as_natively() {
+    let (_, wasm_dir) = same_as_native("quickjs");
+    let written = std::fs::read_to_string(wasm_dir.join("js-out.json")).unwrap();
+    assert!(written.starts_with("{\"n\":8,"), "{written}");
+}
+
+#[test]
+fn the_rust_program_runs_as_natively() {
+    let (_, wasm_dir) = same_as_native("rust");
+    let left: Vec<_> = std::fs::read_dir(wasm_dir.join("rust-out"))
+        .unwrap()
+        .collect();
+    assert_eq!(left.len(), 3);
+}
+
+/// An error in a Lua script ends the wasm build as it ends the native one (the wasm build
+/// has no setjmp: `benches/realworld/lua-wasi/setjmp.h`): the message on stderr, status 1.
+#[test]
+fn a_lua_error_ends_the_program_with_its_message() {
+    let dir = scratch("lua-error");
+    std::fs::write(dir.join("fail.lua"), "print('before')\nerror('boom')\n").unwrap();
+    let native = Command::new(built().join("lua.native"))
+        .arg("fail.lua")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .arg("lua")
+        .arg("fail.lua")
+        .preopened_dir(&dir, ".", DirPerms::ReadOnly)
+        .unwrap();
+    let wasm = run_module(&built().join("lua.wasm"), &mut builder);
+    assert_eq!(native.status.code(), Some(1));
+    assert_eq!(wasm.status, 1);
+    assert_eq!(wasm.stdout, "before\n");
+    assert_eq!(wasm.stdout.as_bytes(), native.stdout);
+    assert_eq!(wasm.stderr, "lua: fail.lua:2: boom\n");
+    assert_eq!(wasm.stderr.as_bytes(), native.stderr);
 }

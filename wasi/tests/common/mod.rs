@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test binary uses its part
 
+pub mod realworld;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -542,8 +542,9 @@ impl Engine {
                 config.target
             )));
         }
-        let compiled = compile_host_trampolines(&ty.to_codegen(), &config.target, &config.codegen)
-            .map_err(Error::compile)?;
+        let compiled =
+            compile_host_trampolines(&ty.to_abi_codegen(), &config.target, &config.codegen)
+                .map_err(Error::compile)?;
         let loaded = LoadedModule::new(compiled, &self.inner.types)
             .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
         let loaded = Arc::new(loaded);

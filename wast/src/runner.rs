@@ -418,7 +418,7 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::msg)?;
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().map(|t| Val::default_for(&t)).collect();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
     }

@@ -151,7 +151,7 @@ fn set_stack_limit(func: &mut ir::Function) {
 fn zero(builder: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
     match ty {
         ValType::I32 => builder.ins().iconst(types::I32, 0),
-        ValType::I64 | ValType::FuncRef | ValType::ExternRef => builder.ins().iconst(types::I64, 0),
+        ValType::I64 | ValType::Ref(_) => builder.ins().iconst(types::I64, 0),
         ValType::F32 => builder.ins().f32const(0.0),
         ValType::F64 => builder.ins().f64const(0.0),
         ValType::V128 => {

@@ -156,12 +156,13 @@ fn feature_switches_change_validation() {
     let engine = Engine::new(&config).unwrap();
     assert!(matches!(Module::new(&engine, simd), Err(Error::Compile(_))));
 
+    // Multi-memory is part of Wasm 3.0: on by default, and its switch turns it off.
     let two_memories = r#"(module (memory 1) (memory 1))"#;
-    assert!(Module::new(&Engine::default(), two_memories).is_err());
+    assert!(Module::new(&Engine::default(), two_memories).is_ok());
     let mut config = Config::new();
-    config.wasm_multi_memory(true);
+    config.wasm_multi_memory(false);
     let engine = Engine::new(&config).unwrap();
-    assert!(Module::new(&engine, two_memories).is_ok());
+    assert!(Module::new(&engine, two_memories).is_err());
 
     // Wide arithmetic is off by default, and computes 128-bit results when on.
     let wide = r#"(module

@@ -103,7 +103,10 @@ pub(crate) fn translate_function(
         let op = ops.read()?;
         if t.reachable {
             t.charge_fuel(&op);
-            let call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
+            let call = matches!(
+                op,
+                Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }
+            );
             if call {
                 t.save_fuel();
             }

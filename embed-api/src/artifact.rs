@@ -25,8 +25,9 @@ use crate::error::{Error, Result};
 /// The first bytes of every precompiled module.
 const MAGIC: [u8; 8] = *b"\0wasmjit";
 
-/// The layout above; bumped when it changes.
-const FORMAT_VERSION: u32 = 1;
+/// The layout above and of the serialized module; bumped when either changes (2: value
+/// types became reference types with heap types, tables gained initialisers).
+const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the settings: magic, version and the two lengths.
 const HEADER_LEN: usize = 28;

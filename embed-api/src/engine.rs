@@ -410,7 +410,9 @@ struct EngineInner {
     config: Config,
     allocator: InstanceAllocator,
     types: TypeRegistry,
-    host_trampolines: Mutex<HashMap<FuncType, Arc<LoadedModule>>>,
+    /// By the calling convention's form of the signature (references as `funcref`), which
+    /// is all trampolines depend on.
+    host_trampolines: Mutex<HashMap<wasmjit_codegen::FuncType, Arc<LoadedModule>>>,
     /// The epoch counter compiled code compares with each store's deadline.
     epoch: AtomicU64,
     /// What this engine's code depends on, worked out on first use (precompiled modules
@@ -531,7 +533,8 @@ impl Engine {
             .host_trampolines
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(loaded) = cache.get(ty) {
+        let abi = ty.to_abi_codegen();
+        if let Some(loaded) = cache.get(&abi) {
             return Ok(loaded.clone());
         }
         let config = &self.inner.config;
@@ -541,13 +544,12 @@ impl Engine {
                 config.target
             )));
         }
-        let compiled =
-            compile_host_trampolines(&ty.to_abi_codegen(), &config.target, &config.codegen)
-                .map_err(Error::compile)?;
+        let compiled = compile_host_trampolines(&abi, &config.target, &config.codegen)
+            .map_err(Error::compile)?;
         let loaded = LoadedModule::new(compiled, &self.inner.types)
             .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
         let loaded = Arc::new(loaded);
-        cache.insert(ty.clone(), loaded.clone());
+        cache.insert(abi, loaded.clone());
         Ok(loaded)
     }
 

@@ -6,7 +6,7 @@ use wasmjit_runtime::vmcontext::VMGlobal;
 
 use crate::error::{Error, Result};
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, GlobalData, StoreId, StoreOpaque};
-use crate::types::{GlobalType, Mutability, TypeSpace, ValType};
+use crate::types::{Canonical, GlobalType, Mutability, TypeSpace, ValType};
 use crate::values::Val;
 
 /// A global variable of a store.
@@ -26,7 +26,7 @@ impl Global {
         unsafe { *global.bytes.get() = value.to_raw(store)? };
         let ptr = NonNull::from(&*global);
         store.owned_globals.push(global);
-        let index = store.push_global(ptr, ty.to_codegen(store.engine.types()));
+        let index = store.push_global(ptr, ty.to_codegen(&Canonical::new(store.engine.types())));
         Ok(Global {
             store: store.id,
             index,
@@ -41,7 +41,7 @@ impl Global {
     /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let store = opaque(&store);
-        let space = TypeSpace::Engine(store.engine.types());
+        let space = TypeSpace::engine(store.engine.types());
         GlobalType::from_codegen(&self.data(store).ty, &space)
     }
 
@@ -49,7 +49,7 @@ impl Global {
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = opaque_mut(&mut store);
         let data = self.data(store);
-        let ty = ValType::from_codegen(data.ty.content, &TypeSpace::Engine(store.engine.types()));
+        let ty = ValType::from_codegen(data.ty.content, &TypeSpace::engine(store.engine.types()));
         // SAFETY: the storage lives as long as the store, and no wasm runs while the host
         // holds the store exclusively.
         let raw = unsafe { *data.ptr.as_ref().bytes.get() };
@@ -60,7 +60,7 @@ impl Global {
     pub fn set(&self, mut store: impl AsContextMut, value: Val) -> Result<()> {
         let store = opaque_mut(&mut store);
         let data = self.data(store);
-        let ty = GlobalType::from_codegen(&data.ty, &TypeSpace::Engine(store.engine.types()));
+        let ty = GlobalType::from_codegen(&data.ty, &TypeSpace::engine(store.engine.types()));
         if ty.mutability() == Mutability::Const {
             return Err(Error::Type("cannot set an immutable global".into()));
         }

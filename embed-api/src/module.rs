@@ -233,7 +233,7 @@ impl Module {
     /// The exports, in order.
     pub fn exports(&self) -> Vec<ExportType> {
         let info = self.info();
-        let space = TypeSpace::Module { info, within: None };
+        let space = TypeSpace::module(info);
         info.exports
             .iter()
             .map(|e| ExportType {

@@ -7,7 +7,7 @@ use wasmjit_runtime::vmcontext::VMFuncRef;
 
 use crate::error::{Error, Result};
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
-use crate::types::{TableType, TypeSpace, ValType};
+use crate::types::{Canonical, TableType, TypeSpace, ValType};
 use crate::values::Val;
 
 /// A table of a store.
@@ -32,7 +32,7 @@ impl Table {
         let element_ty = ValType::Ref(ty.element().clone());
         let init = element(store, &element_ty, init)?;
         store.limit_new_table(ty.minimum(), ty.maximum())?;
-        let ty = ty.to_codegen(store.engine.types());
+        let ty = ty.to_codegen(&Canonical::new(store.engine.types()));
         let mut table = Box::new(RtTable::new(ty, init).map_err(Error::table)?);
         let ptr = NonNull::from(&mut *table);
         store.owned_tables.push(table);
@@ -53,14 +53,14 @@ impl Table {
         let store = opaque(&store);
         // SAFETY: the table lives as long as the store, which is borrowed.
         let ty = unsafe { self.runtime(store).as_ref() }.ty();
-        TableType::from_codegen(&ty, &TypeSpace::Engine(store.engine.types()))
+        TableType::from_codegen(&ty, &TypeSpace::engine(store.engine.types()))
     }
 
     /// The element type, in the public form.
     fn element_type(&self, store: &StoreOpaque) -> ValType {
         // SAFETY: the table lives as long as the store, which is borrowed.
         let element = unsafe { self.runtime(store).as_ref() }.ty().element;
-        let space = TypeSpace::Engine(store.engine.types());
+        let space = TypeSpace::engine(store.engine.types());
         ValType::from_codegen(wasmjit_codegen::ValType::Ref(element), &space)
     }
 

@@ -4,12 +4,14 @@
 //! change without changing the API. Conversions to and from the code generator's types are
 //! crate-private.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use wasmjit_codegen as cg;
 
-use wasmjit_runtime::type_registry::{TypeRegistry, SELF_REFERENCE};
+use wasmjit_runtime::type_registry::TypeRegistry;
 
 use crate::error::{Error, MemoryError, Result};
 
@@ -94,14 +96,14 @@ impl ValType {
     }
 
     /// The canonical codegen form: concrete types as the engine's signature ids.
-    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::ValType {
+    pub(crate) fn to_codegen(&self, cx: &Canonical<'_>) -> cg::ValType {
         match self {
             ValType::I32 => cg::ValType::I32,
             ValType::I64 => cg::ValType::I64,
             ValType::F32 => cg::ValType::F32,
             ValType::F64 => cg::ValType::F64,
             ValType::V128 => cg::ValType::V128,
-            ValType::Ref(r) => cg::ValType::Ref(r.to_codegen(registry)),
+            ValType::Ref(r) => cg::ValType::Ref(r.to_codegen(cx)),
         }
     }
 }
@@ -166,10 +168,10 @@ impl RefType {
         RefType::new(r.nullable, HeapType::from_codegen(r.heap, space))
     }
 
-    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::RefType {
+    pub(crate) fn to_codegen(&self, cx: &Canonical<'_>) -> cg::RefType {
         cg::RefType {
             nullable: self.nullable,
-            heap: self.heap_type.to_codegen(registry),
+            heap: self.heap_type.to_codegen(cx),
         }
     }
 }
@@ -205,9 +207,6 @@ pub enum HeapType {
     /// No exception: only null (`noexn`).
     NoExn,
     /// Functions of this signature (`(ref $t)` for a function type `$t`).
-    ///
-    /// A signature that names itself (`(type $t (func (param (ref $t))))`) cannot be spelt
-    /// out as a finite value: where it names itself, it shows as [`HeapType::Func`].
     ConcreteFunc(FuncType),
 }
 
@@ -262,14 +261,11 @@ impl HeapType {
             cg::HeapType::NoExtern => HeapType::NoExtern,
             cg::HeapType::Exn => HeapType::Exn,
             cg::HeapType::NoExn => HeapType::NoExn,
-            cg::HeapType::Concrete(index) => match space.func_type(index) {
-                Some(ty) => HeapType::ConcreteFunc(ty),
-                None => HeapType::Func,
-            },
+            cg::HeapType::Concrete(index) => HeapType::ConcreteFunc(space.func_type(index)),
         }
     }
 
-    fn to_codegen(&self, registry: &TypeRegistry) -> cg::HeapType {
+    fn to_codegen(&self, cx: &Canonical<'_>) -> cg::HeapType {
         match self {
             HeapType::Func => cg::HeapType::Func,
             HeapType::Extern => cg::HeapType::Extern,
@@ -277,7 +273,7 @@ impl HeapType {
             HeapType::NoExtern => cg::HeapType::NoExtern,
             HeapType::Exn => cg::HeapType::Exn,
             HeapType::NoExn => cg::HeapType::NoExn,
-            HeapType::ConcreteFunc(ty) => cg::HeapType::Concrete(ty.type_id(registry)),
+            HeapType::ConcreteFunc(ty) => cg::HeapType::Concrete(cx.id(ty)),
         }
     }
 }
@@ -298,40 +294,106 @@ impl fmt::Display for HeapType {
 }
 
 /// Where the concrete type indices of codegen types lead: a module's type section (indices
-/// are module type indices) or the engine's registry (indices are signature ids).
-pub(crate) enum TypeSpace<'a> {
-    /// Types of one module; `within` is the type being spelt out, if any, whose mention of
-    /// itself cannot be expanded.
-    Module {
-        info: &'a cg::ModuleInfo,
-        within: Option<u32>,
-    },
-    /// Canonical types, by signature id.
+/// are module type indices) or the engine's registry (indices are signature ids). Without
+/// GC a type names only earlier types, so spelling one out always ends; each signature is
+/// spelt out once and shared, so the work grows with the number of types, not with the
+/// size of their expansion.
+pub(crate) struct TypeSpace<'a> {
+    source: TypeSource<'a>,
+    spelt: RefCell<HashMap<u32, FuncType>>,
+}
+
+enum TypeSource<'a> {
+    Module(&'a cg::ModuleInfo),
     Engine(&'a TypeRegistry),
 }
 
-impl TypeSpace<'_> {
-    /// The public form of the function type at `index`, or `None` for a self-reference.
-    fn func_type(&self, index: u32) -> Option<FuncType> {
-        match *self {
-            TypeSpace::Module { info, within } => {
-                (within != Some(index)).then(|| FuncType::from_module(info, index))
-            }
-            TypeSpace::Engine(registry) => (index != SELF_REFERENCE).then(|| {
-                FuncType::from_codegen(&registry.get(index), &TypeSpace::Engine(registry))
-            }),
+impl<'a> TypeSpace<'a> {
+    /// The types of one module, by module type index.
+    pub(crate) fn module(info: &'a cg::ModuleInfo) -> Self {
+        TypeSpace {
+            source: TypeSource::Module(info),
+            spelt: RefCell::default(),
         }
+    }
+
+    /// Canonical types, by signature id.
+    pub(crate) fn engine(registry: &'a TypeRegistry) -> Self {
+        TypeSpace {
+            source: TypeSource::Engine(registry),
+            spelt: RefCell::default(),
+        }
+    }
+
+    /// The public form of the function type at `index`.
+    pub(crate) fn func_type(&self, index: u32) -> FuncType {
+        if let Some(ty) = self.spelt.borrow().get(&index) {
+            return ty.clone();
+        }
+        let ty = match self.source {
+            TypeSource::Module(info) => FuncType::from_codegen(&info.types[index as usize], self),
+            TypeSource::Engine(registry) => FuncType::from_codegen(&registry.get(index), self),
+        };
+        self.spelt.borrow_mut().insert(index, ty.clone());
+        ty
+    }
+}
+
+/// Turns public types into canonical codegen types, registering each signature they name
+/// once (keyed by its shared storage), so the work grows with the number of distinct
+/// signatures, not with the size of their expansion.
+pub(crate) struct Canonical<'a> {
+    registry: &'a TypeRegistry,
+    ids: RefCell<HashMap<*const ValType, u32>>,
+}
+
+impl<'a> Canonical<'a> {
+    /// A canonicaliser registering with `registry`.
+    pub(crate) fn new(registry: &'a TypeRegistry) -> Self {
+        Canonical {
+            registry,
+            ids: RefCell::default(),
+        }
+    }
+
+    /// The signature id of `ty`. The key is `ty`'s storage, which the caller keeps alive
+    /// while this canonicaliser is in use.
+    fn id(&self, ty: &FuncType) -> u32 {
+        let key = ty.types.as_ptr();
+        if let Some(id) = self.ids.borrow().get(&key) {
+            return *id;
+        }
+        let id = self.registry.register(&ty.to_codegen(self));
+        self.ids.borrow_mut().insert(key, id);
+        id
     }
 }
 
 /// A function signature: parameter and result types. Cheap to clone (one reference count),
-/// since every untyped call reads its function's type.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+/// since every untyped call reads its function's type. Signatures that name other
+/// signatures share them, so two handles of one signature compare in constant time.
+#[derive(Clone, Debug, Eq, Default)]
 pub struct FuncType {
     /// The parameter types, then the result types.
     types: Arc<[ValType]>,
     /// How many of `types` are parameters.
     num_params: usize,
+}
+
+impl PartialEq for FuncType {
+    fn eq(&self, other: &FuncType) -> bool {
+        Arc::ptr_eq(&self.types, &other.types)
+            || (self.num_params == other.num_params && self.types == other.types)
+    }
+}
+
+/// Hashes the shape only (the number of parameters and results), so hashing a signature that
+/// names others never walks them; equal signatures have equal shapes.
+impl std::hash::Hash for FuncType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.num_params.hash(state);
+        self.types.len().hash(state);
+    }
 }
 
 impl FuncType {
@@ -361,11 +423,7 @@ impl FuncType {
 
     /// Type `index` of `info`'s type section.
     pub(crate) fn from_module(info: &cg::ModuleInfo, index: u32) -> Self {
-        let space = TypeSpace::Module {
-            info,
-            within: Some(index),
-        };
-        FuncType::from_codegen(&info.types[index as usize], &space)
+        TypeSpace::module(info).func_type(index)
     }
 
     fn from_codegen(ty: &cg::FuncType, space: &TypeSpace<'_>) -> Self {
@@ -376,11 +434,10 @@ impl FuncType {
     }
 
     /// The canonical codegen form (concrete types as signature ids).
-    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::FuncType {
-        cg::FuncType::new(
-            self.params().map(|t| t.to_codegen(registry)),
-            self.results().map(|t| t.to_codegen(registry)),
-        )
+    pub(crate) fn to_codegen(&self, cx: &Canonical<'_>) -> cg::FuncType {
+        let types: Vec<cg::ValType> = self.types.iter().map(|t| t.to_codegen(cx)).collect();
+        let (params, results) = types.split_at(self.num_params);
+        cg::FuncType::new(params.iter().copied(), results.iter().copied())
     }
 
     /// The codegen form for code that only needs the calling convention (trampolines):
@@ -399,14 +456,22 @@ impl FuncType {
 
     /// The engine-wide signature id of this type, registering it on first sight.
     pub(crate) fn type_id(&self, registry: &TypeRegistry) -> u32 {
-        registry.register(&self.to_codegen(registry))
+        Canonical::new(registry).id(self)
     }
 }
 
-/// Prints `(i32, i64) -> (f32)`.
+/// Prints `(i32, i64) -> (f32)`; a signature named by one of these types shows as
+/// `(func ...)`, so the text stays short however deeply signatures name each other.
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        let shallow = |t: &ValType| match t {
+            ValType::Ref(r) if r.heap_type.as_concrete_func().is_some() => {
+                let null = if r.nullable { "null " } else { "" };
+                format!("(ref {null}(func ...))")
+            }
+            t => t.to_string(),
+        };
+        let list = |tys: &[ValType]| tys.iter().map(shallow).collect::<Vec<_>>();
         write!(
             f,
             "({}) -> ({})",
@@ -635,9 +700,9 @@ impl TableType {
     }
 
     /// The canonical codegen form (concrete types as signature ids).
-    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::TableType {
+    pub(crate) fn to_codegen(&self, cx: &Canonical<'_>) -> cg::TableType {
         cg::TableType {
-            element: self.element.to_codegen(registry),
+            element: self.element.to_codegen(cx),
             minimum: self.minimum,
             maximum: self.maximum,
             table64: self.table64,
@@ -690,9 +755,9 @@ impl GlobalType {
     }
 
     /// The canonical codegen form (concrete types as signature ids).
-    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::GlobalType {
+    pub(crate) fn to_codegen(&self, cx: &Canonical<'_>) -> cg::GlobalType {
         cg::GlobalType {
-            content: self.content.to_codegen(registry),
+            content: self.content.to_codegen(cx),
             mutable: self.mutability == Mutability::Var,
         }
     }
@@ -746,7 +811,7 @@ impl ExternType {
 
     /// The public form of an import's or export's type in `info`.
     pub(crate) fn from_codegen(info: &cg::ModuleInfo, ty: &cg::EntityType) -> Self {
-        let space = TypeSpace::Module { info, within: None };
+        let space = TypeSpace::module(info);
         match ty {
             cg::EntityType::Function(t) => ExternType::Func(FuncType::from_module(info, *t)),
             cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t, &space)),

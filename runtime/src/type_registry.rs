@@ -3,17 +3,14 @@
 //! A function type may name other function types (`(ref $t)`). A module's types name them by
 //! module type index, which means nothing outside the module, so the registry keys a type by
 //! its *canonical* form: every concrete heap type replaced by the engine-wide id of the type
-//! it names ([`HeapType::Concrete`] holding an id), and a reference of a type to itself by
-//! [`SELF_REFERENCE`]. Equal canonical forms get equal ids, across every module of an engine.
+//! it names (`HeapType::Concrete` holding an id). Equal canonical forms get equal ids, across
+//! every module of an engine. Without GC's recursion groups a type names only earlier types,
+//! so every type it names is registered before it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use wasmjit_codegen::{FuncType, ValType};
-
-/// The index a canonical type uses to name itself (`(type $t (func (param (ref $t))))`).
-/// No id reaches it: the registry would need 2^32 types first.
-pub const SELF_REFERENCE: u32 = u32::MAX;
 
 /// Interns function types in canonical form (see the module documentation).
 #[derive(Debug, Default)]
@@ -39,25 +36,20 @@ impl TypeRegistry {
         if let Some(id) = inner.ids.get(ty) {
             return *id;
         }
-        let id = inner.types.len() as u32;
-        assert!(id < SELF_REFERENCE, "type registry full");
+        let id = u32::try_from(inner.types.len()).expect("fewer than 2^32 types");
         inner.ids.insert(ty.clone(), id);
         inner.types.push(ty.clone());
         id
     }
 
-    /// The ids of a module's types, in order. A type may name earlier types and itself (a
-    /// type section without GC's recursion groups can name nothing else; the validator
-    /// refuses the rest).
+    /// The ids of a module's types, in order. A validated type section without GC names only
+    /// earlier types, whose ids are known by then.
     pub fn register_module(&self, types: &[FuncType]) -> Box<[u32]> {
         let mut ids: Vec<u32> = Vec::with_capacity(types.len());
-        for (index, ty) in types.iter().enumerate() {
+        for ty in types {
             let canonical = map_func_type(ty, |i| {
-                if i as usize == index {
-                    SELF_REFERENCE
-                } else {
-                    ids[i as usize]
-                }
+                *ids.get(i as usize)
+                    .expect("validated: a type names only earlier types")
             });
             ids.push(self.register(&canonical));
         }
@@ -119,9 +111,12 @@ mod tests {
         ]);
         assert_eq!(a[1], b[2]);
         assert_eq!(a[0], b[1]);
-        // A type naming itself differs from one naming another type.
-        let c = registry.register_module(&[FuncType::new([concrete(0)], [])]);
-        assert_ne!(c[0], a[1]);
-        assert_eq!(registry.get(c[0]).params[0], concrete(SELF_REFERENCE));
+        // Naming another type gives another id, and the canonical form names it by id.
+        let c = registry.register_module(&[
+            FuncType::new([ValType::F32], []),
+            FuncType::new([concrete(0)], []),
+        ]);
+        assert_ne!(c[1], a[1]);
+        assert_eq!(registry.get(c[1]).params[0], concrete(c[0]));
     }
 }

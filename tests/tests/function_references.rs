@@ -386,3 +386,80 @@ fn function_references_can_be_turned_off() {
     // The default engine compiles it.
     Module::new(&Engine::default(), APPLY).unwrap();
 }
+
+#[test]
+fn type_references_reach_only_earlier_types() {
+    let engine = Engine::default();
+    // Without GC's recursion groups a type may name neither a later type nor itself.
+    for wat in [
+        "(module (type (func (param (ref 1)))) (type (func)))",
+        "(module (type $self (func (param (ref null $self)))))",
+    ] {
+        let err = Module::new(&engine, wat).unwrap_err();
+        assert!(matches!(err, Error::Compile(_)), "{err}");
+    }
+    // A chain of types naming earlier ones is spelt out for the host.
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $a (func))
+            (type $b (func (param (ref $a))))
+            (type $c (func (result (ref null $b))))
+            (func (export "c") (type $c) (ref.null $b))
+        )"#,
+    )
+    .unwrap();
+    let export = module.exports().into_iter().next().unwrap();
+    let ty = export.ty().func().unwrap().clone();
+    let a = FuncType::new([], []);
+    let b = FuncType::new(
+        [ValType::Ref(RefType::new(false, HeapType::ConcreteFunc(a)))],
+        [],
+    );
+    let c = FuncType::new(
+        [],
+        [ValType::Ref(RefType::new(true, HeapType::ConcreteFunc(b)))],
+    );
+    assert_eq!(ty, c);
+}
+
+#[test]
+fn long_chains_of_named_types_stay_cheap() {
+    // Type k takes two `(ref k-1)`: spelt out as a tree it would have 2^60 leaves. The API
+    // shares each signature, and the registry sees each once.
+    let mut wat = String::from("(module (type (func))");
+    for k in 1..=60 {
+        let prev = k - 1;
+        wat.push_str(&format!(
+            " (type (func (param (ref null {prev}) (ref null {prev}))))"
+        ));
+    }
+    wat.push_str(" (func (export \"f\") (type 60)))");
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wat).unwrap();
+    assert_eq!(module.exports().len(), 1);
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_func(&mut store, "f").unwrap();
+    let mut ty = f.ty(&store);
+    for _ in 0..60 {
+        let first = ty.params().next().unwrap();
+        let Some(HeapType::ConcreteFunc(inner)) = first.as_ref().map(|r| r.heap_type().clone())
+        else {
+            panic!("not a typed reference: {first}")
+        };
+        ty = inner;
+    }
+    assert_eq!(ty, FuncType::new([], []));
+    // A host function of the same type gets the same signature id: it serves as the export.
+    let f_ty = f.ty(&store);
+    let host = Func::new(&mut store, f_ty, |_, _, _| Ok(())).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "m", "f", host).unwrap();
+    let user = wat.replace(
+        " (func (export \"f\") (type 60))",
+        " (import \"m\" \"f\" (func (type 60)))",
+    );
+    let user = Module::new(&engine, &user).unwrap();
+    linker.instantiate(&mut store, &user).unwrap();
+}

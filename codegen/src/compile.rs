@@ -14,6 +14,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 use crate::abi::wasm_signature;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
+use crate::link::{link, CodeLayout};
 use crate::memory_layout::MemoryAssumptions;
 use crate::module::{FuncType, ModuleInfo};
 use crate::target::Target;
@@ -34,8 +35,8 @@ pub enum RelocKind {
 }
 
 /// What a relocation points at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RelocTarget {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RelocTarget {
     /// The start of a function defined by the module, by function index.
     Function(u32),
     /// A math routine the target lacks an instruction for.
@@ -43,8 +44,8 @@ pub enum RelocTarget {
 }
 
 /// One place in a function's code that must be patched with an address when it is linked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reloc {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Reloc {
     /// Byte offset of the patched field from the start of the function.
     pub offset: u32,
     /// How to patch it.
@@ -56,8 +57,8 @@ pub struct Reloc {
 }
 
 /// Machine code for one function, not yet linked.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct CompiledFunction {
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CompiledFunction {
     /// The code bytes (and the function's constant pool).
     pub body: Vec<u8>,
     /// Places to patch before the code can run.
@@ -67,8 +68,7 @@ pub struct CompiledFunction {
     /// Required alignment of the function's start, in bytes.
     pub alignment: u32,
     /// Cranelift's listing of the machine instructions, when
-    /// [`CodegenConfig::emit_disassembly`] is set. Not kept in precompiled modules.
-    #[serde(skip)]
+    /// [`CodegenConfig::emit_disassembly`] is set.
     pub disassembly: Option<String>,
 }
 
@@ -84,17 +84,22 @@ pub struct CompiledModule {
     pub memory_assumptions: Vec<MemoryAssumptions>,
     /// The target the code is for.
     pub target: Target,
-    /// Code of the functions the module defines, in index order (the first one is function
-    /// `info.num_imported_funcs`).
-    pub functions: Vec<CompiledFunction>,
-    /// For each type index, the host-to-wasm trampoline:
+    /// Where the functions and trampolines are in the code image, its trap sites and its
+    /// load-time relocations. For each type, the image holds a host-to-wasm trampoline,
     /// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values: *mut [u8; 16])`, which
-    /// reads the arguments from `values`, calls `func_ptr` and writes the results back to it.
-    pub array_to_wasm: Vec<CompiledFunction>,
-    /// For each type index, the wasm-to-host trampoline: a function of the wasm signature of
-    /// that type whose callee vmctx is a host-function context; it stores the arguments in a
-    /// value array and calls the context's callback (see [`crate::trampolines`]).
-    pub wasm_to_array: Vec<CompiledFunction>,
+    /// reads the arguments from `values`, calls `func_ptr` and writes the results back to it,
+    /// and a wasm-to-host trampoline, a function of the wasm signature of that type whose
+    /// callee vmctx is a host-function context: it stores the arguments in a value array and
+    /// calls the context's callback (see [`crate::trampolines`]).
+    pub code: CodeLayout,
+    /// The code image's bytes, `code.len` of them, before load-time relocation. Empty once
+    /// the runtime has taken them (precompiled modules store them outside the metadata).
+    #[serde(skip)]
+    pub image: Vec<u8>,
+    /// Cranelift's listing of each defined function's instructions, when
+    /// [`CodegenConfig::emit_disassembly`] is set; not kept in precompiled modules.
+    #[serde(skip)]
+    pub disassembly: Vec<Option<String>>,
 }
 
 /// Validates, translates and compiles the module in `bytes` for `target`.
@@ -120,14 +125,20 @@ pub fn compile_module(
     };
     let functions = compile_parallel(&env, bytes)?;
     let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
+    let linked = link(
+        info.num_imported_funcs,
+        functions,
+        array_to_wasm,
+        wasm_to_array,
+    )?;
     Ok(CompiledModule {
         info,
         offsets,
         memory_assumptions,
         target: target.clone(),
-        functions,
-        array_to_wasm,
-        wasm_to_array,
+        code: linked.layout,
+        image: linked.image,
+        disassembly: linked.disassembly,
     })
 }
 
@@ -144,14 +155,15 @@ pub fn compile_host_trampolines(
     };
     let isa = target.isa(config)?;
     let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
+    let linked = link(0, Vec::new(), array_to_wasm, wasm_to_array)?;
     Ok(CompiledModule {
         offsets: VMOffsets::new(&info),
         memory_assumptions: Vec::new(),
         info,
         target: target.clone(),
-        functions: Vec::new(),
-        array_to_wasm,
-        wasm_to_array,
+        code: linked.layout,
+        image: linked.image,
+        disassembly: linked.disassembly,
     })
 }
 

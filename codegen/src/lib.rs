@@ -13,6 +13,7 @@ mod code_settings;
 mod compile;
 mod config;
 mod error;
+mod link;
 mod memory_layout;
 mod module;
 mod target;
@@ -23,12 +24,10 @@ mod vmoffsets;
 
 pub use builtins::Builtin;
 pub use code_settings::CodeSettings;
-pub use compile::{
-    compile_host_trampolines, compile_module, CompiledFunction, CompiledModule, MathCall, Reloc,
-    RelocKind, RelocTarget,
-};
+pub use compile::{compile_host_trampolines, compile_module, CompiledModule, MathCall, RelocKind};
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;
+pub use link::{CodeLayout, LoadReloc, LoadTarget};
 pub use memory_layout::{
     BoundsStrategy, LayoutMismatch, MemoryAssumptions, MemoryLayout, Mismatch, WASM_PAGE_SIZE_LOG2,
 };

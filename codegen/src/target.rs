@@ -50,6 +50,16 @@ impl Target {
         self.triple == Triple::host()
     }
 
+    /// The alignment of a code image in a precompiled module's file, so that it can be
+    /// mapped in place on any kernel of the architecture: 4 KiB on x86-64, 64 KiB on
+    /// aarch64 (whose kernels use 4, 16 or 64 KiB pages).
+    pub fn code_alignment(&self) -> usize {
+        match self.triple.architecture {
+            Architecture::Aarch64(_) => 64 << 10,
+            _ => 4 << 10,
+        }
+    }
+
     /// The target triple.
     pub fn triple(&self) -> &Triple {
         &self.triple

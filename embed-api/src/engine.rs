@@ -1,6 +1,7 @@
 //! The engine and its configuration.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -15,6 +16,7 @@ use wasmjit_runtime::type_registry::TypeRegistry;
 use wasmparser::WasmFeatures;
 
 use crate::artifact;
+use crate::cache::Cache;
 use crate::error::{Error, Result};
 use crate::types::FuncType;
 
@@ -177,6 +179,7 @@ pub struct Config {
     max_wasm_stack: usize,
     allocation_strategy: InstanceAllocationStrategy,
     memory_init_cow: bool,
+    cache: Option<Cache>,
 }
 
 impl Default for Config {
@@ -188,6 +191,7 @@ impl Default for Config {
             max_wasm_stack: 512 << 10,
             allocation_strategy: InstanceAllocationStrategy::OnDemand,
             memory_init_cow: true,
+            cache: None,
         }
     }
 }
@@ -292,6 +296,21 @@ impl Config {
     /// copied.
     pub fn memory_init_cow(&mut self, enable: bool) -> &mut Self {
         self.memory_init_cow = enable;
+        self
+    }
+
+    /// Keeps compiled modules in the folder `dir` (created when first needed): compiling a
+    /// module that was compiled before with the same settings maps the stored code instead
+    /// ([`crate::Module::deserialize_file`]), and compiling a new one stores it. Entries are
+    /// named by a SHA-256 of the module's binary and of the settings that change code.
+    /// `None` turns the cache off (the default).
+    ///
+    /// # Safety
+    /// Stored code runs in this process. The folder must be writable only by users trusted
+    /// as much as the process itself: whoever can write an entry there chooses the code a
+    /// module compiled later runs. Entries are checked for damage, not for forgery.
+    pub unsafe fn cache_dir(&mut self, dir: Option<PathBuf>) -> &mut Self {
+        self.cache = dir.map(Cache::new);
         self
     }
 
@@ -490,6 +509,11 @@ impl Engine {
         &self.inner.config.codegen
     }
 
+    /// The compile cache, if [`Config::cache_dir`] set one.
+    pub(crate) fn cache(&self) -> Option<&Cache> {
+        self.inner.config.cache.as_ref()
+    }
+
     /// The settings the code this engine compiles depends on.
     pub(crate) fn code_settings(&self) -> Result<&CodeSettings> {
         if let Some(settings) = self.inner.code_settings.get() {
@@ -509,7 +533,7 @@ impl Engine {
         let config = &self.inner.config;
         let compiled =
             compile_module(&binary, &config.target, &config.codegen).map_err(Error::compile)?;
-        artifact::write(self.code_settings()?, &compiled)
+        artifact::write(self.code_settings()?, &compiled, &compiled.image)
     }
 
     pub(crate) fn max_wasm_stack(&self) -> usize {

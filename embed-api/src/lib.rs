@@ -19,6 +19,7 @@
 //! ```
 
 mod artifact;
+mod cache;
 mod engine;
 mod error;
 mod externref;

@@ -5,101 +5,133 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::{Arc, RwLock};
 
-use wasmjit_codegen::{
-    CompiledFunction, CompiledModule, MathCall, RelocKind, RelocTarget, TrapKind,
-};
+use wasmjit_codegen::{CodeLayout, LoadReloc, LoadTarget, MathCall, RelocKind, TrapKind};
 
 use crate::mmap::{page_size, Mmap};
 
 /// A module's machine code, mapped read-execute for as long as this value lives.
 #[derive(Debug)]
 pub struct CodeMemory {
-    mmap: Mmap,
+    /// The mapping holding the image, unmapped when the code is dropped.
+    _mapping: Mmap,
+    /// Address of the image's first byte, inside `mmap`.
+    base: usize,
+    len: usize,
     functions: Vec<usize>,
     array_to_wasm: Vec<usize>,
     wasm_to_array: Vec<usize>,
 }
 
 impl CodeMemory {
-    /// Lays out the module's functions and trampolines in one mapping, applies their
-    /// relocations, makes them executable and registers their trap sites.
-    pub fn new(module: &CompiledModule) -> io::Result<Self> {
-        if !module.target.is_host() {
-            return Err(io::Error::other(format!(
-                "code compiled for {} cannot run on this machine",
-                module.target
-            )));
+    /// Copies a linked code image into fresh memory, applies its load-time relocations,
+    /// makes it executable and registers its trap sites.
+    pub fn new(layout: &CodeLayout, image: &[u8]) -> io::Result<Self> {
+        check_image(layout, image.len())?;
+        let mmap = Mmap::reserve(image.len())?;
+        mmap.make_accessible(0, mmap.len())?;
+        // SAFETY: the mapping is at least `image.len()` bytes long and was just made
+        // writable; it is new, so it does not overlap `image`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(image.as_ptr(), mmap.as_ptr(), image.len());
         }
-        let all: Vec<&CompiledFunction> = module
-            .functions
-            .iter()
-            .chain(&module.array_to_wasm)
-            .chain(&module.wasm_to_array)
-            .collect();
-        let mut offsets = Vec::with_capacity(all.len());
-        let mut end = 0usize;
-        for f in &all {
-            let start = end.next_multiple_of(f.alignment.max(16) as usize);
-            offsets.push(start);
-            end = start + f.body.len();
+        let len = mmap.len();
+        Self::finish(mmap, 0, len, layout, true)
+    }
+
+    /// Runs a linked code image in place: `mmap` is a private (copy-on-write) mapping of a
+    /// file whose bytes at `offset`, a multiple of the host's page size, are the image.
+    /// Only the pages holding load-time relocations are copied (by the kernel, when they
+    /// are patched); the others stay shared with the file's page cache. Where the file's
+    /// pages cannot be made executable (a file system mounted `noexec`), the image is
+    /// copied instead.
+    pub fn from_mapping(mmap: Mmap, offset: usize, layout: &CodeLayout) -> io::Result<Self> {
+        let page = page_size();
+        let len = layout.len as usize;
+        check_image(layout, len)?;
+        if !offset.is_multiple_of(page)
+            || offset.checked_add(len).is_none_or(|end| end > mmap.len())
+        {
+            return Err(io::Error::other(
+                "the code image is not page aligned inside the mapping",
+            ));
         }
-        let len = end.max(1).next_multiple_of(page_size());
-        let mmap = Mmap::reserve(len)?;
-        mmap.make_accessible(0, len)?;
-        let base = mmap.as_ptr();
-        let defined = module.functions.len();
-        let mut traps = Vec::new();
-        for (f, &offset) in all.iter().zip(&offsets) {
-            // SAFETY: `offset + body.len() <= len`, inside the mapping just made writable.
-            unsafe {
-                std::ptr::copy_nonoverlapping(f.body.as_ptr(), base.add(offset), f.body.len())
-            };
-            traps.extend(
-                f.traps
-                    .iter()
-                    .map(|(at, kind)| (offset + *at as usize, *kind)),
-            );
-        }
-        for (f, &offset) in all.iter().zip(&offsets) {
-            for reloc in &f.relocs {
-                let target = match reloc.target {
-                    RelocTarget::Function(index) => {
-                        let defined_index = index
-                            .checked_sub(module.info.num_imported_funcs)
-                            .filter(|i| (*i as usize) < defined)
-                            .ok_or_else(|| {
-                                io::Error::other("relocation to an imported function")
-                            })?;
-                        base as usize + offsets[defined_index as usize]
-                    }
-                    RelocTarget::LibCall(call) => libcall_address(call),
-                };
-                let place = base as usize + offset + reloc.offset as usize;
-                // SAFETY: the relocation lies inside the function's bytes, in the writable
-                // mapping.
-                unsafe {
-                    apply(
-                        reloc.kind,
-                        place,
-                        target.wrapping_add_signed(reloc.addend as isize),
-                    )?
-                };
+        let span = len.max(1).next_multiple_of(page);
+        let span = span.min(mmap.len() - offset);
+        match mmap.make_executable(offset, span) {
+            Ok(()) => Self::finish(mmap, offset, span, layout, false),
+            Err(_) => {
+                // SAFETY: `offset + len <= mmap.len()` (checked above) and the mapping is
+                // readable.
+                let image = unsafe { std::slice::from_raw_parts(mmap.as_ptr().add(offset), len) };
+                Self::new(layout, image)
             }
         }
-        mmap.make_executable(0, len)?;
-        flush_icache(base, len);
-        traps.sort_unstable_by_key(|(at, _)| *at);
-        register(base as usize, len, traps);
-        let function_starts = |range: std::ops::Range<usize>| -> Vec<usize> {
-            offsets[range].iter().map(|o| base as usize + o).collect()
+    }
+
+    /// Applies the load-time relocations of the image at `offset` in `mmap` (`span` bytes,
+    /// whole pages; `writable` if they are already), makes it executable and registers it.
+    fn finish(
+        mmap: Mmap,
+        offset: usize,
+        span: usize,
+        layout: &CodeLayout,
+        writable: bool,
+    ) -> io::Result<Self> {
+        let base = mmap.as_ptr() as usize + offset;
+        if !writable {
+            let page = page_size();
+            let mut pages: Vec<(usize, usize)> = layout
+                .load_relocs
+                .iter()
+                .map(|r| {
+                    let start = offset + r.offset as usize;
+                    let end = start + reloc_width(r.kind);
+                    (start / page * page, end.next_multiple_of(page))
+                })
+                .collect();
+            pages.sort_unstable();
+            pages.dedup();
+            for (first, last) in pages {
+                mmap.make_accessible(first, last - first)?;
+            }
+        }
+        for reloc in &layout.load_relocs {
+            let start = reloc.offset as usize;
+            let target = match reloc.target {
+                LoadTarget::Image(at) => base + at as usize,
+                LoadTarget::Math(call) => libcall_address(call),
+            };
+            // SAFETY: `check_image` made sure the field lies inside the image, and its
+            // pages are writable (made so above).
+            unsafe {
+                apply(
+                    reloc.kind,
+                    base + start,
+                    target.wrapping_add_signed(reloc.addend as isize),
+                )?
+            };
+        }
+        mmap.make_executable(offset, span)?;
+        flush_icache(base as *mut u8, layout.len as usize);
+        register(base, span, &layout.traps);
+        let absolute = |starts: &mut dyn Iterator<Item = u32>| -> Vec<usize> {
+            starts.map(|o| base + o as usize).collect()
         };
-        let types = module.array_to_wasm.len();
         Ok(CodeMemory {
-            functions: function_starts(0..defined),
-            array_to_wasm: function_starts(defined..defined + types),
-            wasm_to_array: function_starts(defined + types..defined + 2 * types),
-            mmap,
+            functions: absolute(&mut layout.functions.iter().map(|(start, _)| *start)),
+            array_to_wasm: absolute(&mut layout.array_to_wasm.iter().copied()),
+            wasm_to_array: absolute(&mut layout.wasm_to_array.iter().copied()),
+            _mapping: mmap,
+            base,
+            len: layout.len as usize,
         })
+    }
+
+    /// The image as loaded: its load-time relocations hold this process's addresses.
+    pub fn image(&self) -> &[u8] {
+        // SAFETY: the image's `len` bytes are mapped readable (and executable) for as long
+        // as `self` lives, and nothing writes them after loading.
+        unsafe { std::slice::from_raw_parts(self.base as *const u8, self.len) }
     }
 
     /// Entry of defined function `defined_index` (function index minus imported functions).
@@ -120,7 +152,46 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        unregister(self.mmap.as_ptr() as usize);
+        unregister(self.base);
+    }
+}
+
+/// Checks that every offset the layout gives lies inside an image of `len` bytes, so that
+/// a damaged layout is an error rather than a write out of bounds.
+fn check_image(layout: &CodeLayout, len: usize) -> io::Result<()> {
+    let inside = |at: u32, width: usize| (at as usize).saturating_add(width) <= len;
+    let ok = layout.len as usize == len
+        && layout
+            .functions
+            .iter()
+            .all(|(start, size)| inside(*start, *size as usize))
+        && layout
+            .array_to_wasm
+            .iter()
+            .chain(&layout.wasm_to_array)
+            .all(|start| inside(*start, 1))
+        && layout.traps.iter().all(|(at, _)| inside(*at, 1))
+        && layout.load_relocs.iter().all(|r: &LoadReloc| {
+            inside(r.offset, reloc_width(r.kind))
+                && match r.target {
+                    LoadTarget::Image(at) => inside(at, 0),
+                    LoadTarget::Math(_) => true,
+                }
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::other(
+            "the code layout does not fit the code image",
+        ))
+    }
+}
+
+/// Bytes a relocation of `kind` patches.
+fn reloc_width(kind: RelocKind) -> usize {
+    match kind {
+        RelocKind::Abs8 => 8,
+        RelocKind::X86CallPCRel4 | RelocKind::Arm64Call => 4,
     }
 }
 
@@ -240,10 +311,10 @@ struct CodeRange {
 /// All live code memories by start address.
 static CODE: RwLock<BTreeMap<usize, CodeRange>> = RwLock::new(BTreeMap::new());
 
-fn register(start: usize, len: usize, traps: Vec<(usize, TrapKind)>) {
+fn register(start: usize, len: usize, traps: &[(u32, TrapKind)]) {
     let traps = traps
-        .into_iter()
-        .map(|(at, kind)| (start + at, kind))
+        .iter()
+        .map(|(at, kind)| (start + *at as usize, *kind))
         .collect();
     CODE.write().unwrap_or_else(|e| e.into_inner()).insert(
         start,

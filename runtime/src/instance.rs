@@ -17,6 +17,7 @@ use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::memory::{LinearMemory, MemoryError};
 use crate::memory_image::{module_images, MemoryImage};
+use crate::mmap::Mmap;
 use crate::table::{Table, TableError};
 use crate::type_registry::TypeRegistry;
 use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
@@ -32,19 +33,50 @@ pub struct LoadedModule {
 }
 
 impl LoadedModule {
-    /// Links `compiled` into executable memory and registers its types with `registry`.
-    pub fn new(compiled: CompiledModule, registry: &TypeRegistry) -> std::io::Result<Self> {
-        let code = CodeMemory::new(&compiled)?;
+    /// Copies `compiled`'s code image into executable memory and registers its types with
+    /// `registry`.
+    pub fn new(mut compiled: CompiledModule, registry: &TypeRegistry) -> std::io::Result<Self> {
+        let image = std::mem::take(&mut compiled.image);
+        Self::new_from(compiled, &image, registry)
+    }
+
+    /// Copies `image`, the code image `compiled` describes, into executable memory and
+    /// registers `compiled`'s types with `registry`.
+    pub fn new_from(
+        compiled: CompiledModule,
+        image: &[u8],
+        registry: &TypeRegistry,
+    ) -> std::io::Result<Self> {
+        check_host(&compiled)?;
+        let code = CodeMemory::new(&compiled.code, image)?;
+        Ok(Self::with_code(compiled, code, registry))
+    }
+
+    /// Runs `compiled`'s code image in place from `mmap`, a private mapping of a file whose
+    /// bytes at `offset` (page aligned) are the image, and registers its types with
+    /// `registry`; see [`CodeMemory::from_mapping`].
+    pub fn from_mapping(
+        compiled: CompiledModule,
+        mmap: Mmap,
+        offset: usize,
+        registry: &TypeRegistry,
+    ) -> std::io::Result<Self> {
+        check_host(&compiled)?;
+        let code = CodeMemory::from_mapping(mmap, offset, &compiled.code)?;
+        Ok(Self::with_code(compiled, code, registry))
+    }
+
+    fn with_code(compiled: CompiledModule, code: CodeMemory, registry: &TypeRegistry) -> Self {
         let type_ids = registry.register_module(&compiled.info.types);
-        Ok(LoadedModule {
+        LoadedModule {
             compiled,
             code,
             type_ids,
             images: OnceLock::new(),
-        })
+        }
     }
 
-    /// The compiled module.
+    /// The compiled module's metadata (its code image is in [`LoadedModule::code`]).
     pub fn compiled(&self) -> &CompiledModule {
         &self.compiled
     }
@@ -91,6 +123,18 @@ impl LoadedModule {
             content: self.canonical(ty.content),
             ..ty
         }
+    }
+}
+
+/// Refuses code compiled for another machine.
+fn check_host(compiled: &CompiledModule) -> std::io::Result<()> {
+    if compiled.target.is_host() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "code compiled for {} cannot run on this machine",
+            compiled.target
+        )))
     }
 }
 

@@ -76,6 +76,33 @@ impl Mmap {
         })
     }
 
+    /// Maps the first `len` bytes of `file` private and read-only: reads see the file's
+    /// pages, and pages later made writable and written become private copies, never
+    /// written back. Unmapped on drop.
+    pub fn map_file_copy_on_write(file: &std::fs::File, len: usize) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let len = len.max(1).next_multiple_of(page_size());
+        // SAFETY: a new private mapping of a file at an address the kernel picks touches no
+        // existing memory; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
     /// The first byte of the reservation.
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr

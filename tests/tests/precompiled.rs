@@ -96,11 +96,27 @@ fn a_deserialized_module_behaves_as_the_compiled_one() {
     let other = Engine::default();
     let path =
         std::env::temp_dir().join(format!("wasmjit-precompiled-{}.cwasm", std::process::id()));
-    std::fs::write(&path, other.precompile_module(WAT.as_bytes()).unwrap()).unwrap();
+    let precompiled = other.precompile_module(WAT.as_bytes()).unwrap();
+    // Loaded code is read back with its load-time relocations cleared again: serializing a
+    // loaded module writes the very bytes precompiling it does.
+    assert_eq!(bytes, precompiled);
+    std::fs::write(&path, &precompiled).unwrap();
     // SAFETY: written just above by `precompile_module`.
     let from_file = unsafe { Module::deserialize_file(&other, &path) }.unwrap();
-    std::fs::remove_file(&path).unwrap();
     assert_eq!(exercise(&other, &from_file), expected);
+    assert_eq!(from_file.serialize().unwrap(), precompiled);
+    // Damaged or empty files are refused like damaged bytes.
+    let mut damaged = precompiled.clone();
+    let last = damaged.len() - 5;
+    damaged[last] ^= 1;
+    for broken in [&damaged[..], &precompiled[..precompiled.len() / 2], &[]] {
+        std::fs::write(&path, broken).unwrap();
+        // SAFETY: the file is wasmjit's own, damaged on purpose, which the checks refuse
+        // before any code is used.
+        let result = unsafe { Module::deserialize_file(&other, &path) };
+        assert!(matches!(result, Err(Error::Artifact(_))), "{result:?}");
+    }
+    std::fs::remove_file(&path).unwrap();
 }
 
 fn artifact_error(engine: &Engine, bytes: &[u8]) -> String {
@@ -214,4 +230,56 @@ fn code_of_another_calling_convention_is_refused() {
     let why = other.check_compatible(&ours).unwrap_err();
     assert!(why.contains("wasm_call_conv = system_v"), "{why}");
     assert!(ours.check_compatible(&ours).is_ok());
+}
+
+#[test]
+fn the_compile_cache_maps_stored_code_and_recovers_from_damaged_entries() {
+    let dir = std::env::temp_dir().join(format!("wasmjit-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = Config::new();
+    // SAFETY: the folder is this test's own, written only by wasmjit's cache.
+    unsafe { config.cache_dir(Some(dir.clone())) };
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    let stored = entries();
+    assert_eq!(stored.len(), 1, "one entry per compiled module");
+    assert!(stored[0].extension().is_some_and(|x| x == "cwasm"));
+    assert_eq!(
+        std::fs::read(&stored[0]).unwrap(),
+        module.serialize().unwrap()
+    );
+
+    // A hit loads the entry instead of compiling: an entry replaced by another module's
+    // artifact (which only a writer of the folder could do) is what the next compile gets.
+    let other = "(module (func (export \"other\")))";
+    std::fs::write(
+        &stored[0],
+        engine.precompile_module(other.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let hit = Module::new(&engine, WAT).unwrap();
+    assert_eq!(hit.exports()[0].name(), "other");
+
+    // A damaged entry is compiled again and rewritten.
+    std::fs::write(&stored[0], b"damaged").unwrap();
+    let recompiled = Module::new(&engine, WAT).unwrap();
+    assert_eq!(exercise(&engine, &recompiled), exercise(&engine, &module));
+    assert_eq!(entries(), stored);
+    assert_eq!(
+        std::fs::read(&stored[0]).unwrap(),
+        module.serialize().unwrap()
+    );
+
+    // Other settings, another entry.
+    let mut fuel = config.clone();
+    fuel.consume_fuel(true);
+    Module::new(&Engine::new(&fuel).unwrap(), WAT).unwrap();
+    assert_eq!(entries().len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

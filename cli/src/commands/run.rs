@@ -8,7 +8,7 @@
 //! after FILE), ARGS are parsed by the export's parameter types and each result is printed
 //! on its own line.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -64,14 +64,20 @@ impl RunCommand {
         self.args = command.collect();
         self.take_trailing_invoke()?;
         let engine = Engine::default();
-        let bytes = std::fs::read(&self.file)
-            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", self.file.display())))?;
-        let module = if Module::is_precompiled(&bytes) {
+        let cannot_read = |e: std::io::Error| {
+            CliError::Usage(format!("cannot read {}: {e}", self.file.display()))
+        };
+        let mut start = Vec::with_capacity(8);
+        std::fs::File::open(&self.file)
+            .and_then(|file| file.take(8).read_to_end(&mut start))
+            .map_err(cannot_read)?;
+        let module = if Module::is_precompiled(&start) {
             // SAFETY: the user named this file to run, as they would a native program; it is
-            // checked against this engine (version, target, settings, checksum) before use.
-            unsafe { Module::deserialize(&engine, &bytes) }
+            // checked against this engine (version, target, settings, checksums) before use,
+            // and this process does not write it while it runs.
+            unsafe { Module::deserialize_file(&engine, &self.file) }
         } else {
-            Module::new(&engine, &bytes)
+            Module::new(&engine, std::fs::read(&self.file).map_err(cannot_read)?)
         }
         .map_err(|e| CliError::Wasm(format!("cannot load {}: {e}", self.file.display())))?;
         let mut linker = Linker::new(&engine);

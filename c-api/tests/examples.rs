@@ -44,7 +44,8 @@ const EXAMPLES: &[(&str, &[&str])] = &[
             "host called 1 time(s) by start",
             "traps: no instance, trap: unreachable",
             "host called 2 time(s) by start",
-            "wrong import: no instance, trap: incompatible import type for ``.`hello`",
+            "wrong import: no instance, trap: incompatible import type for ``.`hello`: expected a \
+             function of type (i32) -> (), found one of type () -> ()",
         ],
     ),
     (

@@ -55,7 +55,10 @@ impl Default for CodegenConfig {
                 .union(WasmFeatures::THREADS)
                 .union(WasmFeatures::TAIL_CALL)
                 .union(WasmFeatures::MEMORY64)
-                .union(WasmFeatures::RELAXED_SIMD),
+                .union(WasmFeatures::RELAXED_SIMD)
+                .union(WasmFeatures::FUNCTION_REFERENCES)
+                .union(WasmFeatures::MULTI_MEMORY)
+                .union(WasmFeatures::EXTENDED_CONST),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

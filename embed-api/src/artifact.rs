@@ -38,8 +38,9 @@ use crate::error::{Error, Result};
 /// The first bytes of every precompiled module.
 const MAGIC: [u8; 8] = *b"\0wasmjit";
 
-/// The layout above; bumped when it changes.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The layout above and of the serialized module; bumped when either changes (3: value
+/// types became reference types with heap types, tables gained initialisers).
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// Bytes before the settings: magic, version, two lengths, the code's offset and length.
 const HEADER_LEN: usize = 44;

@@ -63,11 +63,7 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 3] = [
-    (
-        WasmFeatures::FUNCTION_REFERENCES,
-        "typed function references",
-    ),
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 2] = [
     (WasmFeatures::GC, "garbage collection"),
     (WasmFeatures::EXCEPTIONS, "exception handling"),
 ];
@@ -201,8 +197,9 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), tail calls and
-    /// memory64, 512 KiB of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories) and the Wasm 3.0
+    /// features wasmjit compiles (tail calls, memory64, typed function references,
+    /// multi-memory, extended constant expressions), 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -379,13 +376,13 @@ impl Config {
         self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
     }
 
-    /// The multi-memory proposal: several memories per module. Off by default.
+    /// The multi-memory proposal (Wasm 3.0): several memories per module. On by default.
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
     /// The extended constant expressions proposal: `i32.add`, `i64.mul` and the like in
-    /// initialisers and segment offsets. Off by default.
+    /// initialisers and segment offsets (Wasm 3.0). On by default.
     pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
@@ -402,8 +399,10 @@ impl Config {
         self.feature(WasmFeatures::TAIL_CALL, enable)
     }
 
-    /// The typed function references proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// The typed function references proposal (Wasm 3.0): `(ref $t)`, `(ref null func)`
+    /// and the other typed references, `call_ref`, `return_call_ref`, `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable locals and table initialisers. On by
+    /// default.
     pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
@@ -451,7 +450,9 @@ struct EngineInner {
     config: Config,
     allocator: InstanceAllocator,
     types: TypeRegistry,
-    host_trampolines: Mutex<HashMap<FuncType, Arc<LoadedModule>>>,
+    /// By the calling convention's form of the signature (references as `funcref`), which
+    /// is all trampolines depend on.
+    host_trampolines: Mutex<HashMap<wasmjit_codegen::FuncType, Arc<LoadedModule>>>,
     /// The epoch counter compiled code compares with each store's deadline.
     epoch: AtomicU64,
     /// What this engine's code depends on, worked out on first use (precompiled modules
@@ -577,7 +578,8 @@ impl Engine {
             .host_trampolines
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(loaded) = cache.get(ty) {
+        let abi = ty.to_abi_codegen();
+        if let Some(loaded) = cache.get(&abi) {
             return Ok(loaded.clone());
         }
         let config = &self.inner.config;
@@ -587,12 +589,12 @@ impl Engine {
                 config.target
             )));
         }
-        let compiled = compile_host_trampolines(&ty.to_codegen(), &config.target, &config.codegen)
+        let compiled = compile_host_trampolines(&abi, &config.target, &config.codegen)
             .map_err(Error::compile)?;
         let loaded = LoadedModule::new(compiled, &self.inner.types)
             .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
         let loaded = Arc::new(loaded);
-        cache.insert(ty.clone(), loaded.clone());
+        cache.insert(abi, loaded.clone());
         Ok(loaded)
     }
 

@@ -52,6 +52,7 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
 pub use typed::{IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use types::{
-    ExternType, FuncType, GlobalType, MemoryType, MemoryTypeBuilder, Mutability, TableType, ValType,
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, MemoryTypeBuilder, Mutability, RefType,
+    TableType, ValType,
 };
 pub use values::Val;

@@ -54,7 +54,8 @@ impl Default for CodegenConfig {
             features: WasmFeatures::WASM2
                 .union(WasmFeatures::THREADS)
                 .union(WasmFeatures::TAIL_CALL)
-                .union(WasmFeatures::MEMORY64),
+                .union(WasmFeatures::MEMORY64)
+                .union(WasmFeatures::EXCEPTIONS),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

@@ -24,8 +24,8 @@ mod vmoffsets;
 pub use builtins::Builtin;
 pub use code_settings::CodeSettings;
 pub use compile::{
-    compile_host_trampolines, compile_module, CompiledFunction, CompiledModule, MathCall, Reloc,
-    RelocKind, RelocTarget,
+    compile_host_trampolines, compile_module, CallSiteHandler, CompiledFunction, CompiledModule,
+    MathCall, Reloc, RelocKind, RelocTarget,
 };
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;
@@ -37,7 +37,7 @@ pub use module::{
     EntityType, Export, FuncType, GlobalType, Import, MemoryType, ModuleInfo, TableType, ValType,
 };
 pub use target::Target;
-pub use trampolines::HOST_CONTEXT_CALLBACK;
+pub use trampolines::{HOST_CONTEXT_CALLBACK, HOST_CONTEXT_THROW};
 pub use trap::TrapKind;
 pub use vmoffsets::{VMOffsets, VALRAW_SIZE, VMFUNCREF_SIZE};
 

@@ -61,14 +61,13 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 4] = [
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 3] = [
     (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
     (
         WasmFeatures::FUNCTION_REFERENCES,
         "typed function references",
     ),
     (WasmFeatures::GC, "garbage collection"),
-    (WasmFeatures::EXCEPTIONS, "exception handling"),
 ];
 
 /// Where instances' memories come from ([`Config::allocation_strategy`]).
@@ -198,8 +197,8 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), tail calls and
-    /// memory64, 512 KiB of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), tail calls,
+    /// memory64 and exception handling, 512 KiB of wasm stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -384,8 +383,8 @@ impl Config {
         self.feature(WasmFeatures::GC, enable)
     }
 
-    /// The exception handling proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// Exception handling (Wasm 3.0): tags, `throw`, `throw_ref`, `try_table` and `exnref`.
+    /// On by default; turned off, modules using it are invalid.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }

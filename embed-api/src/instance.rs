@@ -1,5 +1,6 @@
 //! Instances and the items they import and export.
 
+use crate::tag::{Tag, TagType};
 use wasmjit_codegen::{
     EntityIndex, EntityType, Import, MemoryAssumptions, MemoryType, ModuleInfo, TableType,
 };
@@ -37,6 +38,8 @@ pub enum Extern {
     Global(Global),
     /// A table.
     Table(Table),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -80,6 +83,14 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        match self {
+            Extern::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
         match self {
@@ -88,6 +99,7 @@ impl Extern {
             Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
             Extern::Global(g) => ExternType::Global(g.ty(&store)),
             Extern::Table(t) => ExternType::Table(t.ty(&store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(&store)),
         }
     }
 }
@@ -119,6 +131,12 @@ impl From<Global> for Extern {
 impl From<Table> for Extern {
     fn from(t: Table) -> Self {
         Extern::Table(t)
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Self {
+        Extern::Tag(t)
     }
 }
 
@@ -192,6 +210,11 @@ impl Instance {
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
+
+    /// The exported tag `name`.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<Tag> {
+        self.get_export(store, name)?.into_tag()
+    }
 }
 
 /// The handle of export `index` of instance `instance`.
@@ -226,6 +249,13 @@ fn export(store: &mut StoreOpaque, instance: usize, index: EntityIndex) -> Exter
                 None => store.push_global(ptr, ty),
             };
             Extern::Global(Global { store: id, index })
+        }
+        EntityIndex::Tag(t) => {
+            let ptr = rt.tag(t);
+            let ty = TagType::new(FuncType::from_codegen(
+                rt.module().compiled().info.tag_type(t),
+            ));
+            Extern::Tag(store.tag_for_ptr(ptr, ty))
         }
     }
 }
@@ -352,6 +382,13 @@ fn resolve_imports(
                     return Err(mismatch());
                 }
                 resolved.globals.push(data.ptr);
+            }
+            (EntityType::Tag(ty), Extern::Tag(t)) => {
+                let data = t.data(store);
+                if *data.ty.ty() != FuncType::from_codegen(&info.types[*ty as usize]) {
+                    return Err(mismatch());
+                }
+                resolved.tags.push(data.ptr);
             }
             _ => return Err(mismatch()),
         }

@@ -1,5 +1,6 @@
 //! Compiled modules.
 
+use crate::tag::TagType;
 use std::sync::Arc;
 
 use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, ModuleInfo};
@@ -250,6 +251,9 @@ impl Module {
                     EntityIndex::Global(g) => {
                         ExternType::Global(GlobalType::from_codegen(&info.globals[g as usize]))
                     }
+                    EntityIndex::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_codegen(
+                        info.tag_type(t),
+                    ))),
                 },
             })
             .collect()

@@ -4,6 +4,7 @@
 //! change without changing the API. Conversions to and from the code generator's types are
 //! crate-private.
 
+use crate::tag::TagType;
 use std::fmt;
 use std::sync::Arc;
 
@@ -431,6 +432,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag.
+    Tag(TagType),
 }
 
 impl ExternType {
@@ -466,6 +469,14 @@ impl ExternType {
         }
     }
 
+    /// The tag type, if this is one.
+    pub fn tag(&self) -> Option<&TagType> {
+        match self {
+            ExternType::Tag(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
     /// The public form of an import's or export's type in `info`.
     pub(crate) fn from_codegen(info: &cg::ModuleInfo, ty: &cg::EntityType) -> Self {
         match ty {
@@ -475,6 +486,9 @@ impl ExternType {
             cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t)),
             cg::EntityType::Memory(m) => ExternType::Memory(MemoryType::from_codegen(m)),
             cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g)),
+            cg::EntityType::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_codegen(
+                &info.types[*t as usize],
+            ))),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+pub(crate) use crate::exceptions::wasmjit_throw_ref as throw_ref;
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;
 
@@ -272,4 +273,11 @@ mod tests {
             assert_eq!(builtin.index() as usize, i, "{builtin:?}");
         }
     }
+}
+
+/// `throw`'s first half: a new exception of the caller's tag `tag` with the payload in the
+/// value slots at `values`.
+unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, values: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx and the tag's payload in `values`.
+    unsafe { crate::exceptions::exn_new(vmctx, tag, values) }
 }

@@ -49,7 +49,13 @@ impl CodeMemory {
         let base = mmap.as_ptr();
         let defined = module.functions.len();
         let mut traps = Vec::new();
+        let mut handlers = Vec::new();
         for (f, &offset) in all.iter().zip(&offsets) {
+            handlers.extend(f.handlers.iter().map(|h| Handler {
+                return_address: offset + h.return_offset as usize,
+                handler: offset + h.handler_offset as usize,
+                frame_offset: h.frame_offset,
+            }));
             // SAFETY: `offset + body.len() <= len`, inside the mapping just made writable.
             unsafe {
                 std::ptr::copy_nonoverlapping(f.body.as_ptr(), base.add(offset), f.body.len())
@@ -89,11 +95,23 @@ impl CodeMemory {
         mmap.make_executable(0, len)?;
         flush_icache(base, len);
         traps.sort_unstable_by_key(|(at, _)| *at);
-        register(base as usize, len, traps);
+        handlers.sort_unstable_by_key(|h| h.return_address);
+        let types = module.array_to_wasm.len();
+        let entries = (defined..defined + types)
+            .map(|i| offsets[i]..offsets[i] + all[i].body.len())
+            .collect();
+        register(
+            base as usize,
+            len,
+            CodeTables {
+                traps,
+                handlers,
+                entries,
+            },
+        );
         let function_starts = |range: std::ops::Range<usize>| -> Vec<usize> {
             offsets[range].iter().map(|o| base as usize + o).collect()
         };
-        let types = module.array_to_wasm.len();
         Ok(CodeMemory {
             functions: function_starts(0..defined),
             array_to_wasm: function_starts(defined..defined + types),
@@ -231,25 +249,65 @@ fn libcall_address(call: MathCall) -> usize {
     address as usize
 }
 
-/// A registered code range: its end and its trap sites (absolute addresses, sorted).
+/// A call site with an exception handler, at offsets in a code memory (absolute once
+/// registered).
+#[derive(Clone, Copy)]
+struct Handler {
+    return_address: usize,
+    handler: usize,
+    frame_offset: u32,
+}
+
+/// What the trap handler and the unwinder need to know of a code memory, at offsets from its
+/// start.
+struct CodeTables {
+    /// Trap sites, sorted.
+    traps: Vec<(usize, TrapKind)>,
+    /// Call sites with exception handlers, sorted by return address.
+    handlers: Vec<Handler>,
+    /// The host-to-wasm trampolines: where the unwinder stops.
+    entries: Vec<std::ops::Range<usize>>,
+}
+
+/// A registered code range: its end, its trap sites and its exception tables (absolute
+/// addresses, sorted).
 struct CodeRange {
     end: usize,
     traps: Arc<[(usize, TrapKind)]>,
+    handlers: Arc<[Handler]>,
+    entries: Arc<[std::ops::Range<usize>]>,
 }
 
 /// All live code memories by start address.
 static CODE: RwLock<BTreeMap<usize, CodeRange>> = RwLock::new(BTreeMap::new());
 
-fn register(start: usize, len: usize, traps: Vec<(usize, TrapKind)>) {
-    let traps = traps
+fn register(start: usize, len: usize, tables: CodeTables) {
+    let traps = tables
+        .traps
         .into_iter()
         .map(|(at, kind)| (start + at, kind))
+        .collect();
+    let handlers = tables
+        .handlers
+        .into_iter()
+        .map(|h| Handler {
+            return_address: start + h.return_address,
+            handler: start + h.handler,
+            frame_offset: h.frame_offset,
+        })
+        .collect();
+    let entries = tables
+        .entries
+        .into_iter()
+        .map(|r| start + r.start..start + r.end)
         .collect();
     CODE.write().unwrap_or_else(|e| e.into_inner()).insert(
         start,
         CodeRange {
             end: start + len,
             traps,
+            handlers,
+            entries,
         },
     );
 }
@@ -273,4 +331,39 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<TrapKind> {
     }
     let i = range.traps.binary_search_by_key(&pc, |(at, _)| *at).ok()?;
     Some(range.traps[i].1)
+}
+
+/// What the unwinder finds at a return address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FrameKind {
+    /// A call site with an exception handler at `handler`; the frame's stack pointer at the
+    /// call was `frame_offset` bytes below its frame pointer.
+    Handler { handler: usize, frame_offset: u32 },
+    /// Compiled code without a handler there.
+    Compiled,
+    /// A host-to-wasm trampoline: the frame that entered wasm.
+    Entry,
+}
+
+/// The kind of frame the return address `pc` lies in; `None` outside compiled code.
+pub(crate) fn lookup_frame(pc: usize) -> Option<FrameKind> {
+    let code = CODE.read().unwrap_or_else(|e| e.into_inner());
+    let (_, range) = code.range(..=pc).next_back()?;
+    if pc >= range.end {
+        return None;
+    }
+    if let Ok(i) = range
+        .handlers
+        .binary_search_by_key(&pc, |h| h.return_address)
+    {
+        let h = range.handlers[i];
+        return Some(FrameKind::Handler {
+            handler: h.handler,
+            frame_offset: h.frame_offset,
+        });
+    }
+    if range.entries.iter().any(|r| r.contains(&pc)) {
+        return Some(FrameKind::Entry);
+    }
+    Some(FrameKind::Compiled)
 }

@@ -40,6 +40,9 @@ impl FuncTranslator<'_, '_> {
                 | Operator::ReturnCall { .. }
                 | Operator::ReturnCallIndirect { .. }
                 | Operator::Unreachable
+                | Operator::TryTable { .. }
+                | Operator::Throw { .. }
+                | Operator::ThrowRef
         );
         if control {
             self.flush_fuel();

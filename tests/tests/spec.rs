@@ -53,7 +53,8 @@ fn wasm2(config: &mut Config) {
     config
         .wasm_threads(false)
         .wasm_tail_call(false)
-        .wasm_memory64(false);
+        .wasm_memory64(false)
+        .wasm_exceptions(false);
 }
 
 /// Wasm 2.0 and multi-memory.
@@ -78,6 +79,12 @@ fn wasm2_memory64(config: &mut Config) {
 fn wasm2_wide_arithmetic(config: &mut Config) {
     wasm2(config);
     config.wasm_wide_arithmetic(true);
+}
+
+/// Wasm 2.0 and exception handling.
+fn wasm2_exceptions(config: &mut Config) {
+    wasm2(config);
+    config.wasm_exceptions(true);
 }
 
 /// Wasm 2.0 and tail calls.
@@ -127,6 +134,7 @@ fn folders() -> Vec<Folder> {
         proposal("proposals/mutable-global", Proposal::MutableGlobal, wasm2),
         proposal("proposals/tail-call", Proposal::TailCall, wasm2_tail_call),
         proposal("proposals/memory64", Proposal::Memory64, wasm2_memory64),
+        proposal("proposals/exceptions", Proposal::ExceptionHandling, wasm2_exceptions),
         proposal(
             "proposals/wide-arithmetic",
             Proposal::WideArithmetic,

@@ -250,6 +250,11 @@ impl Runner {
                 Ok(values) => Err(format!("expected trap `{message}`, got {values:?}")),
                 Err(e) => check_trap(&e, message),
             },
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => Err(format!("expected an exception, got {values:?}")),
+                Err(Error::Exception(_)) => Ok(()),
+                Err(e) => Err(format!("expected an exception, got: {e}")),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
                 Ok(values) => Err(format!("expected `{message}`, got {values:?}")),
                 Err(e) => check_trap(&e, message),

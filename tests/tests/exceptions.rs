@@ -264,3 +264,78 @@ fn deep_recursion_with_a_handler_per_frame_unwinds_to_the_innermost() {
     let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
     assert_eq!(run.call(&mut store, 1000).unwrap(), 1001);
 }
+
+#[test]
+fn fuel_is_counted_across_throws_and_runs_out_inside_a_handler_loop() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    // Each iteration throws from a callee and catches in the loop; the loop never ends, so
+    // only fuel stops it.
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (tag $t (param i32))
+          (func $throw (param i32) (throw $t (local.get 0)))
+          (func (export "count") (param i32) (result i32)
+            (local $n i32)
+            (loop $again
+              (block $caught (result i32)
+                (try_table (catch $t $caught) (call $throw (local.get $n)))
+                (unreachable))
+              (local.set $n (i32.add (i32.const 1)))
+              (br_if $again (i32.lt_u (local.get $n) (local.get 0))))
+            (local.get $n))
+          (func (export "forever")
+            (loop $again
+              (block $caught (result i32)
+                (try_table (catch $t $caught) (call $throw (i32.const 0)))
+                (unreachable))
+              (drop)
+              (br $again))))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    store.set_fuel(1_000_000).unwrap();
+    let count = instance.get_typed_func::<i32, i32>(&mut store, "count").unwrap();
+    assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
+    let left = store.get_fuel().unwrap();
+    assert!(left < 1_000_000 - 10_000, "1000 throws cost fuel: {left} left");
+    let forever = instance.get_typed_func::<(), ()>(&mut store, "forever").unwrap();
+    let err = forever.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::OutOfFuel));
+}
+
+#[test]
+fn an_exception_thrown_at_the_stack_limit_is_still_caught() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    // `deep` recurses until the stack is exhausted (a trap, not an exception); `throw_at`
+    // throws at depth n, caught at the top.
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (tag $t (param i32))
+          (func $deep (param i32) (result i32)
+            (if (i32.eqz (local.get 0)) (then (throw $t (i32.const 99))))
+            (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))
+          (func (export "throw_at") (param i32) (result i32)
+            (block $caught (result i32)
+              (try_table (result i32) (catch $t $caught) (call $deep (local.get 0)))))
+          (func (export "overflow") (result i32)
+            (block $caught
+              (try_table (result i32) (catch_all $caught) (call $deep (i32.const -1)))
+              (return))
+            (i32.const -1)))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let throw_at = instance.get_typed_func::<i32, i32>(&mut store, "throw_at").unwrap();
+    assert_eq!(throw_at.call(&mut store, 10_000).unwrap(), 99);
+    let overflow = instance.get_typed_func::<(), i32>(&mut store, "overflow").unwrap();
+    let err = overflow.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::StackOverflow));
+    // The store runs wasm again afterwards.
+    assert_eq!(throw_at.call(&mut store, 5).unwrap(), 99);
+}

@@ -99,7 +99,8 @@ macro_rules! foreach_builtin {
             ExnNew exn_new(tag: u32, values: u64) -> u64;
             /// `throw_ref` of a non-null `exn`: unwinds to the innermost handler, never
             /// returns. Its table entry is an assembly stub that passes the caller's frame to
-            /// the unwinder (see the runtime's `exceptions` module).
+            /// the unwinder (see the runtime's `exceptions` module), called in the `tail`
+            /// convention (see `translate`'s exceptions), unlike every other entry.
             ThrowRef throw_ref(exn: u64);
         }
     };

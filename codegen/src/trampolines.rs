@@ -24,8 +24,8 @@ use crate::vmoffsets::VALRAW_SIZE;
 /// Offset of the callback pointer in a host-function context.
 pub const HOST_CONTEXT_CALLBACK: u32 = 0;
 
-/// Offset of the throw function pointer in a host-function context:
-/// `extern "C" fn(vmctx, exn)`, which never returns.
+/// Offset of the throw function pointer in a host-function context: `fn(vmctx, exn)` in the
+/// `tail` convention, which never returns.
 pub const HOST_CONTEXT_THROW: u32 = 8;
 
 /// Builds the host-to-wasm trampoline for functions of type `ty`:
@@ -101,7 +101,8 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     let throw = b
         .ins()
         .load(types::I64, flags, host_ctx, HOST_CONTEXT_THROW as i32);
-    let mut throw_sig = Signature::new(isa.default_call_conv());
+    // The throw stub takes its arguments in the `tail` convention, as wasm code calls it.
+    let mut throw_sig = Signature::new(crate::abi::WASM_CALL_CONV);
     throw_sig.params.extend([AbiParam::new(types::I64); 2]);
     let throw_sig = b.import_signature(throw_sig);
     b.ins().call_indirect(throw_sig, throw, &[caller_vmctx, exn]);

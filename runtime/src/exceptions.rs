@@ -202,6 +202,8 @@ std::arch::global_asm!(
     ".globl wasmjit_throw_ref",
     ".p2align 4",
     "wasmjit_throw_ref:",
+    "mov x0, x2",
+    "mov x1, x3",
     "mov x2, x30",
     "mov x3, x29",
     "b {throw}",
@@ -209,13 +211,17 @@ std::arch::global_asm!(
 );
 
 /// The function that throws an exception from a wasm-to-host trampoline's frame, for host
-/// function contexts (`wasmjit_codegen::HOST_CONTEXT_THROW`).
+/// function contexts (`wasmjit_codegen::HOST_CONTEXT_THROW`); called in the `tail` convention.
 pub fn throw_entry() -> unsafe extern "C" fn(*mut u8, u64) {
     wasmjit_throw_ref
 }
 
 extern "C" {
-    /// `throw_ref` as compiled code calls it: `(vmctx, exn)`, never returns. Passes its
-    /// return address and the caller's frame pointer on to [`throw_impl`].
+    /// `throw_ref` as compiled code calls it: `(vmctx, exn)` in Cranelift's `tail`
+    /// convention (on x86-64 in `rdi` and `rsi`, as in the C convention; on aarch64 in `x2`
+    /// and `x3`, `tail` keeping `x0` and `x1` for itself), never returns. Passes the two
+    /// arguments, its return address and the caller's frame pointer on to [`throw_impl`] in
+    /// the C convention. Declared with a C signature only to be stored in the builtin table:
+    /// Rust never calls it.
     pub(crate) fn wasmjit_throw_ref(vmctx: *mut u8, exn: u64);
 }

@@ -627,20 +627,25 @@ pub(crate) fn val_to_rust(v: &wasm_val_t) -> Result<Val, String> {
             WASM_F64 => Val::from_f64(v.of.f64),
             WASM_FUNCREF | WASM_EXTERNREF => {
                 let ty = type_of(v.kind).expect("a reference kind");
-                ref_to_val(v.of.ref_.as_ref(), ty)?
+                ref_to_val(v.of.ref_.as_ref(), &ty)?
             }
             k => return Err(format!("unknown value kind {k}")),
         })
     }
 }
 
-/// The value of type `ty` (`funcref` or `externref`) a reference stands for.
-pub(crate) fn ref_to_val(r: Option<&wasm_ref_t>, ty: ValType) -> Result<Val, String> {
-    Ok(match (ty, r.map(|r| &r.obj)) {
-        (ValType::FuncRef, None) => Val::FuncRef(None),
-        (ValType::ExternRef, None) => Val::ExternRef(None),
-        (ValType::FuncRef, Some(Obj::Func(f))) => Val::FuncRef(Some(*f)),
-        (ValType::ExternRef, Some(Obj::Foreign(r))) => Val::ExternRef(Some(*r)),
+/// The value of reference type `ty` a reference stands for (a function or a host value by
+/// the type's heap type; the embedding API checks the rest where the value is used).
+pub(crate) fn ref_to_val(r: Option<&wasm_ref_t>, ty: &ValType) -> Result<Val, String> {
+    let extern_ = match ty {
+        ValType::Ref(r) => r.heap_type().is_extern(),
+        _ => return Err(format!("a reference where a {ty} is needed")),
+    };
+    Ok(match (extern_, r.map(|r| &r.obj)) {
+        (false, None) => Val::FuncRef(None),
+        (true, None) => Val::ExternRef(None),
+        (false, Some(Obj::Func(f))) => Val::FuncRef(Some(*f)),
+        (true, Some(Obj::Foreign(r))) => Val::ExternRef(Some(*r)),
         _ => return Err(format!("a reference that is not a {ty}")),
     })
 }
@@ -671,7 +676,7 @@ pub(crate) fn val_from_rust(store: &StoreRef, v: Val) -> Result<wasm_val_t, Stri
         },
     };
     Ok(wasm_val_t {
-        kind: kind_of(v.ty()),
+        kind: kind_of(&v.ty()),
         of,
     })
 }
@@ -971,7 +976,7 @@ fn new_host_func(
                     .iter()
                     .map(|t| {
                         let mut v = wasm_val_t::init();
-                        v.kind = kind_of(*t);
+                        v.kind = kind_of(t);
                         v.of.i64 = 0;
                         v
                     })
@@ -1101,7 +1106,7 @@ pub extern "C" fn wasm_func_call(
             if results.size != ty.results().len() {
                 // The call still runs, so that a call that traps reports its own trap
                 // (upstream's `trap.c` passes no result slots to trapping functions).
-                let mut scratch: Vec<Val> = ty.results().map(Val::default_for).collect();
+                let mut scratch: Vec<Val> = ty.results().map(|t| Val::default_for(&t)).collect();
                 func.func().call(s, params, &mut scratch)?;
                 return Err(Error::msg(format!(
                     "wasm_func_call: {} result slots for a function with {} results",
@@ -1110,7 +1115,7 @@ pub extern "C" fn wasm_func_call(
                 )));
             }
             for (slot, ty) in values.iter_mut().zip(ty.results()) {
-                *slot = Val::default_for(ty);
+                *slot = Val::default_for(&ty);
             }
             func.func().call(s, params, values)
         })
@@ -1143,7 +1148,7 @@ pub extern "C" fn wasm_global_new(
     val: &wasm_val_t,
 ) -> Option<Box<wasm_global_t>> {
     let val = val_to_rust(val).ok()?;
-    let ty = ty.global().ty;
+    let ty = ty.global().ty.clone();
     let global = with_store(&store.store, |s| Global::new(s, ty, val)).ok()?;
     Some(wasm_ref_t::new(&store.store, Obj::Global(global)))
 }
@@ -1181,8 +1186,8 @@ pub extern "C" fn wasm_table_new(
     ty: &wasm_tabletype_t,
     init: Option<&wasm_ref_t>,
 ) -> Option<Box<wasm_table_t>> {
-    let ty = ty.table().ty;
-    let init = ref_to_val(init, ty.element()).ok()?;
+    let ty = ty.table().ty.clone();
+    let init = ref_to_val(init, &ValType::Ref(ty.element().clone())).ok()?;
     let table = with_store(&store.store, |s| Table::new(s, ty, init)).ok()?;
     Some(wasm_ref_t::new(&store.store, Obj::Table(table)))
 }
@@ -1207,7 +1212,7 @@ pub extern "C" fn wasm_table_get(table: &wasm_table_t, index: u32) -> Option<Box
 pub extern "C" fn wasm_table_set(table: &wasm_table_t, index: u32, r: Option<&wasm_ref_t>) -> bool {
     with_store(table.store(), |s| {
         let ty = table.table().ty(&*s);
-        match ref_to_val(r, ty.element()) {
+        match ref_to_val(r, &ValType::Ref(ty.element().clone())) {
             Ok(v) => table.table().set(s, u64::from(index), v).is_ok(),
             Err(_) => false,
         }
@@ -1230,7 +1235,7 @@ pub extern "C" fn wasm_table_grow(
 ) -> bool {
     with_store(table.store(), |s| {
         let ty = table.table().ty(&*s);
-        match ref_to_val(init, ty.element()) {
+        match ref_to_val(init, &ValType::Ref(ty.element().clone())) {
             Ok(v) => table.table().grow(s, u64::from(delta), v).is_ok(),
             Err(_) => false,
         }

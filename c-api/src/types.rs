@@ -32,15 +32,17 @@ pub(crate) const WASM_EXTERN_TAG: u8 = 4;
 /// `wasm_limits_max_default`: no maximum.
 const LIMITS_MAX_DEFAULT: u32 = u32::MAX;
 
-pub(crate) fn kind_of(ty: ValType) -> u8 {
+/// The `wasm_valkind_t` of a type. `wasm.h` has only `funcref` and `externref`: a typed
+/// reference shows as the kind of its heap type's hierarchy.
+pub(crate) fn kind_of(ty: &ValType) -> u8 {
     match ty {
         ValType::I32 => WASM_I32,
         ValType::I64 => WASM_I64,
         ValType::F32 => WASM_F32,
         ValType::F64 => WASM_F64,
         ValType::V128 => WASM_V128,
-        ValType::ExternRef => WASM_EXTERNREF,
-        ValType::FuncRef => WASM_FUNCREF,
+        ValType::Ref(r) if r.heap_type().is_extern() => WASM_EXTERNREF,
+        ValType::Ref(_) => WASM_FUNCREF,
     }
 }
 
@@ -50,8 +52,8 @@ pub(crate) fn type_of(kind: u8) -> Option<ValType> {
         WASM_I64 => ValType::I64,
         WASM_F32 => ValType::F32,
         WASM_F64 => ValType::F64,
-        WASM_EXTERNREF => ValType::ExternRef,
-        WASM_FUNCREF => ValType::FuncRef,
+        WASM_EXTERNREF => ValType::EXTERNREF,
+        WASM_FUNCREF => ValType::FUNCREF,
         _ => return None,
     })
 }
@@ -148,11 +150,15 @@ impl wasm_externtype_t {
                 ty,
             }),
             ExternType::Global(ty) => Which::Global(CGlobalType {
-                content: wasm_valtype_t { ty: ty.content() },
+                content: wasm_valtype_t {
+                    ty: ty.content().clone(),
+                },
                 ty,
             }),
             ExternType::Table(ty) => Which::Table(CTableType {
-                element: wasm_valtype_t { ty: ty.element() },
+                element: wasm_valtype_t {
+                    ty: ValType::Ref(ty.element().clone()),
+                },
                 limits: wasm_limits_t::new(ty.minimum(), ty.maximum()),
                 ty,
             }),
@@ -168,8 +174,8 @@ impl wasm_externtype_t {
     pub(crate) fn ty(&self) -> ExternType {
         match &self.which {
             Which::Func(f) => ExternType::Func(f.ty.clone()),
-            Which::Global(g) => ExternType::Global(g.ty),
-            Which::Table(t) => ExternType::Table(t.ty),
+            Which::Global(g) => ExternType::Global(g.ty.clone()),
+            Which::Table(t) => ExternType::Table(t.ty.clone()),
             Which::Memory(m) => ExternType::Memory(m.ty),
             Which::Tag(t) => ExternType::Tag(t.clone()),
         }
@@ -312,7 +318,7 @@ pub extern "C" fn wasm_valtype_new(kind: u8) -> Option<Box<wasm_valtype_t>> {
 /// `wasm_valtype_kind`.
 #[no_mangle]
 pub extern "C" fn wasm_valtype_kind(ty: &wasm_valtype_t) -> u8 {
-    kind_of(ty.ty)
+    kind_of(&ty.ty)
 }
 
 /// `wasm_functype_new`: takes the two vectors' elements (a NULL element is invalid).
@@ -384,10 +390,8 @@ pub extern "C" fn wasm_tabletype_new(
     element: Box<wasm_valtype_t>,
     limits: &wasm_limits_t,
 ) -> Option<Box<wasm_tabletype_t>> {
-    if !element.ty.is_ref() {
-        return None;
-    }
-    let ty = TableType::new(element.ty, u64::from(limits.min), limits.max());
+    let element = element.ty.as_ref()?.clone();
+    let ty = TableType::new(element, u64::from(limits.min), limits.max());
     Some(Box::new(wasm_externtype_t::new(ExternType::Table(ty))))
 }
 

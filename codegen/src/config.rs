@@ -55,6 +55,9 @@ impl Default for CodegenConfig {
                 .union(WasmFeatures::THREADS)
                 .union(WasmFeatures::TAIL_CALL)
                 .union(WasmFeatures::MEMORY64)
+                .union(WasmFeatures::FUNCTION_REFERENCES)
+                .union(WasmFeatures::MULTI_MEMORY)
+                .union(WasmFeatures::EXTENDED_CONST)
                 .union(WasmFeatures::EXCEPTIONS),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,

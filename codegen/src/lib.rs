@@ -34,7 +34,8 @@ pub use memory_layout::{
 };
 pub use module::{
     ConstExpr, ConstOp, DataKind, DataSegment, ElemItems, ElemKind, ElementSegment, EntityIndex,
-    EntityType, Export, FuncType, GlobalType, Import, MemoryType, ModuleInfo, TableType, ValType,
+    EntityType, Export, FuncType, GlobalType, HeapType, Import, MemoryType, ModuleInfo, RefType,
+    TableType, ValType,
 };
 pub use target::Target;
 pub use trampolines::{HOST_CONTEXT_CALLBACK, HOST_CONTEXT_THROW};

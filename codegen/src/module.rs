@@ -15,6 +15,137 @@ use wasmparser::{
 
 use crate::error::CompileError;
 
+/// What a reference points to: the spec's heap types, without GC's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HeapType {
+    /// Any function (`func`).
+    Func,
+    /// Any host value (`extern`).
+    Extern,
+    /// No function: the bottom of the function types; only null has it (`nofunc`).
+    NoFunc,
+    /// No host value: only null has it (`noextern`).
+    NoExtern,
+    /// Any exception (`exn`).
+    Exn,
+    /// No exception: only null has it (`noexn`).
+    NoExn,
+    /// A function of one type. In a module's own types ([`ModuleInfo`]) the index is the
+    /// module's type index; in types the runtime holds (a store's tables and globals, the
+    /// engine's type registry) it is the engine-wide signature id, so that equal types of
+    /// different modules compare equal.
+    Concrete(u32),
+}
+
+impl HeapType {
+    /// Whether every value of `self` is a value of `other` (the spec's heap subtyping,
+    /// without GC's). Concrete types compare by index, so both sides must use the same index
+    /// space; function types have no declared supertypes without GC, so a concrete type
+    /// matches only itself, `func` and the types above it.
+    pub fn matches(self, other: HeapType) -> bool {
+        use HeapType::*;
+        self == other
+            || matches!(
+                (self, other),
+                (NoFunc, Func | Concrete(_))
+                    | (Concrete(_), Func)
+                    | (NoExtern, Extern)
+                    | (NoExn, Exn)
+            )
+    }
+
+    /// The heap type with a concrete index mapped by `f` (e.g. module type index to engine
+    /// signature id).
+    pub fn map_index(self, f: impl FnOnce(u32) -> u32) -> HeapType {
+        match self {
+            HeapType::Concrete(i) => HeapType::Concrete(f(i)),
+            other => other,
+        }
+    }
+}
+
+/// A reference type: a heap type and whether null is a value of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RefType {
+    /// Whether null is a value (`ref null ...`).
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FUNCREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Func,
+    };
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType {
+        nullable: true,
+        heap: HeapType::Extern,
+    };
+
+    /// Whether every value of `self` is a value of `other`.
+    pub fn matches(self, other: RefType) -> bool {
+        (!self.nullable || other.nullable) && self.heap.matches(other.heap)
+    }
+
+    /// Whether the references point to functions (`func`, `nofunc` or a function type).
+    pub fn is_func(self) -> bool {
+        matches!(
+            self.heap,
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_)
+        )
+    }
+
+    fn from_wasm(r: wasmparser::RefType) -> Result<Self, CompileError> {
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let heap = match r.heap_type() {
+            H::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::NoFunc => HeapType::NoFunc,
+                A::NoExtern => HeapType::NoExtern,
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
+                _ => {
+                    return Err(CompileError::Unsupported(format!(
+                        "reference type {r} (GC)"
+                    )))
+                }
+            },
+            H::Concrete(index) | H::Exact(index) => match index.as_module_index() {
+                Some(i) => HeapType::Concrete(i),
+                None => return Err(CompileError::Unsupported(format!("reference type {r}"))),
+            },
+            _ => return Err(CompileError::Unsupported(format!("reference type {r}"))),
+        };
+        Ok(RefType {
+            nullable: r.is_nullable(),
+            heap,
+        })
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let heap = match self.heap {
+            HeapType::Func => "func".to_string(),
+            HeapType::Extern => "extern".to_string(),
+            HeapType::NoFunc => "nofunc".to_string(),
+            HeapType::NoExtern => "noextern".to_string(),
+            HeapType::Exn => "exn".to_string(),
+            HeapType::NoExn => "noexn".to_string(),
+            HeapType::Concrete(i) => i.to_string(),
+        };
+        match (self.nullable, self.heap) {
+            (true, HeapType::Func | HeapType::Extern | HeapType::Exn) => write!(f, "{heap}ref"),
+            (true, _) => write!(f, "(ref null {heap})"),
+            (false, _) => write!(f, "(ref {heap})"),
+        }
+    }
+}
+
 /// A WebAssembly value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ValType {
@@ -28,13 +159,16 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable reference to a function.
-    FuncRef,
-    /// Nullable reference to a host value.
-    ExternRef,
+    /// A reference.
+    Ref(RefType),
 }
 
 impl ValType {
+    /// `funcref`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+
     pub(crate) fn from_wasm(ty: wasmparser::ValType) -> Result<Self, CompileError> {
         Ok(match ty {
             wasmparser::ValType::I32 => ValType::I32,
@@ -42,37 +176,53 @@ impl ValType {
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
-            wasmparser::ValType::Ref(r) => Self::from_ref(r)?,
+            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasm(r)?),
         })
-    }
-
-    fn from_ref(r: wasmparser::RefType) -> Result<Self, CompileError> {
-        if r == wasmparser::RefType::FUNCREF {
-            Ok(ValType::FuncRef)
-        } else if r == wasmparser::RefType::EXTERNREF {
-            Ok(ValType::ExternRef)
-        } else {
-            Err(CompileError::Unsupported(format!("reference type {r}")))
-        }
     }
 
     /// Whether values of this type are references.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether every value of `self` is a value of `other` (see [`RefType::matches`]).
+    pub fn matches(self, other: ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// The type with its concrete type index mapped by `f`.
+    pub fn map_index(self, f: impl FnOnce(u32) -> u32) -> ValType {
+        match self {
+            ValType::Ref(r) => ValType::Ref(RefType {
+                heap: r.heap.map_index(f),
+                ..r
+            }),
+            other => other,
+        }
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-        })
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
     }
 }
 
@@ -127,7 +277,7 @@ pub struct MemoryType {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TableType {
     /// The reference type stored in the table.
-    pub element: ValType,
+    pub element: RefType,
     /// Initial number of elements.
     pub minimum: u64,
     /// Largest number of elements, if bounded.
@@ -158,7 +308,7 @@ pub enum ConstOp {
     F64Const(u64),
     /// `v128.const`.
     V128Const(u128),
-    /// `ref.null` of either reference type.
+    /// `ref.null` of any reference type.
     RefNull,
     /// `ref.func` of a function index.
     RefFunc(u32),
@@ -314,7 +464,7 @@ pub struct ElementSegment {
     /// Active, passive or declared.
     pub kind: ElemKind,
     /// The reference type of the items.
-    pub element: ValType,
+    pub element: RefType,
     /// The items.
     pub items: ElemItems,
 }
@@ -357,6 +507,9 @@ pub struct ModuleInfo {
     pub memories: Vec<MemoryType>,
     /// Every global, imported ones first.
     pub globals: Vec<GlobalType>,
+    /// Initial element expressions of the module's own tables (index
+    /// `num_imported_tables + i`); `None` fills the table with null.
+    pub table_inits: Vec<Option<ConstExpr>>,
     /// Initialisers of the module's own globals (index `num_imported_globals + i`).
     pub global_inits: Vec<ConstExpr>,
     /// Exports, in declaration order.
@@ -460,12 +613,11 @@ impl ModuleInfo {
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(CompileError::Unsupported(
-                            "table initialiser expressions".into(),
-                        ));
-                    }
                     self.tables.push(table_type(table.ty)?);
+                    self.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => Some(ConstExpr::parse(&expr)?),
+                    });
                 }
             }
             Payload::MemorySection(reader) => {
@@ -583,7 +735,7 @@ fn convert(tys: &[wasmparser::ValType]) -> Result<Box<[ValType]>, CompileError> 
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
     Ok(TableType {
-        element: ValType::from_ref(t.element_type)?,
+        element: RefType::from_wasm(t.element_type)?,
         minimum: t.initial,
         maximum: t.maximum,
         table64: t.table64,
@@ -620,7 +772,10 @@ fn element_segment(element: Element<'_>) -> Result<ElementSegment, CompileError>
     };
     let (element, items) = match element.items {
         wasmparser::ElementItems::Functions(reader) => (
-            ValType::FuncRef,
+            RefType {
+                nullable: false,
+                heap: HeapType::Func,
+            },
             ElemItems::Functions(reader.into_iter().collect::<Result<_, _>>()?),
         ),
         wasmparser::ElementItems::Expressions(ty, reader) => {
@@ -628,7 +783,7 @@ fn element_segment(element: Element<'_>) -> Result<ElementSegment, CompileError>
             for expr in reader {
                 exprs.push(ConstExpr::parse(&expr?)?);
             }
-            (ValType::from_ref(ty)?, ElemItems::Expressions(exprs))
+            (RefType::from_wasm(ty)?, ElemItems::Expressions(exprs))
         }
     };
     Ok(ElementSegment {

@@ -61,12 +61,8 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 3] = [
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 2] = [
     (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
-    (
-        WasmFeatures::FUNCTION_REFERENCES,
-        "typed function references",
-    ),
     (WasmFeatures::GC, "garbage collection"),
 ];
 
@@ -197,8 +193,10 @@ impl Default for Config {
 
 impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
-    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories), tail calls,
-    /// memory64 and exception handling, 512 KiB of wasm stack.
+    /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories) and the Wasm 3.0
+    /// features wasmjit compiles (tail calls, memory64, typed function references,
+    /// multi-memory, extended constant expressions, exception handling), 512 KiB of wasm
+    /// stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -348,13 +346,13 @@ impl Config {
         self.feature(WasmFeatures::SATURATING_FLOAT_TO_INT, enable)
     }
 
-    /// The multi-memory proposal: several memories per module. Off by default.
+    /// The multi-memory proposal (Wasm 3.0): several memories per module. On by default.
     pub fn wasm_multi_memory(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::MULTI_MEMORY, enable)
     }
 
     /// The extended constant expressions proposal: `i32.add`, `i64.mul` and the like in
-    /// initialisers and segment offsets. Off by default.
+    /// initialisers and segment offsets (Wasm 3.0). On by default.
     pub fn wasm_extended_const(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXTENDED_CONST, enable)
     }
@@ -371,8 +369,10 @@ impl Config {
         self.feature(WasmFeatures::TAIL_CALL, enable)
     }
 
-    /// The typed function references proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// The typed function references proposal (Wasm 3.0): `(ref $t)`, `(ref null func)`
+    /// and the other typed references, `call_ref`, `return_call_ref`, `ref.as_non_null`,
+    /// `br_on_null`, `br_on_non_null`, non-nullable locals and table initialisers. On by
+    /// default.
     pub fn wasm_function_references(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
@@ -541,8 +541,9 @@ impl Engine {
                 config.target
             )));
         }
-        let compiled = compile_host_trampolines(&ty.to_codegen(), &config.target, &config.codegen)
-            .map_err(Error::compile)?;
+        let compiled =
+            compile_host_trampolines(&ty.to_abi_codegen(), &config.target, &config.codegen)
+                .map_err(Error::compile)?;
         let loaded = LoadedModule::new(compiled, &self.inner.types)
             .map_err(|e| Error::Link(format!("cannot map code memory: {e}")))?;
         let loaded = Arc::new(loaded);

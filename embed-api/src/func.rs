@@ -71,7 +71,7 @@ impl FuncData {
         FuncData {
             func_ref: instance.func_ref(func_index),
             trampoline: module.code().array_to_wasm(type_index),
-            ty: FuncType::from_codegen(&info.types[type_index as usize]),
+            ty: FuncType::from_module(info, type_index),
         }
     }
 }
@@ -89,17 +89,12 @@ impl Func {
             let params: Vec<Val> = ty2
                 .params()
                 .zip(values.iter())
-                .map(|(t, raw)| Val::from_raw(opaque_mut(&mut caller), *raw, t))
+                .map(|(t, raw)| Val::from_raw(opaque_mut(&mut caller), *raw, &t))
                 .collect();
-            let mut results: Vec<Val> = ty2.results().map(Val::default_for).collect();
+            let mut results: Vec<Val> = ty2.results().map(|t| Val::default_for(&t)).collect();
             func(caller.reborrow(), &params, &mut results)?;
             for ((result, ty), slot) in results.iter().zip(ty2.results()).zip(values.iter_mut()) {
-                if result.ty() != ty {
-                    return Err(Error::Type(format!(
-                        "host function returned {} where {ty} was declared",
-                        result.ty()
-                    )));
-                }
+                result.check(opaque(&caller), &ty, "host function result")?;
                 *slot = result.to_raw(opaque(&caller))?;
             }
             Ok(())
@@ -115,7 +110,7 @@ impl Func {
     ) -> Result<Func> {
         let inner = store.0;
         let trampolines = inner.opaque.engine.host_trampolines(&ty)?;
-        let type_id = inner.opaque.engine.types().register(&ty.to_codegen());
+        let type_id = ty.type_id(inner.opaque.engine.types());
         let mut ctx = Box::new(HostContext {
             callback: host_callback::<T>,
             throw: wasmjit_runtime::exceptions::throw_entry(),
@@ -204,19 +199,14 @@ impl Func {
             &mut heap
         };
         for ((param, expected), slot) in params.iter().zip(ty.params()).zip(values.iter_mut()) {
-            if param.ty() != expected {
-                return Err(Error::Type(format!(
-                    "argument of type {} where {expected} was expected",
-                    param.ty()
-                )));
-            }
+            param.check(store, &expected, "argument")?;
             *slot = param.to_raw(store)?;
         }
         // SAFETY: `values` holds an argument or result slot for every parameter and result of
         // the function's type, which the trampoline was compiled for.
         unsafe { self.call_raw(store, values.as_mut_ptr())? };
         for ((result, ty), raw) in results.iter_mut().zip(ty.results()).zip(values.iter()) {
-            *result = Val::from_raw(store, *raw, ty);
+            *result = Val::from_raw(store, *raw, &ty);
         }
         Ok(())
     }

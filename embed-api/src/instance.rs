@@ -1,10 +1,12 @@
 //! Instances and the items they import and export.
 
-use crate::tag::{Tag, TagType};
+use crate::tag::{tag_type, Tag};
 use wasmjit_codegen::{
-    EntityIndex, EntityType, Import, MemoryAssumptions, MemoryType, ModuleInfo, TableType,
+    EntityIndex, EntityType, GlobalType, Import, MemoryAssumptions, MemoryType, TableType,
 };
-use wasmjit_runtime::instance::{Imports, Instance as RtInstance, InstantiationError};
+use wasmjit_runtime::instance::{
+    Imports, Instance as RtInstance, InstantiationError, LoadedModule,
+};
 use wasmjit_runtime::memory::LinearMemory;
 
 use crate::engine::Engine;
@@ -243,7 +245,8 @@ fn export(store: &mut StoreOpaque, instance: usize, index: EntityIndex) -> Exter
         }
         EntityIndex::Global(g) => {
             let ptr = rt.global(g);
-            let ty = rt.module().compiled().info.globals[g as usize];
+            let module = rt.module();
+            let ty = module.canonical_global(module.compiled().info.globals[g as usize]);
             let index = match store.globals.iter().position(|d| d.ptr == ptr) {
                 Some(i) => i,
                 None => store.push_global(ptr, ty),
@@ -252,9 +255,8 @@ fn export(store: &mut StoreOpaque, instance: usize, index: EntityIndex) -> Exter
         }
         EntityIndex::Tag(t) => {
             let ptr = rt.tag(t);
-            let ty = TagType::new(FuncType::from_codegen(
-                rt.module().compiled().info.tag_type(t),
-            ));
+            // SAFETY: the tag lives as long as the store.
+            let ty = tag_type(store, unsafe { ptr.as_ref() });
             Extern::Tag(store.tag_for_ptr(ptr, ty))
         }
     }
@@ -277,7 +279,7 @@ pub(crate) fn instantiate(
             imports.len()
         )));
     }
-    let resolved = resolve_imports(store, info, &loaded.compiled().memory_assumptions, imports)?;
+    let resolved = resolve_imports(store, &loaded, imports)?;
     store.limit_new_instance()?;
     for ty in &info.memories[info.num_imported_memories as usize..] {
         store.limit_new_memory(ty.minimum, ty.maximum)?;
@@ -322,14 +324,16 @@ pub(crate) fn instantiate(
     Ok(handle)
 }
 
-/// Checks each provided item against the module's import type, and each memory's layout
-/// against what the module's code assumes of it (`memory_assumptions`, by memory index).
+/// Checks each provided item against the module's import type (with the spec's subtyping,
+/// on the canonical forms of both, see `wasmjit_runtime::type_registry`), and each memory's
+/// layout against what the module's code assumes of it.
 fn resolve_imports(
     store: &mut StoreOpaque,
-    info: &ModuleInfo,
-    memory_assumptions: &[MemoryAssumptions],
+    module: &LoadedModule,
     imports: &[Extern],
 ) -> Result<Imports> {
+    let info = &module.compiled().info;
+    let memory_assumptions = &module.compiled().memory_assumptions;
     let mut resolved = Imports::default();
     for (import, item) in info.imports.iter().zip(imports) {
         let mismatch = || {
@@ -338,10 +342,25 @@ fn resolve_imports(
                 import.module, import.name
             ))
         };
+        let mismatch_type = |want: String, have: String| {
+            Error::Link(format!(
+                "incompatible import type for `{}`.`{}`: expected a {want}, found a {have}",
+                import.module, import.name
+            ))
+        };
         match (&import.ty, item) {
             (EntityType::Function(ty), Extern::Func(f)) => {
-                if f.ty_in(store) != FuncType::from_codegen(&info.types[*ty as usize]) {
-                    return Err(mismatch());
+                // Function types are final without GC: the signature must be the same.
+                // SAFETY: the funcref lives as long as the store.
+                if unsafe { (*f.func_ref(store)).type_id } != module.type_id(*ty) {
+                    return Err(Error::Link(format!(
+                        "incompatible import type for `{}`.`{}`: expected a function of type \
+                         {}, found one of type {}",
+                        import.module,
+                        import.name,
+                        FuncType::from_module(info, *ty),
+                        f.ty_in(store)
+                    )));
                 }
                 // SAFETY: the funcref lives as long as the store.
                 resolved.functions.push(unsafe { *f.func_ref(store) });
@@ -371,24 +390,32 @@ fn resolve_imports(
                 let table = t.runtime(store);
                 // SAFETY: the table lives as long as the store; no wasm runs now.
                 let now = unsafe { table.as_ref() }.ty();
-                if !table_matches(&now, ty) {
-                    return Err(mismatch());
+                let want = module.canonical_table(*ty);
+                if !table_matches(&now, &want) {
+                    return Err(mismatch_type(
+                        format!("table of {}", want.element),
+                        format!("table of {}", now.element),
+                    ));
                 }
                 resolved.tables.push(table);
             }
             (EntityType::Global(ty), Extern::Global(g)) => {
                 let data = g.data(store);
-                if data.ty != *ty {
-                    return Err(mismatch());
+                let want = module.canonical_global(*ty);
+                if !global_matches(&data.ty, &want) {
+                    return Err(mismatch_type(global_name(&want), global_name(&data.ty)));
                 }
                 resolved.globals.push(data.ptr);
             }
             (EntityType::Tag(ty), Extern::Tag(t)) => {
-                let data = t.data(store);
-                if *data.ty.ty() != FuncType::from_codegen(&info.types[*ty as usize]) {
+                let ptr = t.data(store).ptr;
+                let registry = store.engine.types();
+                let expected = registry.get(registry.register_module(&info.types)[*ty as usize]);
+                // SAFETY: the tag lives as long as the store.
+                if unsafe { ptr.as_ref() }.ty != expected {
                     return Err(mismatch());
                 }
-                resolved.tags.push(data.ptr);
+                resolved.tags.push(ptr);
             }
             _ => return Err(mismatch()),
         }
@@ -431,6 +458,25 @@ fn memory_matches(have: &MemoryType, want: &MemoryType) -> bool {
         && limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
 }
 
+/// An imported global matches when a mutable one has the same type (it is read and written)
+/// and an immutable one a subtype (it is only read): a `(ref $t)` global serves a `funcref`
+/// import, not the reverse.
+fn global_matches(have: &GlobalType, want: &GlobalType) -> bool {
+    have.mutable == want.mutable
+        && if want.mutable {
+            have.content == want.content
+        } else {
+            have.content.matches(want.content)
+        }
+}
+
+/// How an error names a global type: `global of funcref`, `mutable global of i32`.
+fn global_name(ty: &GlobalType) -> String {
+    let mutable = if ty.mutable { "mutable " } else { "" };
+    format!("{mutable}global of {}", ty.content)
+}
+
+/// Tables are read and written: the element types must be the same.
 fn table_matches(have: &TableType, want: &TableType) -> bool {
     have.element == want.element
         && have.table64 == want.table64

@@ -53,6 +53,7 @@ pub use table::Table;
 pub use tag::{ExnRef, Tag, TagType};
 pub use typed::{IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use types::{
-    ExternType, FuncType, GlobalType, MemoryType, MemoryTypeBuilder, Mutability, TableType, ValType,
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, MemoryTypeBuilder, Mutability, RefType,
+    TableType, ValType,
 };
 pub use values::Val;

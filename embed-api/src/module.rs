@@ -9,7 +9,7 @@ use wasmjit_runtime::instance::LoadedModule;
 use crate::artifact;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TypeSpace};
 
 /// A validated and compiled WebAssembly module, ready to be instantiated any number of
 /// times. Cheap to clone; usable from any thread.
@@ -234,26 +234,28 @@ impl Module {
     /// The exports, in order.
     pub fn exports(&self) -> Vec<ExportType> {
         let info = self.info();
+        let space = TypeSpace::Module { info, within: None };
         info.exports
             .iter()
             .map(|e| ExportType {
                 name: e.name.clone(),
                 ty: match e.index {
                     EntityIndex::Function(f) => {
-                        ExternType::Func(FuncType::from_codegen(info.func_type(f)))
+                        ExternType::Func(FuncType::from_module(info, info.functions[f as usize]))
                     }
                     EntityIndex::Table(t) => {
-                        ExternType::Table(TableType::from_codegen(&info.tables[t as usize]))
+                        ExternType::Table(TableType::from_codegen(&info.tables[t as usize], &space))
                     }
                     EntityIndex::Memory(m) => {
                         ExternType::Memory(MemoryType::from_codegen(&info.memories[m as usize]))
                     }
-                    EntityIndex::Global(g) => {
-                        ExternType::Global(GlobalType::from_codegen(&info.globals[g as usize]))
+                    EntityIndex::Global(g) => ExternType::Global(GlobalType::from_codegen(
+                        &info.globals[g as usize],
+                        &space,
+                    )),
+                    EntityIndex::Tag(t) => {
+                        ExternType::Tag(TagType::new(FuncType::from_module(info, info.tags[t as usize])))
                     }
-                    EntityIndex::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_codegen(
-                        info.tag_type(t),
-                    ))),
                 },
             })
             .collect()

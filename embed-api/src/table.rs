@@ -7,7 +7,7 @@ use wasmjit_runtime::vmcontext::VMFuncRef;
 
 use crate::error::{Error, Result};
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
-use crate::types::{TableType, ValType};
+use crate::types::{TableType, TypeSpace, ValType};
 use crate::values::Val;
 
 /// A table of a store.
@@ -18,18 +18,22 @@ pub struct Table {
 }
 
 impl Table {
-    /// A new table of type `ty`, every element `init`.
+    /// A new table of type `ty`, every element `init`: a table of functions (`funcref`,
+    /// `(ref func)`, `(ref null $t)`, ...); `init` must be of the element type, so a table of
+    /// non-nullable references starts with a function in every element.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = opaque_mut(&mut store);
-        if ty.element() != ValType::FuncRef {
+        if !ty.element().heap_type().is_func() {
             return Err(Error::Type(format!(
                 "tables of {} are not supported yet",
                 ty.element()
             )));
         }
-        let init = element(store, ty.element(), init)?;
+        let element_ty = ValType::Ref(ty.element().clone());
+        let init = element(store, &element_ty, init)?;
         store.limit_new_table(ty.minimum(), ty.maximum())?;
-        let mut table = Box::new(RtTable::new(ty.to_codegen(), init).map_err(Error::table)?);
+        let ty = ty.to_codegen(store.engine.types());
+        let mut table = Box::new(RtTable::new(ty, init).map_err(Error::table)?);
         let ptr = NonNull::from(&mut *table);
         store.owned_tables.push(table);
         let index = store.push_table(ptr);
@@ -46,8 +50,18 @@ impl Table {
 
     /// The table's type, with its current size as minimum.
     pub fn ty(&self, store: impl AsContext) -> TableType {
+        let store = opaque(&store);
         // SAFETY: the table lives as long as the store, which is borrowed.
-        TableType::from_codegen(&unsafe { self.runtime(opaque(&store)).as_ref() }.ty())
+        let ty = unsafe { self.runtime(store).as_ref() }.ty();
+        TableType::from_codegen(&ty, &TypeSpace::Engine(store.engine.types()))
+    }
+
+    /// The element type, in the public form.
+    fn element_type(&self, store: &StoreOpaque) -> ValType {
+        // SAFETY: the table lives as long as the store, which is borrowed.
+        let element = unsafe { self.runtime(store).as_ref() }.ty().element;
+        let space = TypeSpace::Engine(store.engine.types());
+        ValType::from_codegen(wasmjit_codegen::ValType::Ref(element), &space)
     }
 
     /// Number of elements.
@@ -61,20 +75,20 @@ impl Table {
         let store = opaque_mut(&mut store);
         // SAFETY: as in `ty`.
         let table = unsafe { self.runtime(store).as_ref() };
-        let (raw, ty) = (table.get(index)?, ValType::from_codegen(table.ty().element));
+        let raw = table.get(index)?;
+        let ty = self.element_type(store);
         Some(Val::from_raw(
             store,
             (raw as usize as u128).to_le_bytes(),
-            ty,
+            &ty,
         ))
     }
 
     /// Sets element `index` to `value`.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, value: Val) -> Result<()> {
         let store = opaque_mut(&mut store);
-        // SAFETY: the table lives as long as the store, which is borrowed.
-        let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
-        let value = element(store, ValType::from_codegen(ty), value)?;
+        let ty = self.element_type(store);
+        let value = element(store, &ty, value)?;
         // SAFETY: the table lives as long as the store, which is borrowed exclusively.
         unsafe { self.runtime(store).as_mut() }
             .set(index, value)
@@ -85,9 +99,8 @@ impl Table {
     /// Grows the table by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = opaque_mut(&mut store);
-        // SAFETY: the table lives as long as the store, which is borrowed.
-        let ty = unsafe { self.runtime(store).as_ref() }.ty().element;
-        let init = element(store, ValType::from_codegen(ty), init)?;
+        let ty = self.element_type(store);
+        let init = element(store, &ty, init)?;
         // SAFETY: the table lives as long as the store, which is borrowed.
         if let Some(request) = unsafe { self.runtime(store).as_ref() }.grow_request(delta) {
             store.limit(request, "growing the table")?;
@@ -100,13 +113,8 @@ impl Table {
 }
 
 /// The raw element for a reference `value` stored in a table of `element`s.
-fn element(store: &StoreOpaque, element: ValType, value: Val) -> Result<*const VMFuncRef> {
-    if value.ty() != element {
-        return Err(Error::Type(format!(
-            "a table of {element} cannot hold a {}",
-            value.ty()
-        )));
-    }
+fn element(store: &StoreOpaque, element: &ValType, value: Val) -> Result<*const VMFuncRef> {
+    value.check(store, element, "table element")?;
     let raw = u128::from_le_bytes(value.to_raw(store)?);
     Ok(raw as usize as *const VMFuncRef)
 }

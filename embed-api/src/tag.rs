@@ -13,7 +13,7 @@ use wasmjit_runtime::exceptions::{VMException, VMTag};
 
 use crate::error::{Error, Result};
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
-use crate::types::FuncType;
+use crate::types::{FuncType, TypeSpace};
 use crate::values::Val;
 
 /// The type of a tag: its exceptions' payload is the parameters of a function type with no
@@ -61,7 +61,7 @@ impl Tag {
         }
         let store = opaque_mut(&mut store);
         let tag = Box::new(VMTag {
-            ty: ty.ty().to_codegen(),
+            ty: ty.ty().to_codegen(store.engine.types()),
         });
         let ptr = NonNull::from(&*tag);
         store.owned_tags.push(tag);
@@ -77,6 +77,14 @@ impl Tag {
         store.check(self.store);
         &store.tags[self.index]
     }
+}
+
+/// The public type of a tag of `store`.
+pub(crate) fn tag_type(store: &StoreOpaque, tag: &VMTag) -> TagType {
+    TagType::new(FuncType::from_codegen(
+        &tag.ty,
+        &TypeSpace::Engine(store.engine.types()),
+    ))
 }
 
 /// An exception of a store: a tag and the payload values it was thrown with. Rethrowing
@@ -146,9 +154,9 @@ impl ExnRef {
         let store = opaque_mut(&mut store);
         let tag = self.vm(store).tag;
         // SAFETY: a tag outlives the exceptions thrown with it (both belong to the store).
-        let ty = unsafe { &*tag }.ty.clone();
+        let ty = tag_type(store, unsafe { &*tag });
         let ptr = NonNull::new(tag.cast_mut()).expect("an exception always has a tag");
-        store.tag_for_ptr(ptr, TagType::new(FuncType::from_codegen(&ty)))
+        store.tag_for_ptr(ptr, ty)
     }
 
     /// The payload values, in order.
@@ -156,11 +164,12 @@ impl ExnRef {
         let store = opaque_mut(&mut store);
         let vm = self.vm(store);
         // SAFETY: as in `tag`.
-        let ty = FuncType::from_codegen(&unsafe { &*vm.tag }.ty);
+        let ty = tag_type(store, unsafe { &*vm.tag });
         let raw: Vec<_> = vm.values().to_vec();
-        ty.params()
+        ty.ty()
+            .params()
             .zip(raw)
-            .map(|(t, raw)| Val::from_raw(store, raw, t))
+            .map(|(t, raw)| Val::from_raw(store, raw, &t))
             .collect()
     }
 

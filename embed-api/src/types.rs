@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use wasmjit_codegen as cg;
 
+use wasmjit_runtime::type_registry::{TypeRegistry, SELF_REFERENCE};
+
 use crate::error::{Error, MemoryError, Result};
 
 /// Largest number of 64 KiB pages a 32-bit memory can have (4 GiB).
@@ -18,8 +20,12 @@ const MAX_PAGES_32: u64 = 1 << 16;
 /// Largest number of 64 KiB pages a 64-bit memory can have (the whole 64-bit space).
 const MAX_PAGES_64: u64 = 1 << 48;
 
-/// A WebAssembly value type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A WebAssembly value type: a number, a vector or a reference ([`RefType`]).
+///
+/// As in wasmtime, `funcref` and `externref` are [`ValType::FUNCREF`] and
+/// [`ValType::EXTERNREF`], shorthands for `ValType::Ref(RefType::new(true, HeapType::Func))`
+/// and its `Extern` counterpart.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
     /// 32-bit integer.
     I32,
@@ -31,55 +37,291 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable reference to a function.
-    FuncRef,
-    /// Nullable reference to a host value.
-    ExternRef,
+    /// A reference.
+    Ref(RefType),
 }
 
 impl ValType {
-    /// Whether values of this type are references (`funcref`, `externref`).
-    pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    /// `funcref`: a nullable reference to any function.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`: a nullable reference to any host value.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `nullfuncref`: a reference to no function (only null has this type).
+    pub const NULLFUNCREF: ValType = ValType::Ref(RefType::NULLFUNCREF);
+    /// `nullexternref`: a reference to no host value (only null has this type).
+    pub const NULLEXTERNREF: ValType = ValType::Ref(RefType::NULLEXTERNREF);
+
+    /// Whether values of this type are references.
+    pub fn is_ref(&self) -> bool {
+        matches!(self, ValType::Ref(_))
     }
 
-    pub(crate) fn from_codegen(ty: cg::ValType) -> Self {
+    /// The reference type, if this is one.
+    pub fn as_ref(&self) -> Option<&RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether this is `funcref` exactly.
+    pub fn is_funcref(&self) -> bool {
+        *self == ValType::FUNCREF
+    }
+
+    /// Whether this is `externref` exactly.
+    pub fn is_externref(&self) -> bool {
+        *self == ValType::EXTERNREF
+    }
+
+    /// Whether every value of `self` is a value of `other`: equal number types, or
+    /// reference types where `self` is a subtype of `other` (see [`RefType::matches`]).
+    pub fn matches(&self, other: &ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (a, b) => a == b,
+        }
+    }
+
+    pub(crate) fn from_codegen(ty: cg::ValType, space: &TypeSpace<'_>) -> Self {
         match ty {
             cg::ValType::I32 => ValType::I32,
             cg::ValType::I64 => ValType::I64,
             cg::ValType::F32 => ValType::F32,
             cg::ValType::F64 => ValType::F64,
             cg::ValType::V128 => ValType::V128,
-            cg::ValType::FuncRef => ValType::FuncRef,
-            cg::ValType::ExternRef => ValType::ExternRef,
+            cg::ValType::Ref(r) => ValType::Ref(RefType::from_codegen(r, space)),
         }
     }
 
-    pub(crate) fn to_codegen(self) -> cg::ValType {
+    /// The canonical codegen form: concrete types as the engine's signature ids.
+    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::ValType {
         match self {
             ValType::I32 => cg::ValType::I32,
             ValType::I64 => cg::ValType::I64,
             ValType::F32 => cg::ValType::F32,
             ValType::F64 => cg::ValType::F64,
             ValType::V128 => cg::ValType::V128,
-            ValType::FuncRef => cg::ValType::FuncRef,
-            ValType::ExternRef => cg::ValType::ExternRef,
+            ValType::Ref(r) => cg::ValType::Ref(r.to_codegen(registry)),
         }
     }
 }
 
-/// Prints the text format's name: `i32`, `funcref`, ...
+/// Prints the text format's name: `i32`, `funcref`, `(ref null extern)`, ...
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-        })
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
+    }
+}
+
+/// A reference type: what it points to ([`HeapType`]) and whether null is one of its values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    nullable: bool,
+    heap_type: HeapType,
+}
+
+impl RefType {
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+    /// `nullfuncref`, i.e. `(ref null nofunc)`.
+    pub const NULLFUNCREF: RefType = RefType::new(true, HeapType::NoFunc);
+    /// `nullexternref`, i.e. `(ref null noextern)`.
+    pub const NULLEXTERNREF: RefType = RefType::new(true, HeapType::NoExtern);
+
+    /// A reference to `heap_type`; `(ref null heap_type)` when `nullable`.
+    pub const fn new(nullable: bool, heap_type: HeapType) -> Self {
+        RefType {
+            nullable,
+            heap_type,
+        }
+    }
+
+    /// Whether null is a value of this type.
+    pub fn is_nullable(&self) -> bool {
+        self.nullable
+    }
+
+    /// What the reference points to.
+    pub fn heap_type(&self) -> &HeapType {
+        &self.heap_type
+    }
+
+    /// Whether every value of `self` is a value of `other`: `other` nullable if `self` is,
+    /// and `self`'s heap type below `other`'s (see [`HeapType::matches`]). So `(ref $t)`
+    /// matches `funcref`, and `funcref` does not match `(ref $t)`.
+    pub fn matches(&self, other: &RefType) -> bool {
+        (!self.nullable || other.nullable) && self.heap_type.matches(&other.heap_type)
+    }
+
+    fn from_codegen(r: cg::RefType, space: &TypeSpace<'_>) -> Self {
+        RefType::new(r.nullable, HeapType::from_codegen(r.heap, space))
+    }
+
+    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::RefType {
+        cg::RefType {
+            nullable: self.nullable,
+            heap: self.heap_type.to_codegen(registry),
+        }
+    }
+}
+
+/// Prints `funcref`, `externref`, `(ref func)`, `(ref null noextern)`, `(ref (func ...))`.
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.nullable, &self.heap_type) {
+            (true, HeapType::Func | HeapType::Extern | HeapType::Exn) => {
+                write!(f, "{}ref", self.heap_type)
+            }
+            (true, heap) => write!(f, "(ref null {heap})"),
+            (false, heap) => write!(f, "(ref {heap})"),
+        }
+    }
+}
+
+/// What a reference points to: the abstract heap types of Wasm 3.0 without GC, and
+/// functions of one signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    /// Any function (`func`).
+    Func,
+    /// Any host value (`extern`).
+    Extern,
+    /// No function: the bottom of the function types, whose only reference is null
+    /// (`nofunc`).
+    NoFunc,
+    /// No host value: only null (`noextern`).
+    NoExtern,
+    /// Any exception (`exn`).
+    Exn,
+    /// No exception: only null (`noexn`).
+    NoExn,
+    /// Functions of this signature (`(ref $t)` for a function type `$t`).
+    ///
+    /// A signature that names itself (`(type $t (func (param (ref $t))))`) cannot be spelt
+    /// out as a finite value: where it names itself, it shows as [`HeapType::Func`].
+    ConcreteFunc(FuncType),
+}
+
+impl HeapType {
+    /// Whether every reference to `self` is a reference to `other`: equal types, `nofunc`
+    /// below every function type, a concrete function type below `func`, `noextern` below
+    /// `extern`, `noexn` below `exn`. Function types have no declared supertypes without GC,
+    /// so two concrete types match only when equal.
+    pub fn matches(&self, other: &HeapType) -> bool {
+        use HeapType::*;
+        self == other
+            || matches!(
+                (self, other),
+                (NoFunc, Func | ConcreteFunc(_))
+                    | (ConcreteFunc(_), Func)
+                    | (NoExtern, Extern)
+                    | (NoExn, Exn)
+            )
+    }
+
+    /// Whether the references point to functions (`func`, `nofunc` or a signature).
+    pub fn is_func(&self) -> bool {
+        matches!(
+            self,
+            HeapType::Func | HeapType::NoFunc | HeapType::ConcreteFunc(_)
+        )
+    }
+
+    /// Whether the references point to host values (`extern`, `noextern`).
+    pub fn is_extern(&self) -> bool {
+        matches!(self, HeapType::Extern | HeapType::NoExtern)
+    }
+
+    /// Whether the references point to exceptions (`exn`, `noexn`).
+    pub fn is_exn(&self) -> bool {
+        matches!(self, HeapType::Exn | HeapType::NoExn)
+    }
+
+    /// The signature, for a concrete function type.
+    pub fn as_concrete_func(&self) -> Option<&FuncType> {
+        match self {
+            HeapType::ConcreteFunc(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
+    fn from_codegen(heap: cg::HeapType, space: &TypeSpace<'_>) -> Self {
+        match heap {
+            cg::HeapType::Func => HeapType::Func,
+            cg::HeapType::Extern => HeapType::Extern,
+            cg::HeapType::NoFunc => HeapType::NoFunc,
+            cg::HeapType::NoExtern => HeapType::NoExtern,
+            cg::HeapType::Exn => HeapType::Exn,
+            cg::HeapType::NoExn => HeapType::NoExn,
+            cg::HeapType::Concrete(index) => match space.func_type(index) {
+                Some(ty) => HeapType::ConcreteFunc(ty),
+                None => HeapType::Func,
+            },
+        }
+    }
+
+    fn to_codegen(&self, registry: &TypeRegistry) -> cg::HeapType {
+        match self {
+            HeapType::Func => cg::HeapType::Func,
+            HeapType::Extern => cg::HeapType::Extern,
+            HeapType::NoFunc => cg::HeapType::NoFunc,
+            HeapType::NoExtern => cg::HeapType::NoExtern,
+            HeapType::Exn => cg::HeapType::Exn,
+            HeapType::NoExn => cg::HeapType::NoExn,
+            HeapType::ConcreteFunc(ty) => cg::HeapType::Concrete(ty.type_id(registry)),
+        }
+    }
+}
+
+/// Prints the text format's name (`func`, `nofunc`, ...) or `(func (param ...) ...)`.
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
+            HeapType::ConcreteFunc(ty) => write!(f, "(func {ty})"),
+        }
+    }
+}
+
+/// Where the concrete type indices of codegen types lead: a module's type section (indices
+/// are module type indices) or the engine's registry (indices are signature ids).
+pub(crate) enum TypeSpace<'a> {
+    /// Types of one module; `within` is the type being spelt out, if any, whose mention of
+    /// itself cannot be expanded.
+    Module {
+        info: &'a cg::ModuleInfo,
+        within: Option<u32>,
+    },
+    /// Canonical types, by signature id.
+    Engine(&'a TypeRegistry),
+}
+
+impl TypeSpace<'_> {
+    /// The public form of the function type at `index`, or `None` for a self-reference.
+    fn func_type(&self, index: u32) -> Option<FuncType> {
+        match *self {
+            TypeSpace::Module { info, within } => {
+                (within != Some(index)).then(|| FuncType::from_module(info, index))
+            }
+            TypeSpace::Engine(registry) => (index != SELF_REFERENCE).then(|| {
+                FuncType::from_codegen(&registry.get(index), &TypeSpace::Engine(registry))
+            }),
+        }
     }
 }
 
@@ -110,26 +352,55 @@ impl FuncType {
 
     /// The parameter types, in order.
     pub fn params(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.types[..self.num_params].iter().copied()
+        self.types[..self.num_params].iter().cloned()
     }
 
     /// The result types, in order.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
-        self.types[self.num_params..].iter().copied()
+        self.types[self.num_params..].iter().cloned()
     }
 
-    pub(crate) fn from_codegen(ty: &cg::FuncType) -> Self {
+    /// Type `index` of `info`'s type section.
+    pub(crate) fn from_module(info: &cg::ModuleInfo, index: u32) -> Self {
+        let space = TypeSpace::Module {
+            info,
+            within: Some(index),
+        };
+        FuncType::from_codegen(&info.types[index as usize], &space)
+    }
+
+    pub(crate) fn from_codegen(ty: &cg::FuncType, space: &TypeSpace<'_>) -> Self {
         FuncType::new(
-            ty.params.iter().map(|t| ValType::from_codegen(*t)),
-            ty.results.iter().map(|t| ValType::from_codegen(*t)),
+            ty.params.iter().map(|t| ValType::from_codegen(*t, space)),
+            ty.results.iter().map(|t| ValType::from_codegen(*t, space)),
         )
     }
 
-    pub(crate) fn to_codegen(&self) -> cg::FuncType {
+    /// The canonical codegen form (concrete types as signature ids).
+    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::FuncType {
         cg::FuncType::new(
-            self.params().map(ValType::to_codegen),
-            self.results().map(ValType::to_codegen),
+            self.params().map(|t| t.to_codegen(registry)),
+            self.results().map(|t| t.to_codegen(registry)),
         )
+    }
+
+    /// The codegen form for code that only needs the calling convention (trampolines):
+    /// every reference as its abstract top type, so no type index appears.
+    pub(crate) fn to_abi_codegen(&self) -> cg::FuncType {
+        let erase = |t: ValType| match t {
+            ValType::Ref(_) => cg::ValType::FUNCREF,
+            ValType::I32 => cg::ValType::I32,
+            ValType::I64 => cg::ValType::I64,
+            ValType::F32 => cg::ValType::F32,
+            ValType::F64 => cg::ValType::F64,
+            ValType::V128 => cg::ValType::V128,
+        };
+        cg::FuncType::new(self.params().map(erase), self.results().map(erase))
+    }
+
+    /// The engine-wide signature id of this type, registering it on first sight.
+    pub(crate) fn type_id(&self, registry: &TypeRegistry) -> u32 {
+        registry.register(&self.to_codegen(registry))
     }
 }
 
@@ -303,18 +574,19 @@ impl MemoryTypeBuilder {
 }
 
 /// A table's type: its element type and limits, in elements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TableType {
-    element: ValType,
+    element: RefType,
     minimum: u64,
     maximum: Option<u64>,
     table64: bool,
 }
 
 impl TableType {
-    /// A table of `element` references (`FuncRef` or `ExternRef`), `minimum` elements
-    /// initially, growable to `maximum` elements (or without bound), indexed with `i32`.
-    pub fn new(element: ValType, minimum: u64, maximum: Option<u64>) -> Self {
+    /// A table of `element` references (`RefType::FUNCREF`, `RefType::EXTERNREF`, a typed
+    /// `(ref null $t)`, ...), `minimum` elements initially, growable to `maximum` elements
+    /// (or without bound), indexed with `i32`.
+    pub fn new(element: RefType, minimum: u64, maximum: Option<u64>) -> Self {
         TableType {
             element,
             minimum,
@@ -325,7 +597,7 @@ impl TableType {
 
     /// As [`TableType::new`], for a table indexed with `i64` (the memory64 proposal's
     /// 64-bit tables).
-    pub fn new64(element: ValType, minimum: u64, maximum: Option<u64>) -> Self {
+    pub fn new64(element: RefType, minimum: u64, maximum: Option<u64>) -> Self {
         TableType {
             table64: true,
             ..TableType::new(element, minimum, maximum)
@@ -338,8 +610,8 @@ impl TableType {
     }
 
     /// The reference type stored in the table.
-    pub fn element(&self) -> ValType {
-        self.element
+    pub fn element(&self) -> &RefType {
+        &self.element
     }
 
     /// The initial (or, for an existing table, current) number of elements.
@@ -352,16 +624,21 @@ impl TableType {
         self.maximum
     }
 
-    pub(crate) fn from_codegen(ty: &cg::TableType) -> Self {
+    pub(crate) fn from_codegen(ty: &cg::TableType, space: &TypeSpace<'_>) -> Self {
         TableType {
             table64: ty.table64,
-            ..TableType::new(ValType::from_codegen(ty.element), ty.minimum, ty.maximum)
+            ..TableType::new(
+                RefType::from_codegen(ty.element, space),
+                ty.minimum,
+                ty.maximum,
+            )
         }
     }
 
-    pub(crate) fn to_codegen(self) -> cg::TableType {
+    /// The canonical codegen form (concrete types as signature ids).
+    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::TableType {
         cg::TableType {
-            element: self.element.to_codegen(),
+            element: self.element.to_codegen(registry),
             minimum: self.minimum,
             maximum: self.maximum,
             table64: self.table64,
@@ -379,7 +656,7 @@ pub enum Mutability {
 }
 
 /// A global's type: its content type and mutability.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct GlobalType {
     content: ValType,
     mutability: Mutability,
@@ -395,8 +672,8 @@ impl GlobalType {
     }
 
     /// The type of the value held.
-    pub fn content(&self) -> ValType {
-        self.content
+    pub fn content(&self) -> &ValType {
+        &self.content
     }
 
     /// Whether the global may change.
@@ -404,18 +681,19 @@ impl GlobalType {
         self.mutability
     }
 
-    pub(crate) fn from_codegen(ty: &cg::GlobalType) -> Self {
+    pub(crate) fn from_codegen(ty: &cg::GlobalType, space: &TypeSpace<'_>) -> Self {
         let mutability = if ty.mutable {
             Mutability::Var
         } else {
             Mutability::Const
         };
-        GlobalType::new(ValType::from_codegen(ty.content), mutability)
+        GlobalType::new(ValType::from_codegen(ty.content, space), mutability)
     }
 
-    pub(crate) fn to_codegen(self) -> cg::GlobalType {
+    /// The canonical codegen form (concrete types as signature ids).
+    pub(crate) fn to_codegen(&self, registry: &TypeRegistry) -> cg::GlobalType {
         cg::GlobalType {
-            content: self.content.to_codegen(),
+            content: self.content.to_codegen(registry),
             mutable: self.mutability == Mutability::Var,
         }
     }
@@ -479,16 +757,13 @@ impl ExternType {
 
     /// The public form of an import's or export's type in `info`.
     pub(crate) fn from_codegen(info: &cg::ModuleInfo, ty: &cg::EntityType) -> Self {
+        let space = TypeSpace::Module { info, within: None };
         match ty {
-            cg::EntityType::Function(t) => {
-                ExternType::Func(FuncType::from_codegen(&info.types[*t as usize]))
-            }
-            cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t)),
+            cg::EntityType::Function(t) => ExternType::Func(FuncType::from_module(info, *t)),
+            cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t, &space)),
             cg::EntityType::Memory(m) => ExternType::Memory(MemoryType::from_codegen(m)),
-            cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g)),
-            cg::EntityType::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_codegen(
-                &info.types[*t as usize],
-            ))),
+            cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g, &space)),
+            cg::EntityType::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_module(info, *t))),
         }
     }
 }

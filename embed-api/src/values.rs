@@ -7,8 +7,8 @@ use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 use crate::error::{Error, Result};
 use crate::externref::{ExternData, ExternRef};
 use crate::func::Func;
-use crate::store::StoreOpaque;
-use crate::types::ValType;
+use crate::store::{opaque, AsContext, StoreOpaque};
+use crate::types::{HeapType, ValType};
 
 /// A WebAssembly value. Floats are kept as bits, so NaN payloads survive a round trip.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,8 +38,50 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
+        }
+    }
+
+    /// Whether the value is one of type `ty`: a number of that type, or a reference that
+    /// `ty` admits. A null matches any nullable reference type of its kind; a function
+    /// matches `funcref`, `(ref func)` and its own signature's `(ref $t)`.
+    pub fn matches_ty(&self, store: impl AsContext, ty: &ValType) -> bool {
+        self.matches_in(opaque(&store), ty)
+    }
+
+    pub(crate) fn matches_in(&self, store: &StoreOpaque, ty: &ValType) -> bool {
+        let r = match (self, ty) {
+            (_, ValType::Ref(r)) => r,
+            (v, ty) => return v.ty() == *ty,
+        };
+        match self {
+            Val::FuncRef(None) => r.is_nullable() && r.heap_type().is_func(),
+            Val::ExternRef(None) => r.is_nullable() && r.heap_type().is_extern(),
+            Val::FuncRef(Some(f)) => match r.heap_type() {
+                HeapType::Func => true,
+                HeapType::ConcreteFunc(sig) => {
+                    f.store == store.id && {
+                        let registry = store.engine.types();
+                        // SAFETY: the funcref lives as long as the store, which is borrowed.
+                        let id = unsafe { (*f.func_ref(store)).type_id };
+                        id == sig.type_id(registry)
+                    }
+                }
+                _ => false,
+            },
+            Val::ExternRef(Some(_)) => *r.heap_type() == HeapType::Extern,
+            _ => false,
+        }
+    }
+
+    /// An error naming the value and `ty` unless the value matches `ty` ([`Val::matches_ty`]);
+    /// `what` says where the value was going.
+    pub(crate) fn check(&self, store: &StoreOpaque, ty: &ValType, what: &str) -> Result<()> {
+        if self.matches_in(store, ty) {
+            Ok(())
+        } else {
+            Err(Error::Type(format!("{what}: a {self} is not a {ty}")))
         }
     }
 
@@ -53,16 +95,17 @@ impl Val {
         Val::F64(v.to_bits())
     }
 
-    /// The zero (or null) value of `ty`.
-    pub fn default_for(ty: ValType) -> Self {
+    /// The zero (or null) value of `ty`. For a non-nullable reference type, which has no
+    /// default, the null of its kind (which the type then refuses).
+    pub fn default_for(ty: &ValType) -> Self {
         match ty {
             ValType::I32 => Val::I32(0),
             ValType::I64 => Val::I64(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(r) if r.heap_type().is_extern() => Val::ExternRef(None),
+            ValType::Ref(_) => Val::FuncRef(None),
         }
     }
 
@@ -125,7 +168,7 @@ impl Val {
     }
 
     /// Decodes a trampoline slot holding a value of type `ty`.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: &ValType) -> Val {
         let bits = u128::from_le_bytes(raw);
         match ty {
             ValType::I32 => Val::I32(bits as u32 as i32),
@@ -133,14 +176,14 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits as u64),
             ValType::V128 => Val::V128(bits),
-            ValType::FuncRef => {
+            ValType::Ref(r) if !r.heap_type().is_extern() => {
                 let ptr = bits as u64 as usize as *const VMFuncRef;
                 Val::FuncRef(store.func_for_ref(ptr).map(|index| Func {
                     store: store.id,
                     index,
                 }))
             }
-            ValType::ExternRef => {
+            ValType::Ref(_) => {
                 let ptr = bits as u64 as usize;
                 Val::ExternRef(store.extern_by_ptr.get(&ptr).map(|index| ExternRef {
                     store: store.id,

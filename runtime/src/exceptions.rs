@@ -35,7 +35,8 @@ use crate::vmcontext::ValRaw;
 /// A tag: what its exceptions carry. Its address is its identity.
 #[derive(Debug)]
 pub struct VMTag {
-    /// The payload types are the parameters of this function type.
+    /// The payload types are the parameters of this function type, in canonical form
+    /// (concrete types as engine-wide signature ids), so tags of different modules compare.
     pub ty: FuncType,
 }
 

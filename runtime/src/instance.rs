@@ -8,8 +8,8 @@ use std::ptr::{self, NonNull};
 use std::sync::{Arc, OnceLock};
 
 use wasmjit_codegen::{
-    CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, LayoutMismatch, TrapKind,
-    VMOffsets,
+    CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, GlobalType, LayoutMismatch,
+    RefType, TableType, TrapKind, VMOffsets, ValType,
 };
 
 use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
@@ -20,6 +20,7 @@ use crate::memory_image::{module_images, MemoryImage};
 use crate::table::{Table, TableError};
 use crate::type_registry::TypeRegistry;
 use crate::exceptions::VMTag;
+use crate::type_registry::map_func_type;
 use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
 /// A compiled module made executable: its code in memory and its types registered.
@@ -36,12 +37,7 @@ impl LoadedModule {
     /// Links `compiled` into executable memory and registers its types with `registry`.
     pub fn new(compiled: CompiledModule, registry: &TypeRegistry) -> std::io::Result<Self> {
         let code = CodeMemory::new(&compiled)?;
-        let type_ids = compiled
-            .info
-            .types
-            .iter()
-            .map(|t| registry.register(t))
-            .collect();
+        let type_ids = registry.register_module(&compiled.info.types);
         Ok(LoadedModule {
             compiled,
             code,
@@ -71,6 +67,32 @@ impl LoadedModule {
     /// The engine-wide signature id of module type `index`.
     pub fn type_id(&self, index: u32) -> u32 {
         self.type_ids[index as usize]
+    }
+
+    /// A value type of this module with its concrete type index (if any) replaced by the
+    /// engine-wide signature id, the form types take outside the module (see
+    /// [`crate::type_registry`]).
+    pub fn canonical(&self, ty: ValType) -> ValType {
+        ty.map_index(|i| self.type_id(i))
+    }
+
+    /// A table type of this module in canonical form (see [`LoadedModule::canonical`]).
+    pub fn canonical_table(&self, ty: TableType) -> TableType {
+        TableType {
+            element: RefType {
+                heap: ty.element.heap.map_index(|i| self.type_id(i)),
+                ..ty.element
+            },
+            ..ty
+        }
+    }
+
+    /// A global type of this module in canonical form (see [`LoadedModule::canonical`]).
+    pub fn canonical_global(&self, ty: GlobalType) -> GlobalType {
+        GlobalType {
+            content: self.canonical(ty.content),
+            ..ty
+        }
     }
 }
 
@@ -249,7 +271,8 @@ impl Instance {
             .map(TableSlot::Imported)
             .collect();
         for ty in &info.tables[info.num_imported_tables as usize..] {
-            let table = Table::with_limit(*ty, ptr::null(), allocator.table_elements())
+            let ty = module.canonical_table(*ty);
+            let table = Table::with_limit(ty, ptr::null(), allocator.table_elements())
                 .map_err(InstantiationError::Table)?;
             tables.push(TableSlot::Defined(OwnedTable(NonNull::from(Box::leak(
                 Box::new(table),
@@ -265,7 +288,7 @@ impl Instance {
         let defined_tags: Box<[VMTag]> = info.tags[info.num_imported_tags as usize..]
             .iter()
             .map(|ty| VMTag {
-                ty: info.types[*ty as usize].clone(),
+                ty: map_func_type(&info.types[*ty as usize], |i| module.type_id(i)),
             })
             .collect();
         let mut tags = imports.tags;
@@ -329,6 +352,20 @@ impl Instance {
                     vmctx,
                 };
                 fields.write(offsets.func_ref(index), func_ref);
+            }
+        }
+        // Table initialisers may name functions (whose funcrefs now exist) and imported
+        // globals, not the module's own globals, which come later in the module.
+        for (i, init) in info.table_inits.iter().enumerate() {
+            if let Some(init) = init {
+                let value = u128::from_le_bytes(instance.eval(init)) as usize as *const VMFuncRef;
+                let index = info.num_imported_tables + i as u32;
+                // SAFETY: the table was just created by this instance; nothing else refers
+                // to it yet.
+                let table = unsafe { instance.table(index).as_mut() };
+                table
+                    .fill(0, value, table.size())
+                    .map_err(InstantiationError::Table)?;
             }
         }
         for (i, init) in info.global_inits.iter().enumerate() {

@@ -262,7 +262,7 @@ pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
         ValType::F32 => ValKind::F32,
         ValType::F64 => ValKind::F64,
         ValType::V128 => ValKind::V128,
-        ValType::FuncRef | ValType::ExternRef => ValKind::Ref,
+        ValType::Ref(_) => ValKind::Ref,
     };
     let mut rng = seed_bytes(seed ^ 0x5EED, 256);
     let mut exports = instance.exports(&mut store);
@@ -280,10 +280,10 @@ pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
                 Value::F32(x) => Val::F32(x),
                 Value::F64(x) => Val::F64(x),
                 Value::V128(x) => Val::V128(x),
-                Value::Ref { .. } => Val::default_for(t),
+                Value::Ref { .. } => Val::default_for(&t),
             })
             .collect();
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().map(|t| Val::default_for(&t)).collect();
         let result = func.call(&mut store, &args, &mut results);
         let step = wasmjit_step(result, &results);
         let overflow = step == Step::Trap(STACK_OVERFLOW);

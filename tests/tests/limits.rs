@@ -2,8 +2,8 @@
 //! counts; thousands of memories come and go without leaking address space.
 
 use wasmjit::{
-    Engine, Error, Instance, Memory, Module, ResourceLimiter, Store, StoreLimits,
-    StoreLimitsBuilder, Table, TableType, Val, ValType,
+    Engine, Error, Instance, Memory, Module, RefType, ResourceLimiter, Store, StoreLimits,
+    StoreLimitsBuilder, Table, TableType, Val,
 };
 
 const GROWER: &str = r#"(module
@@ -95,9 +95,9 @@ fn instance_memory_and_table_counts_are_capped() {
         Memory::new(&mut store, 0, None, false),
         Err(Error::Limit(_))
     ));
-    let ty = TableType::new(ValType::FuncRef, 0, None);
-    Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
-    Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
+    let ty = TableType::new(RefType::FUNCREF, 0, None);
+    Table::new(&mut store, ty.clone(), Val::FuncRef(None)).unwrap();
+    Table::new(&mut store, ty.clone(), Val::FuncRef(None)).unwrap();
     assert!(matches!(
         Table::new(&mut store, ty, Val::FuncRef(None)),
         Err(Error::Limit(_))

@@ -2,8 +2,8 @@
 //! bounds checks that neither wrap nor trap early, growth past 4 GiB, and the embedding API.
 
 use wasmjit::{
-    BoundsChecks, Config, Engine, Instance, Memory, MemoryType, Module, OptLevel, Store, Table,
-    TableType, Trap, Val, ValType,
+    BoundsChecks, Config, Engine, Instance, Memory, MemoryType, Module, OptLevel, RefType, Store,
+    Table, TableType, Trap, Val,
 };
 use wasmjit_tests::support::trap_kind;
 
@@ -215,7 +215,7 @@ fn tables_take_i64_indices() {
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, TABLES).unwrap();
         let mut store = Store::new(&engine, ());
-        let ty = TableType::new64(ValType::FuncRef, 1, None);
+        let ty = TableType::new64(RefType::FUNCREF, 1, None);
         let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
         assert!(table.ty(&store).is_64());
         let instance = Instance::new(&mut store, &module, &[table.into()]).unwrap();
@@ -278,7 +278,7 @@ fn tables_take_i64_indices() {
         // A 32-bit table does not satisfy a 64-bit import.
         let narrow = Table::new(
             &mut store,
-            TableType::new(ValType::FuncRef, 1, None),
+            TableType::new(RefType::FUNCREF, 1, None),
             Val::FuncRef(None),
         )
         .unwrap();

@@ -2,14 +2,14 @@
 //! multi-value host functions.
 
 use wasmjit::{
-    Engine, ExternRef, Func, Instance, Linker, Module, Store, Table, TableType, Val, ValType,
+    Engine, ExternRef, Func, Instance, Linker, Module, RefType, Store, Table, TableType, Val,
 };
 
 #[test]
 fn host_tables_grow_and_hold_functions_that_wasm_calls() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let ty = TableType::new(ValType::FuncRef, 1, Some(4));
+    let ty = TableType::new(RefType::FUNCREF, 1, Some(4));
     let table = Table::new(&mut store, ty, Val::FuncRef(None)).unwrap();
     let seven = Func::wrap(&mut store, || 7i32).unwrap();
     assert_eq!(

@@ -423,7 +423,7 @@ impl Runner {
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::msg)?;
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().map(Val::default_for).collect();
+        let mut results: Vec<Val> = ty.results().map(|t| Val::default_for(&t)).collect();
         func.call(&mut self.store, &args, &mut results)?;
         Ok(results)
     }
@@ -440,7 +440,7 @@ impl Runner {
             WastArgCore::F64(v) => Val::F64(v.bits),
             WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
             WastArgCore::RefNull(HeapType::Abstract {
-                ty: AbstractHeapType::Extern,
+                ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
                 ..
             }) => Val::ExternRef(None),
             WastArgCore::RefNull(_) => Val::FuncRef(None),
@@ -510,6 +510,8 @@ fn check_trap(error: &Error, expected: &str) -> Outcome {
     let alias = match trap {
         Trap::TableOutOfBounds => "undefined element",
         Trap::IndirectCallToNull => "uninitialized",
+        // `call_ref` of null: the reference interpreter names the function.
+        Trap::NullReference => "null function reference",
         _ => ours,
     };
     let prefix = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);

@@ -2,7 +2,7 @@
 //! memories.
 
 use wasmjit::{
-    Global, GlobalType, Linker, Memory, Mutability, Store, Table, TableType, Val, ValType,
+    Global, GlobalType, Linker, Memory, Mutability, RefType, Store, Table, TableType, Val, ValType,
 };
 
 /// Defines `spectest` in `linker`, its items created in `store`.
@@ -26,7 +26,7 @@ pub fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> wasmjit::Result
         let global = Global::new(&mut *store, ty, value)?;
         linker.define(&mut *store, "spectest", name, global)?;
     }
-    let table = TableType::new(ValType::FuncRef, 10, Some(20));
+    let table = TableType::new(RefType::FUNCREF, 10, Some(20));
     let table = Table::new(&mut *store, table, Val::FuncRef(None))?;
     linker.define(&mut *store, "spectest", "table", table)?;
     let memory = Memory::new(&mut *store, 1, Some(2), false)?;

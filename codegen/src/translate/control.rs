@@ -227,6 +227,33 @@ impl FuncTranslator<'_, '_> {
                 self.builder.seal_block(fallthrough);
                 self.builder.switch_to_block(fallthrough);
             }
+            Operator::BrOnNull { relative_depth } => {
+                // Branches, dropping the reference, when it is null; else keeps it.
+                let reference = self.pop();
+                let (block, count) = self.branch_target(*relative_depth);
+                let values = args(self.peek(count));
+                let fallthrough = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(reference, fallthrough, &[], block, &values);
+                self.builder.seal_block(fallthrough);
+                self.builder.switch_to_block(fallthrough);
+                self.push(reference);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                // Branches with the reference as the last value when it is not null; else
+                // drops it.
+                let reference = self.pop();
+                let (block, count) = self.branch_target(*relative_depth);
+                let mut values = args(self.peek(count - 1));
+                values.push(BlockArg::Value(reference));
+                let fallthrough = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(reference, block, &values, fallthrough, &[]);
+                self.builder.seal_block(fallthrough);
+                self.builder.switch_to_block(fallthrough);
+            }
             Operator::BrTable { targets } => {
                 let index = self.pop();
                 let mut depths = targets.targets().collect::<Result<Vec<_>, _>>()?;

@@ -34,11 +34,15 @@ impl FuncTranslator<'_, '_> {
                 | Operator::Br { .. }
                 | Operator::BrIf { .. }
                 | Operator::BrTable { .. }
+                | Operator::BrOnNull { .. }
+                | Operator::BrOnNonNull { .. }
                 | Operator::Return
                 | Operator::Call { .. }
                 | Operator::CallIndirect { .. }
                 | Operator::ReturnCall { .. }
                 | Operator::ReturnCallIndirect { .. }
+                | Operator::CallRef { .. }
+                | Operator::ReturnCallRef { .. }
                 | Operator::Unreachable
                 | Operator::TryTable { .. }
                 | Operator::Throw { .. }

@@ -105,7 +105,10 @@ pub(crate) fn translate_function(
         let op = ops.read()?;
         if t.reachable {
             t.charge_fuel(&op);
-            let call = matches!(op, Operator::Call { .. } | Operator::CallIndirect { .. });
+            let call = matches!(
+                op,
+                Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }
+            );
             if call {
                 t.save_fuel();
             }
@@ -153,7 +156,7 @@ fn set_stack_limit(func: &mut ir::Function) {
 fn zero(builder: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
     match ty {
         ValType::I32 => builder.ins().iconst(types::I32, 0),
-        ValType::I64 | ValType::FuncRef | ValType::ExternRef => builder.ins().iconst(types::I64, 0),
+        ValType::I64 | ValType::Ref(_) => builder.ins().iconst(types::I64, 0),
         ValType::F32 => builder.ins().f32const(0.0),
         ValType::F64 => builder.ins().f64const(0.0),
         ValType::V128 => {

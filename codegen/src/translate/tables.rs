@@ -77,6 +77,12 @@ impl FuncTranslator<'_, '_> {
                 let is_null = self.builder.ins().uextend(types::I32, is_null);
                 self.push(is_null);
             }
+            Operator::RefAsNonNull => {
+                let r = *self.stack.last().expect("validated");
+                self.builder
+                    .ins()
+                    .trapz(r, TrapKind::NullReference.trap_code());
+            }
             Operator::RefFunc { function_index } => {
                 let offset = self.env.offsets.func_ref(*function_index);
                 let r = self.builder.ins().iadd_imm_u(self.vmctx, i64::from(offset));

@@ -142,6 +142,30 @@ impl FuncTranslator<'_, '_> {
         self.call_with(type_index, Callee::Pointer { code, vmctx }, tail);
     }
 
+    /// `call_ref` or, with `tail`, `return_call_ref`: the popped reference, whose static
+    /// type is `(ref null $type_index)`, must not be null. No signature check: without GC,
+    /// a function type has no subtypes, so the validator's types are the functions' types.
+    fn translate_call_ref(&mut self, type_index: u32, tail: bool) {
+        let func_ref = self.pop();
+        self.builder
+            .ins()
+            .trapz(func_ref, TrapKind::NullReference.trap_code());
+        let trusted = MemFlagsData::trusted();
+        let code = self.builder.ins().load(
+            types::I64,
+            trusted,
+            func_ref,
+            VMOffsets::FUNCREF_FUNC_PTR as i32,
+        );
+        let vmctx = self.builder.ins().load(
+            types::I64,
+            trusted,
+            func_ref,
+            VMOffsets::FUNCREF_VMCTX as i32,
+        );
+        self.call_with(type_index, Callee::Pointer { code, vmctx }, tail);
+    }
+
     /// The storage address of global `index` and its Cranelift type.
     fn global_slot(&mut self, index: u32) -> (Value, ir::Type) {
         let ptr = self.vmctx_readonly(types::I64, self.env.offsets.global_ptr(index));
@@ -162,6 +186,8 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 table_index,
             } => self.translate_call_indirect(*type_index, *table_index, true),
+            Operator::CallRef { type_index } => self.translate_call_ref(*type_index, false),
+            Operator::ReturnCallRef { type_index } => self.translate_call_ref(*type_index, true),
             Operator::GlobalGet { global_index } => {
                 let (ptr, ty) = self.global_slot(*global_index);
                 let mut flags = MemFlagsData::trusted();

@@ -18,8 +18,8 @@ use wasmjit_api::{
 
 use crate::types::{
     kind_of, type_of, wasm_externtype_t, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t,
-    wasm_tabletype_t, WASM_EXTERNREF, WASM_EXTERN_FUNC, WASM_EXTERN_GLOBAL, WASM_EXTERN_MEMORY, WASM_EXTERN_TAG,
-    WASM_EXTERN_TABLE, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,
+    wasm_tabletype_t, WASM_EXTERNREF, WASM_EXTERN_FUNC, WASM_EXTERN_GLOBAL, WASM_EXTERN_MEMORY,
+    WASM_EXTERN_TABLE, WASM_EXTERN_TAG, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,
 };
 use crate::vec::{
     wasm_byte_vec_t, wasm_exporttype_vec_t, wasm_extern_vec_t, wasm_frame_vec_t,
@@ -671,6 +671,7 @@ pub(crate) fn val_from_rust(store: &StoreRef, v: Val) -> Result<wasm_val_t, Stri
             f64: f64::from_bits(bits),
         },
         Val::V128(_) => return Err("v128 values have no wasm_val_t".into()),
+        Val::ExnRef(_) => return Err("exnref values have no wasm_val_t".into()),
         Val::FuncRef(_) | Val::ExternRef(_) => wasm_val_union {
             ref_: val_to_ref(store, v).map_or(std::ptr::null_mut(), Box::into_raw),
         },

@@ -105,8 +105,10 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     let mut throw_sig = Signature::new(crate::abi::WASM_CALL_CONV);
     throw_sig.params.extend([AbiParam::new(types::I64); 2]);
     let throw_sig = b.import_signature(throw_sig);
-    b.ins().call_indirect(throw_sig, throw, &[caller_vmctx, exn]);
-    b.ins().trap(crate::TrapKind::UnreachableCodeReached.trap_code());
+    b.ins()
+        .call_indirect(throw_sig, throw, &[caller_vmctx, exn]);
+    b.ins()
+        .trap(crate::TrapKind::UnreachableCodeReached.trap_code());
     b.switch_to_block(done);
     let results: Vec<_> = ty
         .results

@@ -253,9 +253,10 @@ impl Module {
                         &info.globals[g as usize],
                         &space,
                     )),
-                    EntityIndex::Tag(t) => {
-                        ExternType::Tag(TagType::new(FuncType::from_module(info, info.tags[t as usize])))
-                    }
+                    EntityIndex::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_module(
+                        info,
+                        info.tags[t as usize],
+                    ))),
                 },
             })
             .collect()

@@ -46,6 +46,8 @@ impl ValType {
     pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`: a nullable reference to any host value.
     pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`, i.e. `(ref null exn)`.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
     /// `nullfuncref`: a reference to no function (only null has this type).
     pub const NULLFUNCREF: ValType = ValType::Ref(RefType::NULLFUNCREF);
     /// `nullexternref`: a reference to no host value (only null has this type).
@@ -133,6 +135,8 @@ impl RefType {
     pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
     /// `externref`, i.e. `(ref null extern)`.
     pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
     /// `nullfuncref`, i.e. `(ref null nofunc)`.
     pub const NULLFUNCREF: RefType = RefType::new(true, HeapType::NoFunc);
     /// `nullexternref`, i.e. `(ref null noextern)`.
@@ -763,7 +767,9 @@ impl ExternType {
             cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t, &space)),
             cg::EntityType::Memory(m) => ExternType::Memory(MemoryType::from_codegen(m)),
             cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g, &space)),
-            cg::EntityType::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_module(info, *t))),
+            cg::EntityType::Tag(t) => {
+                ExternType::Tag(TagType::new(FuncType::from_module(info, *t)))
+            }
         }
     }
 }

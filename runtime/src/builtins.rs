@@ -261,6 +261,13 @@ unsafe extern "C" fn atomic_wait64(
     memory.waiters().wait(address, still, timeout(nanos)) as u32
 }
 
+/// `throw`'s first half: a new exception of the caller's tag `tag` with the payload in the
+/// value slots at `values`.
+unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, values: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx and the tag's payload in `values`.
+    unsafe { crate::exceptions::exn_new(vmctx, tag, values) }
+}
+
 #[cfg(test)]
 mod tests {
     use wasmjit_codegen::Builtin;
@@ -273,11 +280,4 @@ mod tests {
             assert_eq!(builtin.index() as usize, i, "{builtin:?}");
         }
     }
-}
-
-/// `throw`'s first half: a new exception of the caller's tag `tag` with the payload in the
-/// value slots at `values`.
-unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, values: u64) -> u64 {
-    // SAFETY: called by compiled code with its own vmctx and the tag's payload in `values`.
-    unsafe { crate::exceptions::exn_new(vmctx, tag, values) }
 }

@@ -81,6 +81,11 @@ const _: () = {
 /// The exceptions of one store, alive until the store is dropped.
 #[derive(Debug, Default)]
 pub struct ExceptionArena {
+    #[expect(
+        clippy::vec_box,
+        reason = "compiled code and exnref values hold each exception's address, which must \
+                  not move when the vector grows"
+    )]
     exceptions: UnsafeCell<Vec<Box<VMException>>>,
 }
 

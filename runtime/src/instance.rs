@@ -15,12 +15,12 @@ use wasmjit_codegen::{
 use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
+use crate::exceptions::VMTag;
 use crate::memory::{LinearMemory, MemoryError};
 use crate::memory_image::{module_images, MemoryImage};
 use crate::table::{Table, TableError};
-use crate::type_registry::TypeRegistry;
-use crate::exceptions::VMTag;
 use crate::type_registry::map_func_type;
+use crate::type_registry::TypeRegistry;
 use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
 /// A compiled module made executable: its code in memory and its types registered.

@@ -198,5 +198,4 @@ const _: () = {
     // aligned accesses.
     assert!(size_of::<VMGlobal>() == 16 && align_of::<VMGlobal>() == 16);
     assert!(size_of::<ValRaw>() == VALRAW_SIZE as usize);
-
 };

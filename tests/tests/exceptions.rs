@@ -89,7 +89,7 @@ fn setup() -> Setup {
         &mut store,
         FuncType::new([ValType::I32], []),
         move |mut caller, params, _| {
-            let exn = ExnRef::new(&mut caller, &cpp, &[params[0].clone()])?;
+            let exn = ExnRef::new(&mut caller, &cpp, &[params[0]])?;
             thrown.lock().unwrap().push(exn);
             Err(Error::Exception(exn))
         },
@@ -111,9 +111,7 @@ fn setup() -> Setup {
 #[test]
 fn a_throw_through_three_frames_and_two_instances_is_caught_in_the_first() {
     let Setup { mut store, app, .. } = setup();
-    let catch = app
-        .get_typed_func::<i32, i32>(&mut store, "catch")
-        .unwrap();
+    let catch = app.get_typed_func::<i32, i32>(&mut store, "catch").unwrap();
     // The payload stands for a C++ exception object's address.
     assert_eq!(catch.call(&mut store, 0x1234).unwrap(), 0x1234);
     assert_eq!(catch.call(&mut store, -5).unwrap(), -5);
@@ -147,9 +145,7 @@ fn an_uncaught_exception_reaches_the_host_with_its_tag_and_payload() {
         TagType::new(FuncType::new([ValType::I32], []))
     );
     // The store is still usable after the exception left wasm.
-    let catch = app
-        .get_typed_func::<i32, i32>(&mut store, "catch")
-        .unwrap();
+    let catch = app.get_typed_func::<i32, i32>(&mut store, "catch").unwrap();
     assert_eq!(catch.call(&mut store, 3).unwrap(), 3);
 }
 
@@ -185,7 +181,10 @@ fn throw_ref_rethrows_the_same_exception() {
         panic!("expected an exception");
     };
     let thrown = *host_exceptions.lock().unwrap().last().unwrap();
-    assert_eq!(exn, thrown, "the rethrown exception is the one the host threw");
+    assert_eq!(
+        exn, thrown,
+        "the rethrown exception is the one the host threw"
+    );
 }
 
 #[test]
@@ -212,7 +211,9 @@ fn a_host_tag_is_imported_and_exceptions_of_it_are_inspected() {
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[tag.into()]).unwrap();
-    let throw = instance.get_typed_func::<(), ()>(&mut store, "throw").unwrap();
+    let throw = instance
+        .get_typed_func::<(), ()>(&mut store, "throw")
+        .unwrap();
     let Error::Exception(exn) = throw.call(&mut store, ()).unwrap_err() else {
         panic!("expected an exception");
     };
@@ -261,7 +262,9 @@ fn deep_recursion_with_a_handler_per_frame_unwinds_to_the_innermost() {
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, 1000).unwrap(), 1001);
 }
 
@@ -298,11 +301,18 @@ fn fuel_is_counted_across_throws_and_runs_out_inside_a_handler_loop() {
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     store.set_fuel(1_000_000).unwrap();
-    let count = instance.get_typed_func::<i32, i32>(&mut store, "count").unwrap();
+    let count = instance
+        .get_typed_func::<i32, i32>(&mut store, "count")
+        .unwrap();
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
     let left = store.get_fuel().unwrap();
-    assert!(left < 1_000_000 - 10_000, "1000 throws cost fuel: {left} left");
-    let forever = instance.get_typed_func::<(), ()>(&mut store, "forever").unwrap();
+    assert!(
+        left < 1_000_000 - 10_000,
+        "1000 throws cost fuel: {left} left"
+    );
+    let forever = instance
+        .get_typed_func::<(), ()>(&mut store, "forever")
+        .unwrap();
     let err = forever.call(&mut store, ()).unwrap_err();
     assert_eq!(err.trap(), Some(Trap::OutOfFuel));
 }
@@ -331,11 +341,55 @@ fn an_exception_thrown_at_the_stack_limit_is_still_caught() {
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let throw_at = instance.get_typed_func::<i32, i32>(&mut store, "throw_at").unwrap();
+    let throw_at = instance
+        .get_typed_func::<i32, i32>(&mut store, "throw_at")
+        .unwrap();
     assert_eq!(throw_at.call(&mut store, 10_000).unwrap(), 99);
-    let overflow = instance.get_typed_func::<(), i32>(&mut store, "overflow").unwrap();
+    let overflow = instance
+        .get_typed_func::<(), i32>(&mut store, "overflow")
+        .unwrap();
     let err = overflow.call(&mut store, ()).unwrap_err();
     assert_eq!(err.trap(), Some(Trap::StackOverflow));
     // The store runs wasm again afterwards.
     assert_eq!(throw_at.call(&mut store, 5).unwrap(), 99);
+}
+
+#[test]
+fn exnref_values_cross_the_api() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (tag $t (export "t") (param i32))
+          (func (export "catch") (param i32) (result exnref)
+            (block $caught (result exnref)
+              (try_table (catch_all_ref $caught) (throw $t (local.get 0)))
+              (unreachable)))
+          (func (export "rethrow") (param exnref) (throw_ref (local.get 0))))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let tag = instance.get_tag(&mut store, "t").unwrap();
+    let catch = instance.get_func(&mut store, "catch").unwrap();
+    let mut result = [wasmjit::Val::ExnRef(None)];
+    catch
+        .call(&mut store, &[wasmjit::Val::I32(4)], &mut result)
+        .unwrap();
+    let wasmjit::Val::ExnRef(Some(exn)) = result[0] else {
+        panic!("expected an exception, got {}", result[0]);
+    };
+    assert_eq!(exn.tag(&mut store), tag);
+    assert_eq!(exn.payload(&mut store)[0].i32(), Some(4));
+    let rethrow = instance.get_func(&mut store, "rethrow").unwrap();
+    let err = rethrow.call(&mut store, &result, &mut []).unwrap_err();
+    let Error::Exception(again) = err else {
+        panic!("expected an exception, got {err}");
+    };
+    assert_eq!(again, exn);
+    // A null exnref traps.
+    let err = rethrow
+        .call(&mut store, &[wasmjit::Val::ExnRef(None)], &mut [])
+        .unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::NullReference));
 }

@@ -157,7 +157,11 @@ fn folders() -> Vec<Folder> {
         ),
         proposal("proposals/gc", Proposal::GC, wasm2_function_references),
         proposal("proposals/memory64", Proposal::Memory64, wasm2_memory64),
-        proposal("proposals/exceptions", Proposal::ExceptionHandling, wasm2_exceptions),
+        proposal(
+            "proposals/exceptions",
+            Proposal::ExceptionHandling,
+            wasm2_exceptions,
+        ),
         proposal(
             "proposals/wide-arithmetic",
             Proposal::WideArithmetic,

@@ -477,6 +477,7 @@ impl Runner {
             (WastRetCore::V128(p), Val::V128(v)) => matches_v128(p, *v),
             (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
             (WastRetCore::RefNull(_), Val::ExternRef(r)) => r.is_none(),
+            (WastRetCore::RefNull(_), Val::ExnRef(r)) => r.is_none(),
             (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
             (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
             (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {

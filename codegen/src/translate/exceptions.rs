@@ -41,13 +41,16 @@ pub(super) enum CallTarget {
 impl FuncTranslator<'_, '_> {
     /// The dispatch block of the innermost `try_table`, marked as used; `None` outside one.
     fn exception_handler(&mut self) -> Option<ir::Block> {
-        self.control.iter_mut().rev().find_map(|frame| match &mut frame.kind {
-            FrameKind::TryTable { dispatch, used } => {
-                *used = true;
-                Some(*dispatch)
-            }
-            _ => None,
-        })
+        self.control
+            .iter_mut()
+            .rev()
+            .find_map(|frame| match &mut frame.kind {
+                FrameKind::TryTable { dispatch, used } => {
+                    *used = true;
+                    Some(*dispatch)
+                }
+                _ => None,
+            })
     }
 
     /// Calls `target` with `args` and returns its results: a plain call outside `try_table`,
@@ -123,10 +126,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Translates an exception operator; `false` if `op` is not one.
-    pub(super) fn translate_exceptions(
-        &mut self,
-        op: &Operator<'_>,
-    ) -> Result<bool, CompileError> {
+    pub(super) fn translate_exceptions(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match op {
             Operator::Throw { tag_index } => {
                 let count = self.env.module.tag_type(*tag_index).params.len();
@@ -138,9 +138,12 @@ impl FuncTranslator<'_, '_> {
                 ));
                 for (i, value) in values.into_iter().enumerate() {
                     let ty = self.builder.func.dfg.value_type(value);
-                    self.builder
-                        .ins()
-                        .stack_store(ty, value, slot, (i as u32 * VALRAW_SIZE) as i32);
+                    self.builder.ins().stack_store(
+                        ty,
+                        value,
+                        slot,
+                        (i as u32 * VALRAW_SIZE) as i32,
+                    );
                 }
                 let addr = self.builder.ins().stack_addr(types::I64, slot, 0);
                 let tag = self.builder.ins().iconst(types::I32, *tag_index as i64);
@@ -168,12 +171,10 @@ impl FuncTranslator<'_, '_> {
         self.load_fuel();
         let exn = self.builder.block_params(dispatch)[0];
         let flags = MemFlagsData::trusted();
-        let thrown = self.builder.ins().load(
-            types::I64,
-            flags,
-            exn,
-            VMOffsets::EXCEPTION_TAG as i32,
-        );
+        let thrown =
+            self.builder
+                .ins()
+                .load(types::I64, flags, exn, VMOffsets::EXCEPTION_TAG as i32);
         for catch in catches {
             let (tag, label, with_ref) = match *catch {
                 Catch::One { tag, label } => (Some(tag), label, false),

@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex};
 
 use wasmjit_api::{
     Error, Extern, ExternRef, ExternType, Func, Global, Instance, Memory, Module, SharedMemory,
-    Table, Val, ValType,
+    Table, Tag, Val, ValType,
 };
 
 use crate::types::{
     kind_of, type_of, wasm_externtype_t, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t,
     wasm_tabletype_t, WASM_EXTERNREF, WASM_EXTERN_FUNC, WASM_EXTERN_GLOBAL, WASM_EXTERN_MEMORY,
-    WASM_EXTERN_TABLE, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,
+    WASM_EXTERN_TABLE, WASM_EXTERN_TAG, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,
 };
 use crate::vec::{
     wasm_byte_vec_t, wasm_exporttype_vec_t, wasm_extern_vec_t, wasm_frame_vec_t,
@@ -47,6 +47,7 @@ pub(crate) enum Obj {
     Table(Table),
     Memory(Memory),
     SharedMemory(SharedMemory),
+    Tag(Tag),
     Instance(Instance),
     Foreign(ExternRef),
     Module(Arc<ModuleObj>),
@@ -62,6 +63,7 @@ impl Obj {
             (Obj::Table(a), Obj::Table(b)) => a == b,
             (Obj::Memory(a), Obj::Memory(b)) => a == b,
             (Obj::SharedMemory(a), Obj::SharedMemory(b)) => a.data_ptr() == b.data_ptr(),
+            (Obj::Tag(a), Obj::Tag(b)) => a == b,
             (Obj::Instance(a), Obj::Instance(b)) => a == b,
             (Obj::Foreign(a), Obj::Foreign(b)) => a == b,
             (Obj::Module(a), Obj::Module(b)) => Arc::ptr_eq(a, b),
@@ -78,6 +80,7 @@ impl Obj {
             Obj::Table(t) => ObjKey::Table(*t),
             Obj::Memory(m) => ObjKey::Memory(*m),
             Obj::SharedMemory(m) => ObjKey::SharedMemory(m.data_ptr() as usize),
+            Obj::Tag(t) => ObjKey::Tag(*t),
             Obj::Instance(i) => ObjKey::Instance(*i),
             Obj::Foreign(r) => ObjKey::Foreign(*r),
             Obj::Module(_) | Obj::Trap(_) => return None,
@@ -94,6 +97,7 @@ pub(crate) enum ObjKey {
     Table(Table),
     Memory(Memory),
     SharedMemory(usize),
+    Tag(Tag),
     Instance(Instance),
     Foreign(ExternRef),
 }
@@ -169,6 +173,7 @@ impl wasm_ref_t {
             Obj::Global(_) => WASM_EXTERN_GLOBAL,
             Obj::Table(_) => WASM_EXTERN_TABLE,
             Obj::Memory(_) | Obj::SharedMemory(_) => WASM_EXTERN_MEMORY,
+            Obj::Tag(_) => WASM_EXTERN_TAG,
             _ => return None,
         })
     }
@@ -180,6 +185,7 @@ impl wasm_ref_t {
             Obj::Table(t) => Extern::Table(*t),
             Obj::Memory(m) => Extern::Memory(*m),
             Obj::SharedMemory(m) => Extern::SharedMemory(m.clone()),
+            Obj::Tag(t) => Extern::Tag(*t),
             _ => return None,
         })
     }
@@ -191,6 +197,7 @@ impl wasm_ref_t {
             Extern::Table(t) => Obj::Table(t),
             Extern::Memory(m) => Obj::Memory(m),
             Extern::SharedMemory(m) => Obj::SharedMemory(m),
+            Extern::Tag(t) => Obj::Tag(t),
         };
         wasm_ref_t::new(store, obj)
     }
@@ -664,6 +671,7 @@ pub(crate) fn val_from_rust(store: &StoreRef, v: Val) -> Result<wasm_val_t, Stri
             f64: f64::from_bits(bits),
         },
         Val::V128(_) => return Err("v128 values have no wasm_val_t".into()),
+        Val::ExnRef(_) => return Err("exnref values have no wasm_val_t".into()),
         Val::FuncRef(_) | Val::ExternRef(_) => wasm_val_union {
             ref_: val_to_ref(store, v).map_or(std::ptr::null_mut(), Box::into_raw),
         },

@@ -6,7 +6,9 @@
 
 use std::mem::MaybeUninit;
 
-use wasmjit_api::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
+use wasmjit_api::{
+    ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, TagType, ValType,
+};
 
 use crate::vec::{name_from, wasm_name_t, wasm_valtype_vec_t, CVec, OwnedVec};
 
@@ -24,6 +26,8 @@ pub(crate) const WASM_EXTERN_FUNC: u8 = 0;
 pub(crate) const WASM_EXTERN_GLOBAL: u8 = 1;
 pub(crate) const WASM_EXTERN_TABLE: u8 = 2;
 pub(crate) const WASM_EXTERN_MEMORY: u8 = 3;
+/// An exception tag: wasm.h has no kind for tags, wasmjit reports them with this one.
+pub(crate) const WASM_EXTERN_TAG: u8 = 4;
 
 /// `wasm_limits_max_default`: no maximum.
 const LIMITS_MAX_DEFAULT: u32 = u32::MAX;
@@ -112,6 +116,7 @@ pub(crate) enum Which {
     Global(CGlobalType),
     Table(CTableType),
     Memory(CMemoryType),
+    Tag(TagType),
 }
 
 /// `wasm_externtype_t`, and also `wasm_functype_t`, `wasm_globaltype_t`,
@@ -157,6 +162,7 @@ impl wasm_externtype_t {
                 limits: wasm_limits_t::new(ty.minimum(), ty.maximum()),
                 ty,
             }),
+            ExternType::Tag(ty) => Which::Tag(ty),
             ExternType::Memory(ty) => Which::Memory(CMemoryType {
                 limits: wasm_limits_t::new(ty.minimum(), ty.maximum()),
                 ty,
@@ -171,6 +177,7 @@ impl wasm_externtype_t {
             Which::Global(g) => ExternType::Global(g.ty.clone()),
             Which::Table(t) => ExternType::Table(t.ty.clone()),
             Which::Memory(m) => ExternType::Memory(m.ty),
+            Which::Tag(t) => ExternType::Tag(t.clone()),
         }
     }
 
@@ -208,6 +215,7 @@ impl wasm_externtype_t {
             Which::Global(_) => WASM_EXTERN_GLOBAL,
             Which::Table(_) => WASM_EXTERN_TABLE,
             Which::Memory(_) => WASM_EXTERN_MEMORY,
+            Which::Tag(_) => WASM_EXTERN_TAG,
         }
     }
 }

@@ -93,6 +93,15 @@ macro_rules! foreach_builtin {
             /// `memory.atomic.wait64`: as `AtomicWait32`.
             AtomicWait64 atomic_wait64(memory: u32, address: u64, expected: u64, timeout_ns: i64)
                 -> u32;
+            /// `throw`'s first half: a new exception of tag `tag` (an index of the caller's
+            /// module) whose payload is copied from the value slots at `values`; returns the
+            /// exception (an `exnref`).
+            ExnNew exn_new(tag: u32, values: u64) -> u64;
+            /// `throw_ref` of a non-null `exn`: unwinds to the innermost handler, never
+            /// returns. Its table entry is an assembly stub that passes the caller's frame to
+            /// the unwinder (see the runtime's `exceptions` module), called in the `tail`
+            /// convention (see `translate`'s exceptions), unlike every other entry.
+            ThrowRef throw_ref(exn: u64);
         }
     };
 }

@@ -6,7 +6,7 @@ use cranelift_codegen::binemit::Reloc as ClifReloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{ExternalName, LibCall, UserExternalName, UserFuncName};
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use serde::{Deserialize, Serialize};
 use wasmparser::{BinaryReader, FunctionBody};
@@ -65,11 +65,27 @@ pub(crate) struct CompiledFunction {
     pub relocs: Vec<Reloc>,
     /// Every instruction that may trap, by offset from the function's start.
     pub traps: Vec<(u32, TrapKind)>,
+    /// Every call site with an exception handler (inside a `try_table`), sorted by return
+    /// address.
+    pub handlers: Vec<CallSiteHandler>,
     /// Required alignment of the function's start, in bytes.
     pub alignment: u32,
     /// Cranelift's listing of the machine instructions, when
     /// [`CodegenConfig::emit_disassembly`] is set.
     pub disassembly: Option<String>,
+}
+
+/// A call site whose callee may throw to a handler in the calling function: the unwinder
+/// resumes at `handler` with the stack pointer `frame_offset` bytes below the frame pointer
+/// and the exception in the first payload register (see [`crate::translate`]'s exceptions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallSiteHandler {
+    /// Offset of the call's return address from the function's start.
+    pub return_offset: u32,
+    /// Offset of the handler from the function's start.
+    pub handler_offset: u32,
+    /// Distance from the frame pointer down to the stack pointer at the call.
+    pub frame_offset: u32,
 }
 
 /// A module compiled for one target: its metadata and all of its code.
@@ -285,6 +301,24 @@ fn emit(
             addend: r.addend,
         });
     }
+    let mut handlers = Vec::new();
+    for site in buffer.call_sites() {
+        for handler in site.exception_handlers {
+            if let FinalizedMachExceptionHandler::Default(offset) = handler {
+                let frame_offset = site.frame_offset.ok_or_else(|| {
+                    CompileError::Codegen(format!(
+                        "{func_name}: a call site with a handler has no frame offset"
+                    ))
+                })?;
+                handlers.push(CallSiteHandler {
+                    return_offset: site.ret_addr,
+                    handler_offset: *offset,
+                    frame_offset,
+                });
+            }
+        }
+    }
+    handlers.sort_unstable_by_key(|h| h.return_offset);
     let traps = buffer
         .traps()
         .iter()
@@ -300,6 +334,7 @@ fn emit(
         body: buffer.data().to_vec(),
         relocs,
         traps,
+        handlers,
         alignment: isa.function_alignment().preferred,
         disassembly: code.vcode.clone(),
     })

@@ -58,7 +58,8 @@ impl Default for CodegenConfig {
                 .union(WasmFeatures::RELAXED_SIMD)
                 .union(WasmFeatures::FUNCTION_REFERENCES)
                 .union(WasmFeatures::MULTI_MEMORY)
-                .union(WasmFeatures::EXTENDED_CONST),
+                .union(WasmFeatures::EXTENDED_CONST)
+                .union(WasmFeatures::EXCEPTIONS),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

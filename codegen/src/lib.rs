@@ -24,7 +24,9 @@ mod vmoffsets;
 
 pub use builtins::Builtin;
 pub use code_settings::CodeSettings;
-pub use compile::{compile_host_trampolines, compile_module, CompiledModule, MathCall, RelocKind};
+pub use compile::{
+    compile_host_trampolines, compile_module, CallSiteHandler, CompiledModule, MathCall, RelocKind,
+};
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;
 pub use link::{CodeLayout, LoadReloc, LoadTarget};
@@ -37,7 +39,7 @@ pub use module::{
     TableType, ValType,
 };
 pub use target::Target;
-pub use trampolines::HOST_CONTEXT_CALLBACK;
+pub use trampolines::{HOST_CONTEXT_CALLBACK, HOST_CONTEXT_THROW};
 pub use trap::TrapKind;
 pub use vmoffsets::{VMOffsets, VALRAW_SIZE, VMFUNCREF_SIZE};
 

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{CompiledFunction, MathCall, RelocKind, RelocTarget};
+use crate::compile::{CallSiteHandler, CompiledFunction, MathCall, RelocKind, RelocTarget};
 use crate::error::CompileError;
 use crate::trap::TrapKind;
 
@@ -21,12 +21,16 @@ pub struct CodeLayout {
     /// Start and length of each defined function's code, in index order (the first one is
     /// function `num_imported_funcs`).
     pub functions: Vec<(u32, u32)>,
-    /// For each type index, the start of its host-to-wasm trampoline.
-    pub array_to_wasm: Vec<u32>,
+    /// For each type index, the start and length of its host-to-wasm trampoline (where the
+    /// exception unwinder stops).
+    pub array_to_wasm: Vec<(u32, u32)>,
     /// For each type index, the start of its wasm-to-host trampoline.
     pub wasm_to_array: Vec<u32>,
     /// Every instruction that may trap, by offset in the image, sorted.
     pub traps: Vec<(u32, TrapKind)>,
+    /// Every call site with an exception handler, by offsets in the image, sorted by
+    /// return address.
+    pub handlers: Vec<CallSiteHandler>,
     /// Places to patch once the image's address is known.
     pub load_relocs: Vec<LoadReloc>,
 }
@@ -117,6 +121,13 @@ pub(crate) fn link(
         layout
             .traps
             .extend(f.traps.iter().map(|(offset, kind)| (start + offset, *kind)));
+        layout
+            .handlers
+            .extend(f.handlers.iter().map(|h| CallSiteHandler {
+                return_offset: start + h.return_offset,
+                handler_offset: start + h.handler_offset,
+                frame_offset: h.frame_offset,
+            }));
         for reloc in &f.relocs {
             let place = start + reloc.offset;
             let target = match reloc.target {
@@ -152,12 +163,13 @@ pub(crate) fn link(
             layout.functions.push((start, f.body.len() as u32));
             disassembly.push(f.disassembly.clone());
         } else if i < defined + types {
-            layout.array_to_wasm.push(start);
+            layout.array_to_wasm.push((start, f.body.len() as u32));
         } else {
             layout.wasm_to_array.push(start);
         }
     }
     layout.traps.sort_unstable_by_key(|(at, _)| *at);
+    layout.handlers.sort_unstable_by_key(|h| h.return_offset);
     Ok(Linked {
         layout,
         image,

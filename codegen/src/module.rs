@@ -408,6 +408,8 @@ pub enum EntityIndex {
     Memory(u32),
     /// A global.
     Global(u32),
+    /// A tag.
+    Tag(u32),
 }
 
 /// The type an import requires.
@@ -421,6 +423,8 @@ pub enum EntityType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag whose payload is the parameters of the given type index.
+    Tag(u32),
 }
 
 /// One import of a module.
@@ -553,6 +557,10 @@ pub struct ModuleInfo {
     pub num_imported_memories: u32,
     /// How many globals are imported.
     pub num_imported_globals: u32,
+    /// The type index of each tag (its payload is the type's parameters), imported first.
+    pub tags: Vec<u32>,
+    /// How many tags are imported.
+    pub num_imported_tags: u32,
     /// Byte ranges of the module's function bodies within the module's binary.
     pub(crate) bodies: Vec<Range<usize>>,
     /// Names from the name section, by function index, where present.
@@ -610,6 +618,11 @@ impl ModuleInfo {
                             self.num_imported_globals += 1;
                             EntityType::Global(g)
                         }
+                        TypeRef::Tag(t) => {
+                            self.tags.push(t.func_type_idx);
+                            self.num_imported_tags += 1;
+                            EntityType::Tag(t.func_type_idx)
+                        }
                         other => {
                             return Err(CompileError::Unsupported(format!("import of {other:?}")))
                         }
@@ -658,14 +671,17 @@ impl ModuleInfo {
                         ExternalKind::Table => EntityIndex::Table(export.index),
                         ExternalKind::Memory => EntityIndex::Memory(export.index),
                         ExternalKind::Global => EntityIndex::Global(export.index),
-                        ExternalKind::Tag => {
-                            return Err(CompileError::Unsupported("tag exports".into()))
-                        }
+                        ExternalKind::Tag => EntityIndex::Tag(export.index),
                     };
                     self.exports.push(Export {
                         name: export.name.to_string(),
                         index,
                     });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    self.tags.push(tag?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => self.start = Some(func),
@@ -718,6 +734,11 @@ impl ModuleInfo {
     /// Number of functions the module defines (its code section entries).
     pub fn num_defined_funcs(&self) -> u32 {
         self.functions.len() as u32 - self.num_imported_funcs
+    }
+
+    /// The payload types of tag `index`.
+    pub fn tag_type(&self, index: u32) -> &FuncType {
+        &self.types[self.tags[index as usize] as usize]
     }
 
     /// The export named `name`, if any.

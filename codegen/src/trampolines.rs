@@ -7,7 +7,9 @@
 //! vmctx is a host-function context. It spills the arguments into such an array on its stack
 //! and calls the context's callback (the `extern "C"` function pointer at offset
 //! [`HOST_CONTEXT_CALLBACK`]) as `callback(host_context, caller_vmctx, values, len)`, then
-//! loads the results from the array.
+//! loads the results from the array. The callback returns 0, or an exception the host
+//! function throws: the trampoline then throws it into its caller with the context's throw
+//! function (at [`HOST_CONTEXT_THROW`], the runtime's `throw_ref` entry).
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -21,6 +23,10 @@ use crate::vmoffsets::VALRAW_SIZE;
 
 /// Offset of the callback pointer in a host-function context.
 pub const HOST_CONTEXT_CALLBACK: u32 = 0;
+
+/// Offset of the throw function pointer in a host-function context: `fn(vmctx, exn)` in the
+/// `tail` convention, which never returns.
+pub const HOST_CONTEXT_THROW: u32 = 8;
 
 /// Builds the host-to-wasm trampoline for functions of type `ty`:
 /// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values)`.
@@ -76,13 +82,34 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         .load(types::I64, flags, host_ctx, HOST_CONTEXT_CALLBACK as i32);
     let mut callback_sig = Signature::new(isa.default_call_conv());
     callback_sig.params.extend([AbiParam::new(types::I64); 4]);
+    callback_sig.returns.push(AbiParam::new(types::I64));
     let callback_sig = b.import_signature(callback_sig);
     let len = b.ins().iconst(types::I64, len as i64);
-    b.ins().call_indirect(
+    let call = b.ins().call_indirect(
         callback_sig,
         callback,
         &[host_ctx, caller_vmctx, values, len],
     );
+    let exn = b.inst_results(call)[0];
+    let throw_block = b.create_block();
+    let done = b.create_block();
+    b.set_cold_block(throw_block);
+    b.ins().brif(exn, throw_block, &[], done, &[]);
+    b.seal_block(throw_block);
+    b.seal_block(done);
+    b.switch_to_block(throw_block);
+    let throw = b
+        .ins()
+        .load(types::I64, flags, host_ctx, HOST_CONTEXT_THROW as i32);
+    // The throw stub takes its arguments in the `tail` convention, as wasm code calls it.
+    let mut throw_sig = Signature::new(crate::abi::WASM_CALL_CONV);
+    throw_sig.params.extend([AbiParam::new(types::I64); 2]);
+    let throw_sig = b.import_signature(throw_sig);
+    b.ins()
+        .call_indirect(throw_sig, throw, &[caller_vmctx, exn]);
+    b.ins()
+        .trap(crate::TrapKind::UnreachableCodeReached.trap_code());
+    b.switch_to_block(done);
     let results: Vec<_> = ty
         .results
         .iter()

@@ -14,13 +14,16 @@
 //! tables             [*const VMTableDefinition; tables]
 //! globals            [*mut VMGlobal; globals]
 //! func_refs          [VMFuncRef; functions]
+//! tags               [*const VMTag; tags]    (a tag's identity is its address)
 //! ```
 //!
 //! Runtime records that compiled code reads through those pointers:
 //! - `VMMemoryDefinition { base: *mut u8 @0, current_length: usize @8 }` (length in bytes);
 //! - `VMTableDefinition { base: *mut *const VMFuncRef @0, current_elements: u64 @8 }`;
 //! - `VMGlobal`: 16 bytes holding the value, little-endian, at offset 0;
-//! - `VMFuncRef { func_ptr @0, type_id: u32 @8, vmctx @16 }`; a null funcref is a null pointer.
+//! - `VMFuncRef { func_ptr @0, type_id: u32 @8, vmctx @16 }`; a null funcref is a null pointer;
+//! - `VMException { tag: *const VMTag @0, payload: *const [u8; 16] @8 }`; an `exnref` is its
+//!   address.
 
 use crate::module::ModuleInfo;
 use serde::{Deserialize, Serialize};
@@ -40,12 +43,14 @@ pub struct VMOffsets {
     num_tables: u32,
     num_globals: u32,
     num_funcs: u32,
+    num_tags: u32,
     type_ids: u32,
     memories: u32,
     imported_funcs: u32,
     tables: u32,
     globals: u32,
     func_refs: u32,
+    tags: u32,
     size: u32,
 }
 
@@ -78,6 +83,10 @@ impl VMOffsets {
     pub const FUNCREF_TYPE_ID: u32 = 8;
     /// Offset of `vmctx` within a `VMFuncRef`.
     pub const FUNCREF_VMCTX: u32 = 16;
+    /// Offset of the tag's address within a `VMException`.
+    pub const EXCEPTION_TAG: u32 = 0;
+    /// Offset of the payload pointer (to 16-byte value slots) within a `VMException`.
+    pub const EXCEPTION_PAYLOAD: u32 = 8;
 
     /// Computes the layout for `module`.
     pub fn new(module: &ModuleInfo) -> Self {
@@ -93,7 +102,9 @@ impl VMOffsets {
         let tables = imported_funcs + 16 * num_imported_funcs;
         let globals = tables + 8 * num_tables;
         let func_refs = globals + 8 * num_globals;
-        let size = func_refs + VMFUNCREF_SIZE * num_funcs;
+        let num_tags = module.tags.len() as u32;
+        let tags = func_refs + VMFUNCREF_SIZE * num_funcs;
+        let size = tags + 8 * num_tags;
         VMOffsets {
             num_types,
             num_memories,
@@ -101,12 +112,14 @@ impl VMOffsets {
             num_tables,
             num_globals,
             num_funcs,
+            num_tags,
             type_ids,
             memories,
             imported_funcs,
             tables,
             globals,
             func_refs,
+            tags,
             size,
         }
     }
@@ -160,6 +173,12 @@ impl VMOffsets {
     pub fn func_ref(&self, index: u32) -> u32 {
         assert!(index < self.num_funcs);
         self.func_refs + VMFUNCREF_SIZE * index
+    }
+
+    /// Offset of tag `index`'s `*const VMTag`.
+    pub fn tag(&self, index: u32) -> u32 {
+        assert!(index < self.num_tags);
+        self.tags + 8 * index
     }
 }
 

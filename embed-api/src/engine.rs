@@ -63,10 +63,7 @@ impl OptLevel {
 
 /// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
 /// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 2] = [
-    (WasmFeatures::GC, "garbage collection"),
-    (WasmFeatures::EXCEPTIONS, "exception handling"),
-];
+const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 1] = [(WasmFeatures::GC, "garbage collection")];
 
 /// Where instances' memories come from ([`Config::allocation_strategy`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -199,7 +196,8 @@ impl Config {
     /// The defaults: the host target, Cranelift's speed optimisations, guard pages with a
     /// 32 MiB guard, Wasm 2.0 features plus threads (shared memories) and the Wasm 3.0
     /// features wasmjit compiles (tail calls, memory64, typed function references,
-    /// multi-memory, extended constant expressions), 512 KiB of wasm stack.
+    /// multi-memory, extended constant expressions, exception handling), 512 KiB of wasm
+    /// stack.
     pub fn new() -> Self {
         Self::default()
     }
@@ -413,8 +411,8 @@ impl Config {
         self.feature(WasmFeatures::GC, enable)
     }
 
-    /// The exception handling proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// Exception handling (Wasm 3.0): tags, `throw`, `throw_ref`, `try_table` and `exnref`.
+    /// On by default; turned off, modules using it are invalid.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::EXCEPTIONS, enable)
     }

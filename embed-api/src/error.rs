@@ -3,6 +3,7 @@
 //! Every error type here is wasmjit's own; the code generator's and the runtime's errors are
 //! converted at the crate boundary so that those crates can change without changing the API.
 
+use crate::tag::ExnRef;
 use std::fmt;
 
 use wasmjit_codegen::TrapKind;
@@ -332,6 +333,9 @@ pub enum Error {
     /// corrupted, or it was compiled by another wasmjit version, for another target or with
     /// settings that change code differently from the engine's.
     Artifact(String),
+    /// A wasm exception no handler caught ([`ExnRef::tag`] and [`ExnRef::payload`] tell
+    /// which); returned by a host function, it throws the exception into its wasm caller.
+    Exception(ExnRef),
 }
 
 impl Error {
@@ -393,6 +397,7 @@ impl fmt::Display for Error {
             Error::Type(e) => write!(f, "type mismatch: {e}"),
             Error::Host(e) => e.fmt(f),
             Error::Artifact(e) => write!(f, "cannot load precompiled module: {e}"),
+            Error::Exception(_) => f.write_str("uncaught wasm exception"),
         }
     }
 }
@@ -411,7 +416,8 @@ impl std::error::Error for Error {
             | Error::Link(_)
             | Error::Type(_)
             | Error::Limit(_)
-            | Error::Artifact(_) => None,
+            | Error::Artifact(_)
+            | Error::Exception(_) => None,
         }
     }
 }

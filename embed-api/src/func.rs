@@ -11,6 +11,7 @@ use crate::error::{Error, Result, Trap};
 use crate::instance::Instance;
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreContext, StoreContextMut};
 use crate::store::{StoreId, StoreInner, StoreOpaque};
+use crate::tag::ExnRef;
 use crate::types::FuncType;
 use crate::values::Val;
 use crate::Extern;
@@ -43,7 +44,9 @@ pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> +
 /// the wasm-to-array trampoline loads it (`wasmjit_codegen::HOST_CONTEXT_CALLBACK`).
 #[repr(C)]
 struct HostContext<T> {
-    callback: unsafe extern "C" fn(*mut HostContext<T>, *mut u8, *mut ValRaw, usize),
+    callback: unsafe extern "C" fn(*mut HostContext<T>, *mut u8, *mut ValRaw, usize) -> u64,
+    /// Where the trampoline throws the exception the callback returns.
+    throw: unsafe extern "C" fn(*mut u8, u64),
     func_ref: VMFuncRef,
     store: *mut StoreInner<T>,
     func: Box<HostFn<T>>,
@@ -55,6 +58,8 @@ struct HostContext<T> {
 const _: () = assert!(
     std::mem::offset_of!(HostContext<()>, callback)
         == wasmjit_codegen::HOST_CONTEXT_CALLBACK as usize
+        && std::mem::offset_of!(HostContext<()>, throw)
+            == wasmjit_codegen::HOST_CONTEXT_THROW as usize
 );
 
 impl FuncData {
@@ -108,6 +113,7 @@ impl Func {
         let type_id = ty.type_id(inner.opaque.engine.types());
         let mut ctx = Box::new(HostContext {
             callback: host_callback::<T>,
+            throw: wasmjit_runtime::exceptions::throw_entry(),
             func_ref: VMFuncRef {
                 func_ptr: trampolines.code().wasm_to_array(0),
                 type_id,
@@ -240,6 +246,7 @@ impl Func {
                 Err(e) => Error::Host(e),
             },
             TrapReason::Panic(payload) => panic::resume_unwind(payload),
+            TrapReason::Exception(exn) => Error::Exception(ExnRef::from_raw(store, exn)),
         })
     }
 
@@ -258,7 +265,8 @@ impl Func {
 // moves between threads as a whole; the closure is `Send + Sync`.
 unsafe impl<T> Send for HostContext<T> {}
 
-/// Called by the wasm-to-array trampoline of a host function.
+/// Called by the wasm-to-array trampoline of a host function. Returns 0, or the exception
+/// the host function throws (its error was [`Error::Exception`]).
 ///
 /// # Safety
 /// `ctx` is the host function's context, `values` an array of `len` slots holding the
@@ -268,7 +276,7 @@ unsafe extern "C" fn host_callback<T>(
     caller_vmctx: *mut u8,
     values: *mut ValRaw,
     len: usize,
-) {
+) -> u64 {
     let outcome = {
         // SAFETY: per the function's contract; the store is not otherwise borrowed while
         // wasm runs, so this is the only live reference to it.
@@ -287,7 +295,12 @@ unsafe extern "C" fn host_callback<T>(
         panic::catch_unwind(AssertUnwindSafe(|| (ctx.func)(caller, values)))
     };
     match outcome {
-        Ok(Ok(())) => {}
+        Ok(Ok(())) => 0,
+        // SAFETY: the context's store pointer is valid (the contract); the exception must be
+        // of this store to be thrown into its wasm.
+        Ok(Err(Error::Exception(exn))) if exn.store == unsafe { (*(*ctx).store).opaque.id } => {
+            exn.as_raw() as u64
+        }
         // SAFETY: inside catch_traps (the contract), and no value with a destructor is live
         // in this frame: `outcome`'s error was moved into the reason.
         Ok(Err(e)) => unsafe { raise_trap(TrapReason::Host(Box::new(e))) },

@@ -1,5 +1,6 @@
 //! Instances and the items they import and export.
 
+use crate::tag::{tag_type, Tag};
 use wasmjit_codegen::{
     EntityIndex, EntityType, GlobalType, Import, MemoryAssumptions, MemoryType, TableType,
 };
@@ -39,6 +40,8 @@ pub enum Extern {
     Global(Global),
     /// A table.
     Table(Table),
+    /// An exception tag.
+    Tag(Tag),
 }
 
 impl Extern {
@@ -82,6 +85,14 @@ impl Extern {
         }
     }
 
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<Tag> {
+        match self {
+            Extern::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The item's type.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
         match self {
@@ -90,6 +101,7 @@ impl Extern {
             Extern::SharedMemory(m) => ExternType::Memory(m.ty()),
             Extern::Global(g) => ExternType::Global(g.ty(&store)),
             Extern::Table(t) => ExternType::Table(t.ty(&store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(&store)),
         }
     }
 }
@@ -121,6 +133,12 @@ impl From<Global> for Extern {
 impl From<Table> for Extern {
     fn from(t: Table) -> Self {
         Extern::Table(t)
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Self {
+        Extern::Tag(t)
     }
 }
 
@@ -194,6 +212,11 @@ impl Instance {
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
+
+    /// The exported tag `name`.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<Tag> {
+        self.get_export(store, name)?.into_tag()
+    }
 }
 
 /// The handle of export `index` of instance `instance`.
@@ -229,6 +252,12 @@ fn export(store: &mut StoreOpaque, instance: usize, index: EntityIndex) -> Exter
                 None => store.push_global(ptr, ty),
             };
             Extern::Global(Global { store: id, index })
+        }
+        EntityIndex::Tag(t) => {
+            let ptr = rt.tag(t);
+            // SAFETY: the tag lives as long as the store.
+            let ty = tag_type(store, unsafe { ptr.as_ref() });
+            Extern::Tag(store.tag_for_ptr(ptr, ty))
         }
     }
 }
@@ -377,6 +406,16 @@ fn resolve_imports(
                     return Err(mismatch_type(global_name(&want), global_name(&data.ty)));
                 }
                 resolved.globals.push(data.ptr);
+            }
+            (EntityType::Tag(ty), Extern::Tag(t)) => {
+                let ptr = t.data(store).ptr;
+                let registry = store.engine.types();
+                let expected = registry.get(registry.register_module(&info.types)[*ty as usize]);
+                // SAFETY: the tag lives as long as the store.
+                if unsafe { ptr.as_ref() }.ty != expected {
+                    return Err(mismatch());
+                }
+                resolved.tags.push(ptr);
             }
             _ => return Err(mismatch()),
         }

@@ -32,6 +32,7 @@ mod memory;
 mod module;
 mod store;
 mod table;
+mod tag;
 mod typed;
 mod types;
 mod values;
@@ -50,6 +51,7 @@ pub use memory::{AtomicAccessError, Memory, MemoryAccessError, SharedMemory, Wai
 pub use module::{ExportType, ImportType, Module};
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use table::Table;
+pub use tag::{ExnRef, Tag, TagType};
 pub use typed::{IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, MemoryTypeBuilder, Mutability, RefType,

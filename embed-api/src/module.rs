@@ -1,5 +1,6 @@
 //! Compiled modules.
 
+use crate::tag::TagType;
 use std::sync::Arc;
 
 use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, ModuleInfo};
@@ -317,6 +318,10 @@ impl Module {
                         &info.globals[g as usize],
                         &space,
                     )),
+                    EntityIndex::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_module(
+                        info,
+                        info.tags[t as usize],
+                    ))),
                 },
             })
             .collect()

@@ -1,5 +1,8 @@
 //! Stores: the owners of all instances, functions, memories, tables and globals.
 
+use wasmjit_runtime::exceptions::VMTag;
+
+use crate::tag::{Tag, TagData, TagType};
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +75,9 @@ pub(crate) struct StoreOpaque {
     pub(crate) owned_globals: Vec<Box<VMGlobal>>,
     pub(crate) tables: Vec<NonNull<RtTable>>,
     pub(crate) owned_tables: Vec<Box<RtTable>>,
+    pub(crate) tags: Vec<TagData>,
+    /// Tags made by the host.
+    pub(crate) owned_tags: Vec<Box<VMTag>>,
     /// Host functions' contexts and the trampolines their funcrefs point into, kept alive
     /// as long as the store.
     pub(crate) host_funcs: Vec<Box<dyn Send>>,
@@ -105,6 +111,8 @@ impl<T> Store<T> {
                 memories: Vec::new(),
                 globals: Vec::new(),
                 owned_globals: Vec::new(),
+                tags: Vec::new(),
+                owned_tags: Vec::new(),
                 tables: Vec::new(),
                 owned_tables: Vec::new(),
                 host_funcs: Vec::new(),
@@ -204,6 +212,21 @@ impl StoreOpaque {
     pub(crate) fn push_global(&mut self, ptr: NonNull<VMGlobal>, ty: GlobalType) -> usize {
         self.globals.push(GlobalData { ptr, ty });
         self.globals.len() - 1
+    }
+
+    /// The handle of the tag at `ptr`, registered with type `ty` if it is new to the store.
+    pub(crate) fn tag_for_ptr(&mut self, ptr: NonNull<VMTag>, ty: TagType) -> Tag {
+        let index = match self.tags.iter().position(|t| t.ptr == ptr) {
+            Some(i) => i,
+            None => {
+                self.tags.push(TagData { ptr, ty });
+                self.tags.len() - 1
+            }
+        };
+        Tag {
+            store: self.id,
+            index,
+        }
     }
 
     pub(crate) fn push_memory(&mut self, memory: Arc<LinearMemory>) -> usize {

@@ -4,6 +4,7 @@
 //! change without changing the API. Conversions to and from the code generator's types are
 //! crate-private.
 
+use crate::tag::TagType;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
@@ -41,6 +42,8 @@ impl ValType {
     pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
     /// `externref`: a nullable reference to any host value.
     pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`, i.e. `(ref null exn)`.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
     /// `nullfuncref`: a reference to no function (only null has this type).
     pub const NULLFUNCREF: ValType = ValType::Ref(RefType::NULLFUNCREF);
     /// `nullexternref`: a reference to no host value (only null has this type).
@@ -128,6 +131,8 @@ impl RefType {
     pub const FUNCREF: RefType = RefType::new(true, HeapType::Func);
     /// `externref`, i.e. `(ref null extern)`.
     pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
     /// `nullfuncref`, i.e. `(ref null nofunc)`.
     pub const NULLFUNCREF: RefType = RefType::new(true, HeapType::NoFunc);
     /// `nullexternref`, i.e. `(ref null noextern)`.
@@ -420,7 +425,7 @@ impl FuncType {
         TypeSpace::module(info).func_type(index)
     }
 
-    fn from_codegen(ty: &cg::FuncType, space: &TypeSpace<'_>) -> Self {
+    pub(crate) fn from_codegen(ty: &cg::FuncType, space: &TypeSpace<'_>) -> Self {
         FuncType::new(
             ty.params.iter().map(|t| ValType::from_codegen(*t, space)),
             ty.results.iter().map(|t| ValType::from_codegen(*t, space)),
@@ -792,6 +797,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag.
+    Tag(TagType),
 }
 
 impl ExternType {
@@ -827,6 +834,14 @@ impl ExternType {
         }
     }
 
+    /// The tag type, if this is one.
+    pub fn tag(&self) -> Option<&TagType> {
+        match self {
+            ExternType::Tag(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
     /// The public form of an import's or export's type in `info`.
     pub(crate) fn from_codegen(info: &cg::ModuleInfo, ty: &cg::EntityType) -> Self {
         let space = TypeSpace::module(info);
@@ -835,6 +850,9 @@ impl ExternType {
             cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t, &space)),
             cg::EntityType::Memory(m) => ExternType::Memory(MemoryType::from_codegen(m)),
             cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g, &space)),
+            cg::EntityType::Tag(t) => {
+                ExternType::Tag(TagType::new(FuncType::from_module(info, *t)))
+            }
         }
     }
 }

@@ -2,12 +2,14 @@
 
 use std::fmt;
 
+use wasmjit_runtime::exceptions::VMException;
 use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 
 use crate::error::{Error, Result};
 use crate::externref::{ExternData, ExternRef};
 use crate::func::Func;
 use crate::store::{opaque, AsContext, StoreOpaque};
+use crate::tag::ExnRef;
 use crate::types::{HeapType, ValType};
 
 /// A WebAssembly value. Floats are kept as bits, so NaN payloads survive a round trip.
@@ -27,6 +29,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`: `None` is null.
     ExternRef(Option<ExternRef>),
+    /// An `exnref`: `None` is null.
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -40,6 +44,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
@@ -71,6 +76,8 @@ impl Val {
                 _ => false,
             },
             Val::ExternRef(Some(_)) => *r.heap_type() == HeapType::Extern,
+            Val::ExnRef(None) => r.is_nullable() && r.heap_type().is_exn(),
+            Val::ExnRef(Some(_)) => *r.heap_type() == HeapType::Exn,
             _ => false,
         }
     }
@@ -105,6 +112,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
             ValType::Ref(r) if r.heap_type().is_extern() => Val::ExternRef(None),
+            ValType::Ref(r) if r.heap_type().is_exn() => Val::ExnRef(None),
             ValType::Ref(_) => Val::FuncRef(None),
         }
     }
@@ -163,6 +171,13 @@ impl Val {
                 }
                 &*store.externs[r.index] as *const ExternData as usize as u128
             }
+            Val::ExnRef(None) => 0,
+            Val::ExnRef(Some(e)) => {
+                if e.store != store.id {
+                    return Err(Error::Link("exnref belongs to another store".into()));
+                }
+                e.as_raw() as usize as u128
+            }
         };
         Ok(bits.to_le_bytes())
     }
@@ -176,6 +191,10 @@ impl Val {
             ValType::F32 => Val::F32(bits as u32),
             ValType::F64 => Val::F64(bits as u64),
             ValType::V128 => Val::V128(bits),
+            ValType::Ref(r) if r.heap_type().is_exn() => {
+                let ptr = bits as u64 as usize as *mut VMException;
+                Val::ExnRef((!ptr.is_null()).then(|| ExnRef::from_raw(store, ptr)))
+            }
             ValType::Ref(r) if !r.heap_type().is_extern() => {
                 let ptr = bits as u64 as usize as *const VMFuncRef;
                 Val::FuncRef(store.func_for_ref(ptr).map(|index| Func {
@@ -206,6 +225,8 @@ impl fmt::Display for Val {
             Val::FuncRef(Some(_)) => f.write_str("funcref"),
             Val::ExternRef(None) => f.write_str("null externref"),
             Val::ExternRef(Some(_)) => f.write_str("externref"),
+            Val::ExnRef(None) => f.write_str("null exnref"),
+            Val::ExnRef(Some(_)) => f.write_str("exnref"),
         }
     }
 }

@@ -12,6 +12,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
+pub(crate) use crate::exceptions::wasmjit_throw_ref as throw_ref;
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;
 
@@ -258,6 +259,13 @@ unsafe extern "C" fn atomic_wait64(
     let cell = unsafe { &*(memory.base().add(address as usize) as *const AtomicU64) };
     let still = || cell.load(Ordering::SeqCst) == expected;
     memory.waiters().wait(address, still, timeout(nanos)) as u32
+}
+
+/// `throw`'s first half: a new exception of the caller's tag `tag` with the payload in the
+/// value slots at `values`.
+unsafe extern "C" fn exn_new(vmctx: *mut u8, tag: u32, values: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx and the tag's payload in `values`.
+    unsafe { crate::exceptions::exn_new(vmctx, tag, values) }
 }
 
 #[cfg(test)]

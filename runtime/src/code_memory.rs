@@ -113,13 +113,13 @@ impl CodeMemory {
         }
         mmap.make_executable(offset, span)?;
         flush_icache(base as *mut u8, layout.len as usize);
-        register(base, span, &layout.traps);
+        register(base, span, layout);
         let absolute = |starts: &mut dyn Iterator<Item = u32>| -> Vec<usize> {
             starts.map(|o| base + o as usize).collect()
         };
         Ok(CodeMemory {
             functions: absolute(&mut layout.functions.iter().map(|(start, _)| *start)),
-            array_to_wasm: absolute(&mut layout.array_to_wasm.iter().copied()),
+            array_to_wasm: absolute(&mut layout.array_to_wasm.iter().map(|(start, _)| *start)),
             wasm_to_array: absolute(&mut layout.wasm_to_array.iter().copied()),
             _mapping: mmap,
             base,
@@ -168,8 +168,12 @@ fn check_image(layout: &CodeLayout, len: usize) -> io::Result<()> {
         && layout
             .array_to_wasm
             .iter()
-            .chain(&layout.wasm_to_array)
-            .all(|start| inside(*start, 1))
+            .all(|(start, size)| inside(*start, *size as usize))
+        && layout.wasm_to_array.iter().all(|start| inside(*start, 1))
+        && layout
+            .handlers
+            .iter()
+            .all(|h| inside(h.return_offset, 0) && inside(h.handler_offset, 1))
         && layout.traps.iter().all(|(at, _)| inside(*at, 1))
         && layout.load_relocs.iter().all(|r: &LoadReloc| {
             inside(r.offset, reloc_width(r.kind))
@@ -302,25 +306,54 @@ fn libcall_address(call: MathCall) -> usize {
     address as usize
 }
 
-/// A registered code range: its end and its trap sites (absolute addresses, sorted).
+/// A call site with an exception handler, at offsets in a code memory (absolute once
+/// registered).
+#[derive(Clone, Copy)]
+struct Handler {
+    return_address: usize,
+    handler: usize,
+    frame_offset: u32,
+}
+
+/// A registered code range: its end, its trap sites and its exception tables (absolute
+/// addresses, sorted).
 struct CodeRange {
     end: usize,
     traps: Arc<[(usize, TrapKind)]>,
+    handlers: Arc<[Handler]>,
+    entries: Arc<[std::ops::Range<usize>]>,
 }
 
 /// All live code memories by start address.
 static CODE: RwLock<BTreeMap<usize, CodeRange>> = RwLock::new(BTreeMap::new());
 
-fn register(start: usize, len: usize, traps: &[(u32, TrapKind)]) {
-    let traps = traps
+fn register(start: usize, len: usize, layout: &CodeLayout) {
+    let traps = layout
+        .traps
         .iter()
         .map(|(at, kind)| (start + *at as usize, *kind))
+        .collect();
+    let handlers = layout
+        .handlers
+        .iter()
+        .map(|h| Handler {
+            return_address: start + h.return_offset as usize,
+            handler: start + h.handler_offset as usize,
+            frame_offset: h.frame_offset,
+        })
+        .collect();
+    let entries = layout
+        .array_to_wasm
+        .iter()
+        .map(|(at, len)| start + *at as usize..start + (*at + *len) as usize)
         .collect();
     CODE.write().unwrap_or_else(|e| e.into_inner()).insert(
         start,
         CodeRange {
             end: start + len,
             traps,
+            handlers,
+            entries,
         },
     );
 }
@@ -344,4 +377,39 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<TrapKind> {
     }
     let i = range.traps.binary_search_by_key(&pc, |(at, _)| *at).ok()?;
     Some(range.traps[i].1)
+}
+
+/// What the unwinder finds at a return address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FrameKind {
+    /// A call site with an exception handler at `handler`; the frame's stack pointer at the
+    /// call was `frame_offset` bytes below its frame pointer.
+    Handler { handler: usize, frame_offset: u32 },
+    /// Compiled code without a handler there.
+    Compiled,
+    /// A host-to-wasm trampoline: the frame that entered wasm.
+    Entry,
+}
+
+/// The kind of frame the return address `pc` lies in; `None` outside compiled code.
+pub(crate) fn lookup_frame(pc: usize) -> Option<FrameKind> {
+    let code = CODE.read().unwrap_or_else(|e| e.into_inner());
+    let (_, range) = code.range(..=pc).next_back()?;
+    if pc >= range.end {
+        return None;
+    }
+    if let Ok(i) = range
+        .handlers
+        .binary_search_by_key(&pc, |h| h.return_address)
+    {
+        let h = range.handlers[i];
+        return Some(FrameKind::Handler {
+            handler: h.handler,
+            frame_offset: h.frame_offset,
+        });
+    }
+    if range.entries.iter().any(|r| r.contains(&pc)) {
+        return Some(FrameKind::Entry);
+    }
+    Some(FrameKind::Compiled)
 }

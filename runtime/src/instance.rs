@@ -15,10 +15,12 @@ use wasmjit_codegen::{
 use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
+use crate::exceptions::VMTag;
 use crate::memory::{LinearMemory, MemoryError};
 use crate::memory_image::{module_images, MemoryImage};
 use crate::mmap::Mmap;
 use crate::table::{Table, TableError};
+use crate::type_registry::map_func_type;
 use crate::type_registry::TypeRegistry;
 use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
@@ -149,6 +151,8 @@ pub struct Imports {
     pub memories: Vec<Arc<LinearMemory>>,
     /// Imported globals' storage; each must outlive the instance.
     pub globals: Vec<NonNull<VMGlobal>>,
+    /// Imported tags; each must outlive the instance.
+    pub tags: Vec<NonNull<VMTag>>,
 }
 
 /// Why instantiation failed after linking.
@@ -223,6 +227,10 @@ pub struct Instance {
     tables: Vec<TableSlot>,
     globals: Vec<NonNull<VMGlobal>>,
     defined_globals: Box<[VMGlobal]>,
+    /// Every tag, imported ones first.
+    tags: Vec<NonNull<VMTag>>,
+    /// The tags the module defines (their addresses are their identities).
+    _defined_tags: Box<[VMTag]>,
     /// Whether each data segment was dropped (`data.drop`, or applied at instantiation).
     dropped_data: Box<[Cell<bool>]>,
     /// Whether the active data segments are already in place, mapped from memory images.
@@ -321,6 +329,14 @@ impl Instance {
             .collect();
         let mut globals = imports.globals;
         globals.extend(defined_globals.iter().map(NonNull::from));
+        let defined_tags: Box<[VMTag]> = info.tags[info.num_imported_tags as usize..]
+            .iter()
+            .map(|ty| VMTag {
+                ty: map_func_type(&info.types[*ty as usize], |i| module.type_id(i)),
+            })
+            .collect();
+        let mut tags = imports.tags;
+        tags.extend(defined_tags.iter().map(NonNull::from));
 
         let offsets = &module.compiled.offsets;
         let vmctx = VMContextAlloc::new(offsets.size());
@@ -331,6 +347,8 @@ impl Instance {
             tables,
             globals,
             defined_globals,
+            tags,
+            _defined_tags: defined_tags,
             dropped_data: info.data.iter().map(|_| Cell::new(false)).collect(),
             data_imaged: !images.is_empty(),
             elements: RefCell::new(Vec::new()),
@@ -365,6 +383,9 @@ impl Instance {
             }
             for (index, global) in instance.globals.iter().enumerate() {
                 fields.write(offsets.global_ptr(index as u32), global.as_ptr());
+            }
+            for (index, tag) in instance.tags.iter().enumerate() {
+                fields.write(offsets.tag(index as u32), tag.as_ptr() as *const VMTag);
             }
             let vmctx = fields.base;
             for index in info.num_imported_funcs..info.functions.len() as u32 {
@@ -642,6 +663,11 @@ impl Instance {
     /// Global `index`'s storage; it lives as long as the instance's store.
     pub fn global(&self, index: u32) -> NonNull<VMGlobal> {
         self.globals[index as usize]
+    }
+
+    /// Tag `index` (imported ones first).
+    pub fn tag(&self, index: u32) -> NonNull<VMTag> {
+        self.tags[index as usize]
     }
 }
 

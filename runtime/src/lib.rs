@@ -9,6 +9,7 @@
 pub mod allocator;
 pub mod builtins;
 pub mod code_memory;
+pub mod exceptions;
 pub mod instance;
 pub mod memory;
 pub mod memory_image;

@@ -19,6 +19,7 @@ use std::sync::Once;
 use wasmjit_codegen::TrapKind;
 
 use crate::code_memory::lookup_trap;
+use crate::exceptions::VMException;
 use crate::memory::is_wasm_memory_address;
 use crate::mmap::{page_size, Mmap};
 use crate::vmcontext::VMStoreContext;
@@ -38,6 +39,8 @@ pub enum TrapReason {
     Host(Box<dyn std::error::Error + Send + Sync>),
     /// A host function called from wasm panicked; the payload is to be resumed.
     Panic(Box<dyn Any + Send>),
+    /// An exception no handler caught left wasm (it lives as long as its store).
+    Exception(*mut VMException),
 }
 
 impl std::fmt::Debug for TrapReason {
@@ -46,6 +49,7 @@ impl std::fmt::Debug for TrapReason {
             TrapReason::Wasm { kind, pc, .. } => write!(f, "Wasm({kind} at {pc:#x})"),
             TrapReason::Host(e) => write!(f, "Host({e})"),
             TrapReason::Panic(_) => f.write_str("Panic"),
+            TrapReason::Exception(exn) => write!(f, "Exception({exn:?})"),
         }
     }
 }

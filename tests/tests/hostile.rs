@@ -171,11 +171,9 @@ fn deep_nesting_compiles_or_is_refused_without_overflowing_the_host() {
     Module::new(&engine, nested_blocks(1_000)).expect("1000 nested blocks are fine");
 }
 
-/// Compiles `wat` with codegen directly, exceptions enabled (the embedding API refuses
-/// that proposal until wasmjit compiles it).
+/// Compiles `wat` with codegen directly, whose defaults include exception handling.
 fn compile_with_exceptions(wat: &str) -> Result<(), wasmjit_codegen::CompileError> {
-    let mut config = wasmjit_codegen::CodegenConfig::default();
-    config.features |= wasmparser::WasmFeatures::EXCEPTIONS;
+    let config = wasmjit_codegen::CodegenConfig::default();
     let bytes = wat::parse_str(wat).expect("valid text");
     wasmjit_codegen::compile_module(&bytes, &wasmjit_codegen::Target::host(), &config).map(drop)
 }
@@ -191,15 +189,13 @@ fn try_table_after_a_branch_compiles_without_panicking() {
     let result = result.expect("compiling unreachable try_table must not panic");
     result.expect("unreachable try_table compiles to nothing");
 
-    // A reachable one is refused with an error until exceptions are compiled.
-    let reached = r#"(module (func (try_table (catch_all 0)) (br 0)))"#;
-    let err = catch_unwind(|| compile_with_exceptions(reached))
+    // A reachable one compiles too, and so does one whose body is cut short by a branch.
+    let reached = r#"(module
+        (func (try_table (catch_all 0)) (br 0))
+        (func (block (try_table (catch_all 1) (br 0) (try_table (catch_all 0))))))"#;
+    catch_unwind(|| compile_with_exceptions(reached))
         .expect("must not panic")
-        .expect_err("reachable try_table is not compiled yet");
-    assert!(
-        matches!(err, wasmjit_codegen::CompileError::Unsupported(_)),
-        "{err}"
-    );
+        .expect("reachable try_table compiles");
 }
 
 #[test]

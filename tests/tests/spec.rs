@@ -57,7 +57,8 @@ fn wasm2(config: &mut Config) {
         .wasm_relaxed_simd(false)
         .wasm_function_references(false)
         .wasm_multi_memory(false)
-        .wasm_extended_const(false);
+        .wasm_extended_const(false)
+        .wasm_exceptions(false);
 }
 
 /// Wasm 3.0: the defaults (GC and the 3.0 features wasmjit does not compile yet are off,
@@ -109,6 +110,13 @@ fn wasm2_relaxed_simd(config: &mut Config) {
 fn wasm2_function_references(config: &mut Config) {
     wasm2(config);
     config.wasm_function_references(true).wasm_tail_call(true);
+}
+
+/// Wasm 2.0, typed function references and exception handling (the exceptions folder's
+/// `try_table.wast` uses typed references).
+fn wasm2_exceptions(config: &mut Config) {
+    wasm2_function_references(config);
+    config.wasm_exceptions(true);
 }
 
 /// Wasm 2.0 and tail calls.
@@ -174,6 +182,11 @@ fn folders() -> Vec<Folder> {
             "proposals/relaxed-simd",
             Proposal::RelaxedSimd,
             wasm2_relaxed_simd,
+        ),
+        proposal(
+            "proposals/exceptions",
+            Proposal::ExceptionHandling,
+            wasm2_exceptions,
         ),
         proposal(
             "proposals/wide-arithmetic",

@@ -250,6 +250,11 @@ impl Runner {
                 Ok(values) => Err(format!("expected trap `{message}`, got {values:?}")),
                 Err(e) => check_trap(&e, message),
             },
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Ok(values) => Err(format!("expected an exception, got {values:?}")),
+                Err(Error::Exception(_)) => Ok(()),
+                Err(e) => Err(format!("expected an exception, got: {e}")),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call) {
                 Ok(values) => Err(format!("expected `{message}`, got {values:?}")),
                 Err(e) => check_trap(&e, message),
@@ -472,6 +477,7 @@ impl Runner {
             (WastRetCore::V128(p), Val::V128(v)) => matches_v128(p, *v),
             (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
             (WastRetCore::RefNull(_), Val::ExternRef(r)) => r.is_none(),
+            (WastRetCore::RefNull(_), Val::ExnRef(r)) => r.is_none(),
             (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
             (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
             (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {

@@ -1,7 +1,7 @@
 //! Structured control flow: blocks, loops, ifs, branches, returns, traps.
 
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, JumpTableData, Value};
-use wasmparser::{BlockType, Operator};
+use wasmparser::{BlockType, Catch, Operator};
 
 use super::FuncTranslator;
 use crate::abi::value_type;
@@ -10,7 +10,7 @@ use crate::trap::TrapKind;
 
 /// What kind of construct a control frame is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FrameKind {
+pub(super) enum FrameKind {
     /// The function body; its end returns.
     Function,
     /// `block`.
@@ -23,12 +23,15 @@ enum FrameKind {
         else_seen: bool,
         reachable_at_start: bool,
     },
+    /// `try_table`: calls inside it unwind to `dispatch` (an `i64` exception parameter),
+    /// filled at `end` when `used`.
+    TryTable { dispatch: ir::Block, used: bool },
 }
 
 /// One entry of the control stack.
 #[derive(Clone, Debug)]
 pub(super) struct ControlFrame {
-    kind: FrameKind,
+    pub(super) kind: FrameKind,
     /// Where control continues after `end`, with the frame's results as parameters.
     next: ir::Block,
     /// Number of parameters and results of the block type.
@@ -40,6 +43,8 @@ pub(super) struct ControlFrame {
     height: usize,
     /// Whether anything branches to or falls through to `next`.
     next_reachable: bool,
+    /// The `catch` clauses of a `try_table`.
+    catches: Vec<Catch>,
 }
 
 impl ControlFrame {
@@ -94,6 +99,7 @@ impl FuncTranslator<'_, '_> {
             if_params: Vec::new(),
             height: 0,
             next_reachable: false,
+            catches: Vec::new(),
         });
     }
 
@@ -105,7 +111,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Marks the frame `depth` levels up as a branch target and returns its target block and
     /// arity.
-    fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (ir::Block, usize) {
         let index = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[index];
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
@@ -134,6 +140,25 @@ impl FuncTranslator<'_, '_> {
                     if_params: Vec::new(),
                     height: self.stack.len() - params.len(),
                     next_reachable: false,
+                    catches: Vec::new(),
+                });
+            }
+            Operator::TryTable { try_table } => {
+                let (params, results) = self.block_signature(try_table.ty);
+                let next = self.block_with_params(&results);
+                let dispatch = self.block_with_params(&[ir::types::I64]);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::TryTable {
+                        dispatch,
+                        used: false,
+                    },
+                    next,
+                    params: params.len(),
+                    results: results.len(),
+                    if_params: Vec::new(),
+                    height: self.stack.len() - params.len(),
+                    next_reachable: false,
+                    catches: try_table.catches.clone(),
                 });
             }
             Operator::Loop { blockty } => {
@@ -154,6 +179,7 @@ impl FuncTranslator<'_, '_> {
                     if_params: Vec::new(),
                     height,
                     next_reachable: false,
+                    catches: Vec::new(),
                 });
             }
             Operator::If { blockty } => {
@@ -180,6 +206,7 @@ impl FuncTranslator<'_, '_> {
                     if_params: self.peek(params.len()).to_vec(),
                     height: self.stack.len() - params.len(),
                     next_reachable: false,
+                    catches: Vec::new(),
                 });
             }
             Operator::Else => self.translate_else(),
@@ -335,6 +362,13 @@ impl FuncTranslator<'_, '_> {
         }
         if let FrameKind::Loop { header } = frame.kind {
             self.builder.seal_block(header);
+        }
+        if let FrameKind::TryTable {
+            dispatch,
+            used: true,
+        } = frame.kind
+        {
+            self.emit_dispatch(dispatch, &frame.catches);
         }
         self.stack.truncate(frame.height);
         self.builder.seal_block(frame.next);

@@ -44,6 +44,9 @@ impl FuncTranslator<'_, '_> {
                 | Operator::CallRef { .. }
                 | Operator::ReturnCallRef { .. }
                 | Operator::Unreachable
+                | Operator::TryTable { .. }
+                | Operator::Throw { .. }
+                | Operator::ThrowRef
         );
         if control {
             self.flush_fuel();

@@ -6,11 +6,13 @@
 //! reachable again. The work is split by what the operators touch: [`control`] (blocks and
 //! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory),
 //! [`bounds_checks`] (how each access stays inside its memory), [`tables`] (references and
-//! tables), [`simd`] (`v128`), [`atomics`] (threads) and [`vm`] (calls, globals and builtins).
+//! tables), [`simd`] (`v128`), [`atomics`] (threads), [`vm`] (calls, globals and builtins)
+//! and [`exceptions`] (`throw`, `throw_ref`, `try_table`'s handlers).
 
 mod atomics;
 mod bounds_checks;
 mod control;
+mod exceptions;
 mod heap;
 mod interrupts;
 mod numeric;
@@ -215,6 +217,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_simd(op)?
             || self.translate_atomics(op)?
             || self.translate_vm(op)?
+            || self.translate_exceptions(op)?
         {
             return Ok(());
         }

@@ -6,6 +6,7 @@ use cranelift_codegen::ir::{
 };
 use wasmparser::Operator;
 
+use super::exceptions::CallTarget;
 use super::FuncTranslator;
 use crate::abi::{value_type, wasm_signature};
 use crate::builtins::Builtin;
@@ -59,7 +60,7 @@ impl FuncTranslator<'_, '_> {
             // The callee replaces this function's frame: leave the fuel in the store for it.
             self.save_fuel();
         }
-        let call = match callee {
+        let target = match callee {
             Callee::Defined(function_index) => {
                 let name = self
                     .builder
@@ -71,21 +72,20 @@ impl FuncTranslator<'_, '_> {
                     colocated: true,
                     patchable: false,
                 });
-                if tail {
-                    self.builder.ins().return_call(func, &all)
-                } else {
-                    self.builder.ins().call(func, &all)
-                }
+                CallTarget::Direct(func)
             }
-            Callee::Pointer { code, .. } if tail => {
-                self.builder.ins().return_call_indirect(sig, code, &all)
-            }
-            Callee::Pointer { code, .. } => self.builder.ins().call_indirect(sig, code, &all),
+            Callee::Pointer { code, .. } => CallTarget::Indirect(code),
         };
         if tail {
+            match target {
+                CallTarget::Direct(func) => self.builder.ins().return_call(func, &all),
+                CallTarget::Indirect(code) => {
+                    self.builder.ins().return_call_indirect(sig, code, &all)
+                }
+            };
             self.set_unreachable();
         } else {
-            let results = self.builder.inst_results(call).to_vec();
+            let results = self.emit_call(sig, target, &all);
             self.stack.extend(results);
         }
     }

@@ -11,7 +11,7 @@
 //!
 //! Modules may also use Wasm 3.0 features ([`Features`]): those wasmi 2 runs (tail calls,
 //! memory64, extended constants, multi-memory) are compared with wasmi as above; the others
-//! (relaxed SIMD; exceptions and typed references once wasmjit compiles them) are compared
+//! (relaxed SIMD, exceptions; typed references once wasm-smith can make them without GC) are compared
 //! between two wasmjit configurations whose results must not differ ([`self_configs`]).
 
 use std::fmt;
@@ -39,8 +39,8 @@ pub struct Features {
     pub multi_memory: bool,
     /// The relaxed SIMD operators (whose results wasmi 2 does not pin to wasmjit's).
     pub relaxed_simd: bool,
-    /// Exception handling: turn on once wasmjit compiles it (the `eh` branch); wasmi 2 has
-    /// none, so such modules are compared between wasmjit configurations.
+    /// Exception handling: wasmi 2 has none, so such modules are compared between wasmjit
+    /// configurations.
     pub exceptions: bool,
     /// Typed function references: turn on once wasmjit compiles them (the `funcref`
     /// branch). wasm-smith generates them only together with GC (`gc_enabled`), so this
@@ -73,6 +73,7 @@ impl Features {
     /// wasmjit configurations ([`self_configs`]).
     pub const WASMJIT: Features = Features {
         relaxed_simd: true,
+        exceptions: true,
         ..Features::WASMI
     };
 

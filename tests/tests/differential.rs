@@ -177,6 +177,14 @@ fn wasm3_features_agree() {
                 {
                     *counts.lock().unwrap().entry("beyond Wasm 2.0").or_default() += 1;
                 }
+                let without_exceptions = wasmparser::WasmFeatures::all()
+                    .difference(wasmparser::WasmFeatures::EXCEPTIONS);
+                if wasmparser::Validator::new_with_features(without_exceptions)
+                    .validate_all(&wasm)
+                    .is_err()
+                {
+                    *counts.lock().unwrap().entry("with exceptions").or_default() += 1;
+                }
                 let (kind, result) = if features.wasmi_runs() {
                     let ours = differential::run_wasmjit(&wasm, seed);
                     let theirs = differential::run_wasmi(&wasm, seed);
@@ -220,7 +228,8 @@ fn wasm3_features_agree() {
         mismatches.len()
     );
     let beyond = counts.get("beyond Wasm 2.0").copied().unwrap_or(0);
-    let compared: u64 = counts.values().sum::<u64>() - beyond;
+    let with_exceptions = counts.get("with exceptions").copied().unwrap_or(0);
+    let compared: u64 = counts.values().sum::<u64>() - beyond - with_exceptions;
     assert!(compared >= count * 9 / 10, "too few modules generated");
     assert!(
         beyond >= count / 4,
@@ -229,6 +238,10 @@ fn wasm3_features_agree() {
     assert!(
         counts.get("optimised against unoptimised") >= Some(&(count / 4)),
         "too few relaxed-SIMD modules: {counts:?}"
+    );
+    assert!(
+        with_exceptions >= count / 20,
+        "too few modules use exceptions: {counts:?}"
     );
     assert!(
         mismatches.is_empty(),

@@ -189,6 +189,10 @@ fn median_ns(instantiate: &Instantiate, count: usize) -> Result<u64> {
     Ok(median(&samples))
 }
 
+/// How many times the scale's instantiation count each thread of the scaling measurement
+/// runs.
+const SCALING_RUN_FACTOR: usize = 20;
+
 /// What [`throughput`] measured.
 struct Throughput {
     /// Cycles per second of wall time, all threads together.
@@ -305,10 +309,13 @@ pub fn scaling(scale: Scale) -> Result<Table> {
         let ours = wasmjit_instantiate(setup, SMALL_WAT, SMALL_FIRST_BYTE)?;
         let theirs = peer(setup, SMALL_WAT, SMALL_FIRST_BYTE)?;
         let (mut ours_one, mut theirs_one) = (None, None);
+        // Long enough per thread (some 100 ms) that threads starting and stopping apart do not
+        // show up as lost throughput.
+        let cycles = scale.instantiations * SCALING_RUN_FACTOR;
         for threads in [1usize, 2, 4] {
-            let rate = throughput(&ours, threads, scale.instantiations)?;
+            let rate = throughput(&ours, threads, cycles)?;
             let peer_rate = match &theirs {
-                Some(peer) => Some(throughput(peer, threads, scale.instantiations)?),
+                Some(peer) => Some(throughput(peer, threads, cycles)?),
                 None => None,
             };
             if threads == 1 {

@@ -53,43 +53,28 @@ impl Mmap {
     /// pages, unmapped on drop. The caller must not let the file change while it reads the
     /// view through a slice.
     pub fn map_file_readonly(file: &std::fs::File, len: usize) -> io::Result<Self> {
-        use std::os::fd::AsRawFd;
-        let len = len.max(1).next_multiple_of(page_size());
-        // SAFETY: a new shared read-only mapping of a file at an address the kernel picks
-        // touches no existing memory; the result is checked.
-        let ptr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Mmap {
-            ptr: ptr.cast(),
-            len,
-        })
+        Self::map_file(file, len, libc::MAP_SHARED)
     }
 
     /// Maps the first `len` bytes of `file` private and read-only: reads see the file's
     /// pages, and pages later made writable and written become private copies, never
     /// written back. Unmapped on drop.
     pub fn map_file_copy_on_write(file: &std::fs::File, len: usize) -> io::Result<Self> {
+        Self::map_file(file, len, libc::MAP_PRIVATE)
+    }
+
+    /// Maps the first `len` bytes of `file` read-only with `flags` (shared or private).
+    fn map_file(file: &std::fs::File, len: usize, flags: libc::c_int) -> io::Result<Self> {
         use std::os::fd::AsRawFd;
         let len = len.max(1).next_multiple_of(page_size());
-        // SAFETY: a new private mapping of a file at an address the kernel picks touches no
-        // existing memory; the result is checked.
+        // SAFETY: a new read-only mapping of a file at an address the kernel picks touches
+        // no existing memory; the result is checked.
         let ptr = unsafe {
             libc::mmap(
                 ptr::null_mut(),
                 len,
                 libc::PROT_READ,
-                libc::MAP_PRIVATE,
+                flags,
                 file.as_raw_fd(),
                 0,
             )

@@ -108,6 +108,14 @@ fn setup() -> Setup {
     }
 }
 
+/// The exception a call ended with; fails the test if it returned or trapped instead.
+fn thrown<T: std::fmt::Debug>(result: wasmjit::Result<T>) -> wasmjit::ExnRef {
+    match result {
+        Err(Error::Exception(exn)) => exn,
+        other => panic!("expected an exception, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_throw_through_three_frames_and_two_instances_is_caught_in_the_first() {
     let Setup { mut store, app, .. } = setup();
@@ -132,10 +140,7 @@ fn an_uncaught_exception_reaches_the_host_with_its_tag_and_payload() {
     let uncaught = app
         .get_typed_func::<i32, ()>(&mut store, "uncaught")
         .unwrap();
-    let err = uncaught.call(&mut store, 42).unwrap_err();
-    let Error::Exception(exn) = err else {
-        panic!("expected an exception, got {err}");
-    };
+    let exn = thrown(uncaught.call(&mut store, 42));
     assert_eq!(exn.tag(&mut store), cpp);
     let payload = exn.payload(&mut store);
     assert_eq!(payload.len(), 1);
@@ -169,17 +174,13 @@ fn throw_ref_rethrows_the_same_exception() {
     let rethrow = app
         .get_typed_func::<i32, ()>(&mut store, "rethrow")
         .unwrap();
-    let Error::Exception(exn) = rethrow.call(&mut store, 9).unwrap_err() else {
-        panic!("expected an exception");
-    };
+    let exn = thrown(rethrow.call(&mut store, 9));
     assert_eq!(exn.tag(&mut store), cpp);
     assert_eq!(exn.payload(&mut store)[0].i32(), Some(9));
     let rethrow_host = app
         .get_typed_func::<i32, ()>(&mut store, "rethrow_host")
         .unwrap();
-    let Error::Exception(exn) = rethrow_host.call(&mut store, 11).unwrap_err() else {
-        panic!("expected an exception");
-    };
+    let exn = thrown(rethrow_host.call(&mut store, 11));
     let thrown = *host_exceptions.lock().unwrap().last().unwrap();
     assert_eq!(
         exn, thrown,
@@ -214,9 +215,7 @@ fn a_host_tag_is_imported_and_exceptions_of_it_are_inspected() {
     let throw = instance
         .get_typed_func::<(), ()>(&mut store, "throw")
         .unwrap();
-    let Error::Exception(exn) = throw.call(&mut store, ()).unwrap_err() else {
-        panic!("expected an exception");
-    };
+    let exn = thrown(throw.call(&mut store, ()));
     assert_eq!(exn.tag(&mut store), tag);
     let payload = exn.payload(&mut store);
     assert_eq!(payload[0].i64(), Some(-3));

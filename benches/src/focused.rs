@@ -93,26 +93,9 @@ pub fn bounds_checks(kernels: &[Kernel], scale: Scale) -> Result<Table> {
         .iter()
         .filter(|k| MEMORY_BOUND.contains(&k.name.as_str()))
     {
-        let mut row = Vec::new();
-        let mut checksum = None;
-        for engine in &engines {
-            let m = engine
-                .measure(kernel, scale.size, scale.runs)
-                .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
-            match checksum {
-                Some(c) if c != m.checksum => bail!(
-                    "{}: checksum mismatch: {:#x} with guard pages, {:#x} with {}",
-                    kernel.name,
-                    c,
-                    m.checksum,
-                    engine.name()
-                ),
-                _ => checksum = Some(m.checksum),
-            }
-            row.push(median(&m.run_ns) as f64);
-        }
+        let runs: Vec<_> = engines.iter().map(|engine| (engine, kernel)).collect();
+        times.push(agreeing_medians(&runs, scale, "with guard pages")?);
         rows.push(kernel.name.clone());
-        times.push(row);
     }
     Ok(ratio_table(
         "Focused: wasmjit run time, guard pages vs explicit bounds checks (with and without \
@@ -127,6 +110,30 @@ pub fn bounds_checks(kernels: &[Kernel], scale: Scale) -> Result<Table> {
             Some(times[i][j])
         },
     ))
+}
+
+/// The median run time of each kernel under its engine, failing if a checksum differs
+/// from the first run's (described as `first`, e.g. "with guard pages").
+fn agreeing_medians(runs: &[(&WasmJit, &Kernel)], scale: Scale, first: &str) -> Result<Vec<f64>> {
+    let mut row = Vec::with_capacity(runs.len());
+    let mut checksum = None;
+    for (engine, kernel) in runs {
+        let m = engine
+            .measure(kernel, scale.size, scale.runs)
+            .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
+        match checksum {
+            Some(c) if c != m.checksum => bail!(
+                "{}: checksum mismatch: {:#x} {first}, {:#x} with {}",
+                kernel.name,
+                c,
+                m.checksum,
+                engine.name()
+            ),
+            _ => checksum = Some(m.checksum),
+        }
+        row.push(median(&m.run_ns) as f64);
+    }
+    Ok(row)
 }
 
 /// The cost of 64-bit addressing: run time of the memory-bound kernels built for wasm64
@@ -150,26 +157,9 @@ pub fn memory64(out_dir: &std::path::Path, kernels: &[Kernel], scale: Scale) -> 
         let Some([k32, k64]) = crate::kernels::load_memory64_pair(out_dir, &kernel.name)? else {
             continue;
         };
-        let mut row = Vec::new();
-        let mut checksum = None;
-        for (engine, kernel) in [(&guard, &k32), (&explicit, &k32), (&wasm64, &k64)] {
-            let m = engine
-                .measure(kernel, scale.size, scale.runs)
-                .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
-            match checksum {
-                Some(c) if c != m.checksum => bail!(
-                    "{}: checksum mismatch: {:#x} in wasm32, {:#x} with {}",
-                    kernel.name,
-                    c,
-                    m.checksum,
-                    engine.name()
-                ),
-                _ => checksum = Some(m.checksum),
-            }
-            row.push(median(&m.run_ns) as f64);
-        }
+        let runs = [(&guard, &k32), (&explicit, &k32), (&wasm64, &k64)];
+        times.push(agreeing_medians(&runs, scale, "in wasm32")?);
         rows.push(kernel.name.clone());
-        times.push(row);
     }
     if rows.is_empty() {
         bail!("no kernel has a wasm64 build (build.sh needs clang-19 and wasm-ld-19, or CC64)");

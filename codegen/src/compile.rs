@@ -1,5 +1,6 @@
 //! Compiling a whole module: every function body and the trampolines, in parallel.
 
+use std::ops::Range;
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -16,7 +17,7 @@ use crate::config::CodegenConfig;
 use crate::error::CompileError;
 use crate::link::{link, CodeLayout};
 use crate::memory_layout::MemoryAssumptions;
-use crate::module::{FuncType, ModuleInfo};
+use crate::module::{FuncType, ModuleInfo, SubType};
 use crate::target::Target;
 use crate::trampolines;
 use crate::translate::{translate_function, FuncEnv};
@@ -166,7 +167,8 @@ pub fn compile_host_trampolines(
     config: &CodegenConfig,
 ) -> Result<CompiledModule, CompileError> {
     let info = ModuleInfo {
-        types: vec![ty.clone()],
+        types: vec![SubType::func(ty.clone())],
+        rec_groups: vec![Range { start: 0, end: 1 }],
         ..ModuleInfo::default()
     };
     let isa = target.isa(config)?;
@@ -185,7 +187,9 @@ pub fn compile_host_trampolines(
 
 type Trampolines = (Vec<CompiledFunction>, Vec<CompiledFunction>);
 
-/// The array-to-wasm and wasm-to-array trampolines of every type of `info`.
+/// The array-to-wasm and wasm-to-array trampolines of every type of `info`, by type index.
+/// A struct or array type, which no function has, gets those of `[] -> []`, so that the
+/// trampolines stay indexed by type index.
 fn compile_trampolines(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
@@ -194,7 +198,9 @@ fn compile_trampolines(
     let mut array_to_wasm = Vec::with_capacity(info.types.len());
     let mut wasm_to_array = Vec::with_capacity(info.types.len());
     let mut ctx = Context::new();
+    let none = FuncType::default();
     for ty in &info.types {
+        let ty = ty.as_func().unwrap_or(&none);
         ctx.func = trampolines::array_to_wasm(isa, ty);
         array_to_wasm.push(emit(&mut ctx, isa, config.emit_disassembly)?);
         ctx.func = trampolines::wasm_to_array(isa, ty);

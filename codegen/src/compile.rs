@@ -1,6 +1,8 @@
 //! Compiling a whole module: every function body and the trampolines, in parallel.
 
+use std::cmp::Reverse;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -210,6 +212,11 @@ fn compile_trampolines(
 }
 
 /// Compiles the defined functions on every available core, keeping index order.
+///
+/// The workers take functions one at a time from a shared queue, largest body first, so
+/// that no core is left compiling a big function alone at the end while the others idle
+/// (a fixed split of the functions into one run per core leaves one core with most of the
+/// work whenever the big functions sit together).
 fn compile_parallel(
     env: &FuncEnv<'_>,
     bytes: &[u8],
@@ -220,44 +227,76 @@ fn compile_parallel(
         .unwrap_or(1)
         .min(count.div_ceil(8))
         .max(1);
-    let chunk = count.div_ceil(threads).max(1);
-    let indices: Vec<usize> = (0..count).collect();
-    let results: Vec<Result<Vec<CompiledFunction>, CompileError>> = thread::scope(|scope| {
-        let workers: Vec<_> = indices
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || compile_some(env, bytes, part)))
+    let mut queue: Vec<usize> = (0..count).collect();
+    queue.sort_by_key(|&i| Reverse(env.module.bodies[i].len()));
+    let next = AtomicUsize::new(0);
+    // After an error the workers stop taking functions: the module fails anyway.
+    let failed = AtomicBool::new(false);
+    let take = || {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        queue.get(next.fetch_add(1, Ordering::Relaxed)).copied()
+    };
+    let parts: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| compile_some(env, bytes, take, &failed)))
             .collect();
         workers
             .into_iter()
             .map(|w| w.join().expect("a compilation thread panicked"))
             .collect()
     });
-    let mut functions = Vec::with_capacity(count);
-    for part in results {
-        functions.extend(part?);
+    let mut functions: Vec<Option<CompiledFunction>> = (0..count).map(|_| None).collect();
+    let mut first_error: Option<(usize, CompileError)> = None;
+    for (i, result) in parts.into_iter().flatten() {
+        match result {
+            Ok(function) => functions[i] = Some(function),
+            // The lowest-numbered failing function's error, whatever the timing.
+            Err(e) if first_error.as_ref().is_none_or(|(j, _)| i < *j) => {
+                first_error = Some((i, e));
+            }
+            Err(_) => {}
+        }
     }
-    Ok(functions)
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    Ok(functions
+        .into_iter()
+        .map(|f| f.expect("every function was taken from the queue"))
+        .collect())
 }
 
+/// Compiles the defined functions (counted from the first non-imported one) that `take`
+/// hands out until it has none left, reusing one Cranelift context for all of them; stops
+/// at the first error, setting `failed`.
 fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],
-    defined: &[usize],
-) -> Result<Vec<CompiledFunction>, CompileError> {
+    take: impl Fn() -> Option<usize>,
+    failed: &AtomicBool,
+) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
     let mut ctx = Context::new();
     let mut builder_ctx = FunctionBuilderContext::new();
-    let mut out = Vec::with_capacity(defined.len());
-    for &i in defined {
+    let mut out = Vec::new();
+    while let Some(i) = take() {
         let func_index = env.module.num_imported_funcs + i as u32;
         let range = env.module.bodies[i].clone();
         let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
         ctx.clear();
         ctx.func.signature = wasm_signature(env.module.func_type(func_index));
         ctx.func.name = UserFuncName::User(UserExternalName::new(0, func_index));
-        translate_function(env, func_index, body, &mut ctx.func, &mut builder_ctx)?;
-        out.push(emit(&mut ctx, env.isa, env.config.emit_disassembly)?);
+        let compiled = translate_function(env, func_index, body, &mut ctx.func, &mut builder_ctx)
+            .and_then(|()| emit(&mut ctx, env.isa, env.config.emit_disassembly));
+        let stop = compiled.is_err();
+        out.push((i, compiled));
+        if stop {
+            failed.store(true, Ordering::Relaxed);
+            break;
+        }
     }
-    Ok(out)
+    out
 }
 
 /// Runs Cranelift on the function in `ctx` and collects its code, relocations and traps.

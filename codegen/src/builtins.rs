@@ -133,10 +133,10 @@ macro_rules! foreach_builtin {
             /// bounds, 2 if the segment range is.
             ArrayInitElem array_init_elem(array: u64, index: u32, segment: u32, src: u32,
                 len: u32) -> u32;
-            /// Whether the non-null reference `value` is of heap type `heap`: an
-            /// engine-wide type id, or `GC_ABSTRACT` plus an abstract heap type's code (see
-            /// `translate`'s gc module). 1 if it is, 0 if not.
-            RefTest ref_test(value: u64, heap: u32) -> u32;
+            /// Whether the non-null reference `value` (a funcref, or a GC object) is of the
+            /// defined type of engine-wide id `type_id` or of a declared subtype: 1 if it
+            /// is, 0 if not.
+            RefTest ref_test(value: u64, type_id: u32) -> u32;
         }
     };
 }

@@ -16,7 +16,7 @@
 //! object its (8-byte aligned) address; an internalised host reference keeps the host's
 //! address, which lies outside the GC heap.
 
-use crate::module::{FieldType, HeapType};
+use crate::module::FieldType;
 
 /// Offset of the type id in an object's header.
 pub const GC_TYPE_ID: u32 = 0;
@@ -71,53 +71,6 @@ pub fn array_size(len: u32, elem_size: u32) -> Option<u32> {
         .checked_next_multiple_of(GC_ALIGN)
 }
 
-/// Marks an abstract heap type in the `heap` operand of the `ref_test` builtin; without it
-/// the operand is an engine-wide type id.
-pub const GC_ABSTRACT: u32 = 1 << 31;
-
-/// The abstract heap types, in the order of their codes.
-const ABSTRACT_HEAP_TYPES: [HeapType; 12] = [
-    HeapType::Func,
-    HeapType::Extern,
-    HeapType::NoFunc,
-    HeapType::NoExtern,
-    HeapType::Exn,
-    HeapType::NoExn,
-    HeapType::Any,
-    HeapType::Eq,
-    HeapType::I31,
-    HeapType::Struct,
-    HeapType::Array,
-    HeapType::None,
-];
-
-/// `heap` as the `ref_test` builtin's operand; a concrete type must already hold its
-/// engine-wide id.
-pub fn encode_heap_type(heap: HeapType) -> u32 {
-    match heap {
-        HeapType::Concrete(id) => id,
-        abstract_type => {
-            let code = ABSTRACT_HEAP_TYPES
-                .iter()
-                .position(|h| *h == abstract_type)
-                .expect("every abstract heap type has a code");
-            GC_ABSTRACT | code as u32
-        }
-    }
-}
-
-/// The heap type of a `ref_test` operand (see [`encode_heap_type`]); `None` for a code no
-/// heap type has.
-pub fn decode_heap_type(code: u32) -> Option<HeapType> {
-    if code & GC_ABSTRACT == 0 {
-        Some(HeapType::Concrete(code))
-    } else {
-        ABSTRACT_HEAP_TYPES
-            .get((code & !GC_ABSTRACT) as usize)
-            .copied()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,17 +94,6 @@ mod tests {
         assert_eq!(layout.offsets, [16, 24, 32, 48]);
         assert_eq!(layout.size, 64);
         assert_eq!(StructLayout::new(&[]).size, 16);
-    }
-
-    #[test]
-    fn heap_type_codes_round_trip() {
-        for heap in ABSTRACT_HEAP_TYPES
-            .into_iter()
-            .chain([HeapType::Concrete(7)])
-        {
-            assert_eq!(decode_heap_type(encode_heap_type(heap)), Some(heap));
-        }
-        assert_eq!(decode_heap_type(GC_ABSTRACT | 99), None);
     }
 
     #[test]

@@ -69,6 +69,10 @@ impl VMOffsets {
     pub const STORE_CONTEXT_EPOCH_DEADLINE: u32 = 32;
     /// Offset of the pointer to the engine's epoch counter in the store context.
     pub const STORE_CONTEXT_EPOCH_PTR: u32 = 40;
+    /// Offset of the GC heap's start (a `usize`) in the store context.
+    pub const STORE_CONTEXT_GC_HEAP_START: u32 = 48;
+    /// Offset of the end of the GC heap's objects (a `usize`) in the store context.
+    pub const STORE_CONTEXT_GC_HEAP_END: u32 = 56;
     /// Offset of `base` within a `VMMemoryDefinition`.
     pub const MEMORY_DEFINITION_BASE: u32 = 0;
     /// Offset of `current_length` within a `VMMemoryDefinition`.

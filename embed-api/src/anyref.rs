@@ -1,10 +1,16 @@
 //! Internal references (`anyref`): structs, arrays and `i31`s of wasm's GC, and host
 //! values wasm internalised (`any.convert_extern`).
 
-use wasmjit_codegen::gc_layout::{GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT};
+use wasmjit_codegen::gc_layout::{
+    StructLayout, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_PAYLOAD, GC_TYPE_ID,
+};
+use wasmjit_codegen::{self as cg, CompositeType};
 
+use crate::error::{Error, Result};
 use crate::externref::{ExternData, ExternRef};
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
+use crate::types::{TypeSpace, ValType};
+use crate::values::Val;
 
 /// A 31-bit integer, the payload of an `i31ref`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -106,6 +112,82 @@ impl AnyRef {
         })
     }
 
+    /// Field `index` of this struct (a packed field zero-extended to an `i32`).
+    pub fn struct_field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
+        let store = opaque_mut(&mut store);
+        let (address, field) = self.field(store, Place::Field(index))?;
+        Ok(read_field(store, address, field))
+    }
+
+    /// Sets field `index` of this struct to `value` (a packed field keeps its low bits);
+    /// an error if the field is immutable or `value` is not of its type.
+    pub fn set_struct_field(
+        &self,
+        mut store: impl AsContextMut,
+        index: usize,
+        value: Val,
+    ) -> Result<()> {
+        let store = opaque_mut(&mut store);
+        let (address, field) = self.field(store, Place::Field(index))?;
+        write_field(store, address, field, value)
+    }
+
+    /// Element `index` of this array (a packed element zero-extended to an `i32`).
+    pub fn array_get(&self, mut store: impl AsContextMut, index: u32) -> Result<Val> {
+        let store = opaque_mut(&mut store);
+        let (address, field) = self.field(store, Place::Element(index))?;
+        Ok(read_field(store, address, field))
+    }
+
+    /// Sets element `index` of this array to `value` (a packed element keeps its low bits);
+    /// an error if the elements are immutable or `value` is not of their type.
+    pub fn array_set(&self, mut store: impl AsContextMut, index: u32, value: Val) -> Result<()> {
+        let store = opaque_mut(&mut store);
+        let (address, field) = self.field(store, Place::Element(index))?;
+        write_field(store, address, field, value)
+    }
+
+    /// The address and type of a struct field or array element, or an error naming what is
+    /// missing.
+    fn field(&self, store: &StoreOpaque, place: Place) -> Result<(usize, cg::FieldType)> {
+        let kind = self.object_kind(store);
+        // SAFETY: an object of the heap (checked by `object_kind`) starts with its header.
+        let header =
+            |offset: u32| unsafe { ((self.raw + u64::from(offset)) as usize as *const u32).read() };
+        let ty = match kind {
+            Some(_) => store.engine.types().get_type(header(GC_TYPE_ID)).composite,
+            None => return Err(Error::Type("not a struct or an array".into())),
+        };
+        match (place, ty) {
+            (Place::Field(index), CompositeType::Struct(fields)) => {
+                let field = *fields.get(index).ok_or_else(|| {
+                    Error::Type(format!(
+                        "the struct has {} fields, not {}",
+                        fields.len(),
+                        index + 1
+                    ))
+                })?;
+                let offset = StructLayout::new(&fields).offsets[index];
+                Ok((self.raw as usize + offset as usize, field))
+            }
+            (Place::Element(index), CompositeType::Array(field)) => {
+                let len = header(GC_ARRAY_LENGTH);
+                if index >= len {
+                    return Err(Error::Type(format!(
+                        "element {index} of an array of {len} elements"
+                    )));
+                }
+                let size = field.storage.size() as usize;
+                Ok((
+                    self.raw as usize + GC_PAYLOAD as usize + index as usize * size,
+                    field,
+                ))
+            }
+            (Place::Field(_), _) => Err(Error::Type("not a struct".into())),
+            (Place::Element(_), _) => Err(Error::Type("not an array".into())),
+        }
+    }
+
     /// The object's kind, if this is a struct or an array.
     fn object_kind(&self, store: &StoreOpaque) -> Option<u32> {
         store.check(self.store);
@@ -124,4 +206,59 @@ pub(crate) fn extern_word(store: &StoreOpaque, index: usize) -> u64 {
         Some(Externalized(word)) => *word,
         None => data as *const ExternData as usize as u64,
     }
+}
+
+/// Which part of an object the host reads or writes.
+#[derive(Clone, Copy)]
+enum Place {
+    /// A struct's field.
+    Field(usize),
+    /// An array's element.
+    Element(u32),
+}
+
+/// The public type a field of `storage` reads as.
+fn field_type(store: &StoreOpaque, storage: cg::StorageType) -> ValType {
+    ValType::from_codegen(storage.unpacked(), &TypeSpace::engine(store.engine.types()))
+}
+
+/// Reads the field of type `field` at `address`, a live object's field.
+fn read_field(store: &mut StoreOpaque, address: usize, field: cg::FieldType) -> Val {
+    let mut raw = [0u8; 16];
+    // SAFETY: the field lies inside a live object of the store (checked by the caller), and
+    // no wasm runs while the host holds the store.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            address as *const u8,
+            raw.as_mut_ptr(),
+            field.storage.size() as usize,
+        )
+    };
+    let ty = field_type(store, field.storage);
+    Val::from_raw(store, raw, &ty)
+}
+
+/// Writes `value` to the field of type `field` at `address`, a live object's field.
+fn write_field(
+    store: &StoreOpaque,
+    address: usize,
+    field: cg::FieldType,
+    value: Val,
+) -> Result<()> {
+    if !field.mutable {
+        return Err(Error::Type("the field is immutable".into()));
+    }
+    let ty = field_type(store, field.storage);
+    value.check(store, &ty, "field")?;
+    let raw = value.to_raw(store)?;
+    // SAFETY: the field lies inside a live object of the store (checked by the caller), and
+    // no wasm runs while the host holds the store.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            raw.as_ptr(),
+            address as *mut u8,
+            field.storage.size() as usize,
+        )
+    };
+    Ok(())
 }

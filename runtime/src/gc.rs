@@ -16,8 +16,7 @@ use std::cell::UnsafeCell;
 use std::ptr;
 
 use wasmjit_codegen::gc_layout::{
-    array_size, decode_heap_type, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT,
-    GC_PAYLOAD, GC_TYPE_ID,
+    array_size, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_PAYLOAD, GC_TYPE_ID,
 };
 use wasmjit_codegen::{HeapType, TypeKind, TypeLookup};
 
@@ -87,6 +86,11 @@ impl GcHeap {
         // SAFETY: `used..end` lies inside the committed part of the reservation.
         let block = unsafe { mapping.as_ptr().add(state.used) };
         state.used = end;
+        // SAFETY: per the contract, no wasm reads the bounds while this runs.
+        unsafe {
+            *store.gc_heap_start.get() = mapping.as_ptr() as usize;
+            *store.gc_heap_end.get() = mapping.as_ptr() as usize + end;
+        }
         Some(block)
     }
 
@@ -440,10 +444,9 @@ pub(crate) unsafe extern "C" fn array_init_elem(
 }
 
 /// `ref_test`: see `wasmjit_codegen::Builtin::RefTest`.
-pub(crate) unsafe extern "C" fn ref_test(vmctx: *mut u8, value: u64, heap: u32) -> u32 {
+pub(crate) unsafe extern "C" fn ref_test(vmctx: *mut u8, value: u64, type_id: u32) -> u32 {
     // SAFETY: called by compiled code with its own vmctx.
     let (_, store) = unsafe { caller(vmctx) };
-    let heap = decode_heap_type(heap).expect("compiled code passes a valid heap type");
     // SAFETY: compiled code passes a non-null reference of its store.
-    u32::from(unsafe { ref_matches(store, value, heap) })
+    u32::from(unsafe { ref_matches(store, value, HeapType::Concrete(type_id)) })
 }

@@ -29,6 +29,11 @@ pub struct VMStoreContext {
     pub epoch_deadline: UnsafeCell<u64>,
     /// The engine's epoch counter, which any thread may bump.
     pub epoch: UnsafeCell<*const AtomicU64>,
+    /// The start of the store's GC heap (0 before its first object): compiled code tells a
+    /// GC object from an internalised host value by `gc_heap_start <= r < gc_heap_end`.
+    pub gc_heap_start: UnsafeCell<usize>,
+    /// The end of the store's allocated GC objects.
+    pub gc_heap_end: UnsafeCell<usize>,
     /// The exceptions thrown in the store (compiled code never reads this).
     pub exceptions: ExceptionArena,
     /// The store's structs and arrays (compiled code never reads this).
@@ -47,6 +52,8 @@ impl Default for VMStoreContext {
             fuel: UnsafeCell::new(0),
             epoch_deadline: UnsafeCell::new(u64::MAX),
             epoch: UnsafeCell::new(ptr::null()),
+            gc_heap_start: UnsafeCell::new(0),
+            gc_heap_end: UnsafeCell::new(0),
             exceptions: ExceptionArena::default(),
             gc_heap: GcHeap::default(),
             types: UnsafeCell::new(ptr::null()),
@@ -186,6 +193,13 @@ const _: () = {
             == VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
     );
     assert!(offset_of!(VMStoreContext, epoch) == VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize);
+    assert!(
+        offset_of!(VMStoreContext, gc_heap_start)
+            == VMOffsets::STORE_CONTEXT_GC_HEAP_START as usize
+    );
+    assert!(
+        offset_of!(VMStoreContext, gc_heap_end) == VMOffsets::STORE_CONTEXT_GC_HEAP_END as usize
+    );
     assert!(offset_of!(VMMemoryDefinition, base) == VMOffsets::MEMORY_DEFINITION_BASE as usize);
     assert!(
         offset_of!(VMMemoryDefinition, current_length)

@@ -115,6 +115,22 @@ fn i31_values_round_trip_and_are_not_objects() {
         .i32(),
         Some(0)
     );
+    // An internalised host value is neither an i31 nor an object, though it is an address.
+    let host_value = wasmjit::ExternRef::new(&mut store, 7u32);
+    let internal = AnyRef::from_extern(&store, &host_value);
+    assert_eq!(internal.as_i31(), None);
+    assert!(!internal.is_struct(&store));
+    assert_eq!(internal.as_extern(&store), Some(host_value));
+    assert_eq!(
+        call(
+            &mut store,
+            &instance,
+            "is_struct",
+            &[Val::AnyRef(Some(internal))]
+        )
+        .i32(),
+        Some(0)
+    );
     // An i31ref where wasm wants a struct reference is refused by the host side too.
     let sum = instance.get_func(&mut store, "sum").unwrap();
     assert!(sum
@@ -256,4 +272,59 @@ fn an_oversized_array_traps_instead_of_aborting() {
         .unwrap();
     assert_eq!(big.call(&mut store, 10).unwrap(), 10);
     assert_eq!(trap_kind(big.call(&mut store, -1)), Trap::GcHeapExhausted);
+}
+
+#[test]
+fn the_host_reads_and_writes_fields_within_their_types() {
+    let engine = Engine::default();
+    let (mut store, instance) = instance(
+        &engine,
+        r#"(module
+            (type $point (struct (field $x (mut i32)) (field $tag i8)
+                (field $next (mut (ref null $point)))))
+            (type $shorts (array (mut i16)))
+            (func (export "point") (result anyref)
+                (struct.new $point (i32.const 3) (i32.const -1) (ref.null $point)))
+            (func (export "x") (param anyref) (result i32)
+                (struct.get $point $x (ref.cast (ref $point) (local.get 0))))
+            (func (export "shorts") (result anyref)
+                (array.new_default $shorts (i32.const 4)))
+            (func (export "short_s") (param anyref i32) (result i32)
+                (array.get_s $shorts (ref.cast (ref $shorts) (local.get 0)) (local.get 1))))"#,
+    );
+    let point = call(&mut store, &instance, "point", &[]);
+    let Val::AnyRef(Some(p)) = point else {
+        panic!("a struct, got {point:?}");
+    };
+    assert_eq!(p.struct_field(&mut store, 0).unwrap(), Val::I32(3));
+    // A packed field reads zero-extended.
+    assert_eq!(p.struct_field(&mut store, 1).unwrap(), Val::I32(255));
+    assert_eq!(p.struct_field(&mut store, 2).unwrap(), Val::AnyRef(None));
+    assert!(p.struct_field(&mut store, 3).is_err());
+
+    p.set_struct_field(&mut store, 0, Val::I32(42)).unwrap();
+    assert_eq!(call(&mut store, &instance, "x", &[point]).i32(), Some(42));
+    // Immutable fields and values of another type are refused.
+    assert!(p.set_struct_field(&mut store, 1, Val::I32(0)).is_err());
+    assert!(p.set_struct_field(&mut store, 0, Val::I64(0)).is_err());
+    let i31 = AnyRef::from_i31(&mut store, I31::wrapping_u32(9));
+    assert!(p
+        .set_struct_field(&mut store, 2, Val::AnyRef(Some(i31)))
+        .is_err());
+    p.set_struct_field(&mut store, 2, point).unwrap();
+    assert_eq!(p.struct_field(&mut store, 2).unwrap(), point);
+    assert!(p.array_get(&mut store, 0).is_err());
+
+    let shorts = call(&mut store, &instance, "shorts", &[]);
+    let Val::AnyRef(Some(a)) = shorts else {
+        panic!("an array, got {shorts:?}");
+    };
+    // A packed element keeps the low bits of what the host writes.
+    a.array_set(&mut store, 1, Val::I32(0x1_ffff)).unwrap();
+    assert_eq!(a.array_get(&mut store, 1).unwrap(), Val::I32(0xffff));
+    let value = call(&mut store, &instance, "short_s", &[shorts, Val::I32(1)]);
+    assert_eq!(value.i32(), Some(-1));
+    assert!(a.array_get(&mut store, 4).is_err());
+    assert!(a.array_set(&mut store, 4, Val::I32(0)).is_err());
+    assert!(a.struct_field(&mut store, 0).is_err());
 }

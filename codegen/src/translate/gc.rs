@@ -2,9 +2,11 @@
 //!
 //! Objects are laid out as [`crate::gc_layout`] describes. Field and element accesses are
 //! inline loads and stores after a null check (and, for arrays, a bounds check against the
-//! length in the header); allocation, the bulk array operations and the type tests of casts
-//! go through builtins. Every type test of a non-null reference asks the `ref_test` builtin,
-//! which knows the store's GC heap (to tell objects from internalised host values) and the
+//! length in the header); allocation and the bulk array operations go through builtins. A
+//! type test of a non-null reference is inline: a GC object is told from an `i31` by its low
+//! bit and from an internalised host value by the store's GC heap bounds; its kind and type
+//! id are in its header, and equal type ids (or an `i31`'s bit) answer. Only a test against
+//! a type that is not final, whose ids differ, asks the `ref_test` builtin, which walks the
 //! engine's supertype chains.
 
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -17,10 +19,12 @@ use super::FuncTranslator;
 use crate::abi::value_type;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
-use crate::gc_layout::{encode_heap_type, StructLayout, GC_ARRAY_LENGTH, GC_PAYLOAD};
-use crate::module::{HeapType, RefType, StorageType};
+use crate::gc_layout::{
+    StructLayout, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_PAYLOAD, GC_TYPE_ID,
+};
+use crate::module::{HeapType, RefType, StorageType, TypeKind};
 use crate::trap::TrapKind;
-use crate::vmoffsets::VALRAW_SIZE;
+use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
 /// How a packed field is widened to an `i32` when read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -127,8 +131,75 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().iconst(types::I32, i64::from(value))
     }
 
+    /// A Cranelift boolean that is 1 when the non-null reference `r` is a GC object: not
+    /// an `i31` and inside the store's GC heap (an internalised host value lies outside).
+    fn is_object(&mut self, r: Value) -> Value {
+        let trusted = MemFlagsData::trusted();
+        let ctx = self.vmctx_readonly(types::I64, VMOffsets::STORE_CONTEXT);
+        let start = self.builder.ins().load(
+            types::I64,
+            trusted,
+            ctx,
+            VMOffsets::STORE_CONTEXT_GC_HEAP_START as i32,
+        );
+        let end = self.builder.ins().load(
+            types::I64,
+            trusted,
+            ctx,
+            VMOffsets::STORE_CONTEXT_GC_HEAP_END as i32,
+        );
+        let ins = self.builder.ins();
+        let above = ins.icmp(IntCC::UnsignedGreaterThanOrEqual, r, start);
+        let below = self.builder.ins().icmp(IntCC::UnsignedLessThan, r, end);
+        let inside = self.builder.ins().band(above, below);
+        let tag = self.builder.ins().band_imm_u(r, 1);
+        let even = self.builder.ins().icmp_imm_u(IntCC::Equal, tag, 0);
+        self.builder.ins().band(inside, even)
+    }
+
+    /// Emits `test` in a block entered when `cond` holds and returns the `i32` it gives,
+    /// or `otherwise` when `cond` does not hold.
+    fn when(
+        &mut self,
+        cond: Value,
+        otherwise: u32,
+        test: impl FnOnce(&mut Self) -> Value,
+    ) -> Value {
+        let taken = self.builder.create_block();
+        let merge = self.builder.create_block();
+        let result = self.builder.append_block_param(merge, types::I32);
+        let otherwise = self.const_i32(otherwise);
+        self.builder
+            .ins()
+            .brif(cond, taken, &[], merge, &[BlockArg::Value(otherwise)]);
+        self.builder.switch_to_block(taken);
+        self.builder.seal_block(taken);
+        let value = test(self);
+        self.builder.ins().jump(merge, &[BlockArg::Value(value)]);
+        self.builder.switch_to_block(merge);
+        self.builder.seal_block(merge);
+        result
+    }
+
+    /// An `i32` that is 1 when the type id `actual` (of a non-null `r`) is module type
+    /// `index` or, for a type that is not final, a declared subtype of it: equal ids answer
+    /// inline, the runtime's supertype chains the rest.
+    fn test_type_id(&mut self, r: Value, actual: Value, index: u32) -> Value {
+        let expected = self.type_id_value(index);
+        let equal = self.builder.ins().icmp(IntCC::Equal, actual, expected);
+        if self.env.module.types[index as usize].is_final {
+            // A final type has no subtypes, in any module.
+            return self.builder.ins().uextend(types::I32, equal);
+        }
+        let different = self.builder.ins().bxor_imm_u(equal, 1);
+        self.when(different, 1, |t| {
+            t.call_builtin(Builtin::RefTest, &[r, expected])[0]
+        })
+    }
+
     /// An `i32` that is 1 when the non-null reference `r` is of heap type `heap`.
     fn test_non_null(&mut self, r: Value, heap: HeapType) -> Value {
+        let trusted = MemFlagsData::trusted();
         match heap {
             HeapType::Func | HeapType::Extern | HeapType::Exn | HeapType::Any => self.const_i32(1),
             HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn | HeapType::None => {
@@ -138,13 +209,51 @@ impl FuncTranslator<'_, '_> {
                 let low = self.builder.ins().band_imm_u(r, 1);
                 self.builder.ins().ireduce(types::I32, low)
             }
-            HeapType::Concrete(index) => {
-                let id = self.type_id_value(index);
-                self.call_builtin(Builtin::RefTest, &[r, id])[0]
+            HeapType::Eq => {
+                let object = self.is_object(r);
+                let tag = self.builder.ins().band_imm_u(r, 1);
+                let i31 = self.builder.ins().icmp_imm_u(IntCC::NotEqual, tag, 0);
+                let eq = self.builder.ins().bor(object, i31);
+                self.builder.ins().uextend(types::I32, eq)
             }
-            HeapType::Eq | HeapType::Struct | HeapType::Array => {
-                let code = self.const_i32(encode_heap_type(heap));
-                self.call_builtin(Builtin::RefTest, &[r, code])[0]
+            HeapType::Struct | HeapType::Array => {
+                let want = if heap == HeapType::Struct {
+                    GC_KIND_STRUCT
+                } else {
+                    GC_KIND_ARRAY
+                };
+                let object = self.is_object(r);
+                self.when(object, 0, |t| {
+                    let kind = t.builder.ins().load(types::I32, trusted, r, GC_KIND as i32);
+                    let same = t
+                        .builder
+                        .ins()
+                        .icmp_imm_u(IntCC::Equal, kind, i64::from(want));
+                    t.builder.ins().uextend(types::I32, same)
+                })
+            }
+            HeapType::Concrete(index) => {
+                match self.env.module.types[index as usize].composite.kind() {
+                    TypeKind::Func => {
+                        let actual = self.builder.ins().load(
+                            types::I32,
+                            trusted,
+                            r,
+                            VMOffsets::FUNCREF_TYPE_ID as i32,
+                        );
+                        self.test_type_id(r, actual, index)
+                    }
+                    TypeKind::Struct | TypeKind::Array => {
+                        let object = self.is_object(r);
+                        self.when(object, 0, |t| {
+                            let actual =
+                                t.builder
+                                    .ins()
+                                    .load(types::I32, trusted, r, GC_TYPE_ID as i32);
+                            t.test_type_id(r, actual, index)
+                        })
+                    }
+                }
             }
         }
     }

@@ -13,6 +13,7 @@ mod code_settings;
 mod compile;
 mod config;
 mod error;
+mod inline;
 mod link;
 mod memory_layout;
 mod module;

@@ -52,8 +52,16 @@ pub trait Engine {
     fn load(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Loaded<'_>>;
 }
 
-/// The engines the harness knows, in report order.
-pub const ALL: &[&str] = &["wasmjit", "native", "node", "wasmtime", "wasmi"];
+/// The engines the harness knows, in report order. `wasmjit-no-inline` is wasmjit with
+/// [`::wasmjit::Config::inlining`] off, for measuring what inlining brings.
+pub const ALL: &[&str] = &[
+    "wasmjit",
+    "native",
+    "node",
+    "wasmtime",
+    "wasmi",
+    "wasmjit-no-inline",
+];
 
 /// Creates the engine called `name`, failing if it is unknown or not compiled in.
 pub fn create(name: &str, repo_root: &std::path::Path) -> Result<Box<dyn Engine>> {
@@ -62,6 +70,11 @@ pub fn create(name: &str, repo_root: &std::path::Path) -> Result<Box<dyn Engine>
             "wasmjit",
             ::wasmjit::BoundsChecks::GuardPages,
         )?),
+        "wasmjit-no-inline" => {
+            let mut config = ::wasmjit::Config::new();
+            config.inlining(false);
+            Box::new(wasmjit::WasmJit::with_config(name, &config)?)
+        }
         "native" => Box::new(native::Native),
         "node" => Box::new(node::Node::new(repo_root)),
         #[cfg(feature = "wasmtime")]

@@ -247,7 +247,7 @@ fn compile_some(
         ctx.clear();
         ctx.func = translate_defined(env, bytes, i, &mut builder_ctx)?;
         if let Some(inliner) = &mut inliner {
-            inliner.start_caller();
+            inliner.start_caller(&ctx.func);
             ctx.inline(&mut *inliner).map_err(|e| {
                 CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
             })?;

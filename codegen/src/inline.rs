@@ -3,9 +3,10 @@
 //!
 //! A direct call to a function the module defines (not an import) is replaced by the
 //! callee's body when the callee is small ([`MAX_CALLEE_SIZE`] IR values) and the caller's
-//! budget ([`CALLER_BUDGET`] values inlined per function) allows it. Inlining goes one level
-//! deep: calls inside an inlined body stay calls, so recursion is bounded (a recursive
-//! function is unrolled once into itself) and so is code growth. Callees are translated on
+//! budget (a quarter of its own size, within [`MIN_CALLER_BUDGET`] and [`MAX_CALLER_BUDGET`]
+//! values) allows it. Inlining goes one level deep: calls inside an inlined body stay calls,
+//! so recursion is bounded (a recursive function is unrolled once into itself) and so is code
+//! growth. Callees are translated on
 //! demand by the thread compiling the caller and cached for its later callers.
 //!
 //! The callee's code is the translation of its own body with the caller's vmctx, which is
@@ -24,10 +25,14 @@ use crate::compile::translate_defined;
 use crate::translate::FuncEnv;
 
 /// The largest callee inlined, in IR values (arguments, results and constants included).
-pub const MAX_CALLEE_SIZE: usize = 150;
+pub const MAX_CALLEE_SIZE: usize = 40;
 
-/// How many IR values of callees one function may take in.
-pub const CALLER_BUDGET: usize = 1500;
+/// How many IR values of callees a function may take in at least...
+pub const MIN_CALLER_BUDGET: usize = 80;
+
+/// ... and at most: a quarter of its own size in between, so that compile time, which
+/// grows faster than linearly with a function's size, stays close to what it was.
+pub const MAX_CALLER_BUDGET: usize = 200;
 
 /// Decides, for each direct call of the function being compiled, whether to inline it, and
 /// provides the callee's translated body.
@@ -54,9 +59,9 @@ impl<'a> Inliner<'a> {
         }
     }
 
-    /// Gives the next caller a fresh budget.
-    pub fn start_caller(&mut self) {
-        self.budget = CALLER_BUDGET;
+    /// Gives the next caller, `caller`, a fresh budget.
+    pub fn start_caller(&mut self, caller: &ir::Function) {
+        self.budget = (caller.dfg.num_values() / 4).clamp(MIN_CALLER_BUDGET, MAX_CALLER_BUDGET);
     }
 
     /// The translated body of defined function `defined`, if it is small enough to inline.

@@ -52,8 +52,10 @@ pub trait Engine {
     fn load(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Loaded<'_>>;
 }
 
-/// The engines the harness knows, in report order. `wasmjit-no-inline` is wasmjit with
-/// [`::wasmjit::Config::inlining`] off, for measuring what inlining brings.
+/// The engines the harness knows, in report order. The last three are wasmjit with one
+/// setting changed, for measuring what it brings or costs: [`::wasmjit::Config::inlining`]
+/// off, [`::wasmjit::Config::consume_fuel`] on (with all the fuel a store holds), and
+/// [`::wasmjit::Config::epoch_interruption`] on (no deadline reached).
 pub const ALL: &[&str] = &[
     "wasmjit",
     "native",
@@ -61,6 +63,8 @@ pub const ALL: &[&str] = &[
     "wasmtime",
     "wasmi",
     "wasmjit-no-inline",
+    "wasmjit-fuel",
+    "wasmjit-epochs",
 ];
 
 /// Creates the engine called `name`, failing if it is unknown or not compiled in.
@@ -70,9 +74,13 @@ pub fn create(name: &str, repo_root: &std::path::Path) -> Result<Box<dyn Engine>
             "wasmjit",
             ::wasmjit::BoundsChecks::GuardPages,
         )?),
-        "wasmjit-no-inline" => {
+        "wasmjit-no-inline" | "wasmjit-fuel" | "wasmjit-epochs" => {
             let mut config = ::wasmjit::Config::new();
-            config.inlining(false);
+            match name {
+                "wasmjit-no-inline" => config.inlining(false),
+                "wasmjit-fuel" => config.consume_fuel(true),
+                _ => config.epoch_interruption(true),
+            };
             Box::new(wasmjit::WasmJit::with_config(name, &config)?)
         }
         "native" => Box::new(native::Native),

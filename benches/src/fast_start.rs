@@ -58,6 +58,10 @@ const POOL_SLOTS: u32 = 64;
 /// and drops the store before returning.
 type Instantiate = Arc<dyn Fn() -> Result<u64> + Send + Sync>;
 
+/// Returned slots given back to the kernel together, by both engines (wasmjit's default;
+/// wasmtime's is 1).
+const DECOMMIT_BATCH: usize = 16;
+
 /// Bytes of each pooled memory kept resident (restored by hand) in the `KEEP` setups: all
 /// of the small module's memory.
 const KEEP: usize = 64 << 10;
@@ -115,7 +119,8 @@ fn wasmjit_instantiate(setup: Setup, wat: &str, first_byte: i32) -> Result<Insta
     if setup.pooling {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_memories(POOL_SLOTS)
-            .linear_memory_keep_resident(setup.keep_resident);
+            .linear_memory_keep_resident(setup.keep_resident)
+            .decommit_batch_size(DECOMMIT_BATCH);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = wasmjit::Engine::new(&config).context("creating the wasmjit engine")?;
@@ -144,7 +149,8 @@ fn wasmtime_instantiate(setup: Setup, wat: &str, first_byte: i32) -> Result<Inst
         pool.total_memories(POOL_SLOTS)
             .total_core_instances(POOL_SLOTS)
             .total_tables(POOL_SLOTS)
-            .linear_memory_keep_resident(setup.keep_resident);
+            .linear_memory_keep_resident(setup.keep_resident)
+            .decommit_batch_size(DECOMMIT_BATCH);
         config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = wasmtime::Engine::new(&config).context("creating the wasmtime engine")?;

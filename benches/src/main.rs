@@ -6,6 +6,7 @@ mod capi;
 mod chart;
 mod engines;
 mod error;
+mod exceptions;
 mod fast_start;
 mod focused;
 mod kernels;
@@ -346,6 +347,7 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
             e,
         );
         focused_step("threads", || focused::threads(scale), t, e);
+        focused_step("exceptions", || exceptions::exceptions(scale), t, e);
         // Compiles a C program against libwasmjit.a for this machine: not in smoke runs,
         // which also run as aarch64 code under QEMU.
         if !options.smoke {

@@ -1,6 +1,7 @@
 /* A precompiled module: compiled in one store, written with wasm_module_serialize, the store
  * and module deleted, then loaded in a new store with wasm_module_deserialize (no compiling)
- * and called. A damaged artifact is refused with NULL. Prints "run(32) = 42". */
+ * and called. A damaged artifact is refused with NULL, and so is one precompiled for another
+ * architecture (wasmjit_config_target_set). Prints "run(32) = 42". */
 #include <stdio.h>
 #include <string.h>
 #include "wasmjit.h"
@@ -46,6 +47,33 @@ int main(void) {
   wasm_module_delete(refused);
   wasm_byte_vec_delete(&damaged);
   wasm_byte_vec_delete(&artifact);
+
+  /* An engine for the other architecture precompiles; this machine's engine refuses that. */
+  wasm_config_t* config = wasm_config_new();
+#if defined(__aarch64__)
+  const char* other = "x86_64-unknown-linux-gnu";
+#else
+  const char* other = "aarch64-unknown-linux-gnu";
+#endif
+  wasmjit_error_t* err = wasmjit_config_target_set(config, "sparc-unknown-linux-gnu");
+  printf("sparc target: %s\n", err ? "refused" : "accepted");
+  wasmjit_error_delete(err);
+  if (wasmjit_config_target_set(config, other)) return 1;
+  wasm_engine_t* cross = wasm_engine_new_with_config(config);
+  wasm_store_t* cross_store = wasm_store_new(cross);
+  if (wasmjit_wat2wasm(WAT, strlen(WAT), &binary)) return 1;
+  wasm_module_t* foreign = wasm_module_new(cross_store, &binary);
+  wasm_byte_vec_delete(&binary);
+  if (!foreign) return 1;
+  wasm_byte_vec_t foreign_artifact;
+  wasm_module_serialize(foreign, &foreign_artifact);
+  wasm_module_t* foreign_loaded = wasm_module_deserialize(store2, &foreign_artifact);
+  printf("artifact for the other architecture: %s\n", foreign_loaded ? "loaded" : "refused");
+  wasm_module_delete(foreign_loaded);
+  wasm_byte_vec_delete(&foreign_artifact);
+  wasm_module_delete(foreign);
+  wasm_store_delete(cross_store);
+  wasm_engine_delete(cross);
 
   wasm_functype_t* ty = wasm_functype_new_0_1(wasm_valtype_new_i32());
   wasm_func_t* host = wasm_func_new(store2, ty, ten);

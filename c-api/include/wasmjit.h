@@ -55,6 +55,10 @@ void wasmjit_config_guard_size_set(wasm_config_t*, uint64_t bytes);
 void wasmjit_config_consume_fuel_set(wasm_config_t*, bool);
 void wasmjit_config_epoch_interruption_set(wasm_config_t*, bool);
 void wasmjit_config_max_wasm_stack_set(wasm_config_t*, size_t bytes);
+/* Compile for another target, named by its triple ("aarch64-unknown-linux-gnu"): such an
+ * engine compiles and serializes modules but runs none. An error if wasmjit does not support
+ * the target. */
+wasmjit_error_t* wasmjit_config_target_set(wasm_config_t*, const char* triple);
 
 /* Like wasm_engine_new_with_config, saying why a configuration is refused. */
 wasmjit_error_t* wasmjit_engine_new_with_config(wasm_config_t* config, wasm_engine_t** engine_out);

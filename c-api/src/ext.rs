@@ -131,6 +131,26 @@ pub extern "C" fn wasmjit_config_max_wasm_stack_set(config: &mut wasm_config_t, 
     config.config.max_wasm_stack(bytes);
 }
 
+/// `wasmjit_config_target_set`: compile for another target, named by its triple
+/// (`"aarch64-unknown-linux-gnu"`, NUL-terminated); an error if it is not one wasmjit
+/// supports. An engine for another target compiles and precompiles (`wasm_module_serialize`)
+/// but runs nothing.
+#[no_mangle]
+pub extern "C" fn wasmjit_config_target_set(
+    config: &mut wasm_config_t,
+    triple: &std::ffi::c_char,
+) -> Option<Box<wasmjit_error_t>> {
+    // SAFETY: the caller passes a NUL-terminated string (the function's documented contract).
+    let triple = unsafe { std::ffi::CStr::from_ptr(triple) };
+    let Ok(triple) = triple.to_str() else {
+        return error("the target triple is not UTF-8");
+    };
+    match config.config.target(triple) {
+        Ok(_) => None,
+        Err(e) => error(e),
+    }
+}
+
 /// `wasmjit_engine_new_with_config`: like `wasm_engine_new_with_config`, saying why a
 /// configuration is refused. Takes the configuration.
 #[no_mangle]

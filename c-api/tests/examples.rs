@@ -34,6 +34,8 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         &[
             "serialized: yes",
             "damaged artifact: refused",
+            "sparc target: refused",
+            "artifact for the other architecture: refused",
             "run(32) = 42",
         ],
     ),

@@ -134,6 +134,55 @@ impl Mmap {
         Ok(())
     }
 
+    /// Gives the `(offset, len)` ranges back to the kernel, as [`Mmap::decommit`] does one,
+    /// in one `process_madvise` call where the kernel takes `MADV_DONTNEED` there (Linux
+    /// 6.15 and later, which also flush the TLBs once for all the ranges instead of once per
+    /// range), one `madvise` per range otherwise.
+    pub fn decommit_ranges(&self, ranges: &[(usize, usize)]) -> io::Result<()> {
+        /// `PIDFD_SELF`: the calling process, whatever its pid (also after a fork).
+        const PIDFD_SELF: libc::c_long = -10000;
+        /// The most ranges one call takes (`UIO_MAXIOV`).
+        const MAX_RANGES: usize = 1024;
+        for chunk in ranges.chunks(MAX_RANGES) {
+            let iovecs: Vec<libc::iovec> = chunk
+                .iter()
+                .filter(|(_, len)| *len > 0)
+                .map(|&(offset, len)| {
+                    self.check_range(offset, len);
+                    libc::iovec {
+                        iov_base: self.ptr.wrapping_add(offset).cast(),
+                        iov_len: len,
+                    }
+                })
+                .collect();
+            let total: usize = iovecs.iter().map(|v| v.iov_len).sum();
+            if total == 0 {
+                continue;
+            }
+            // SAFETY: every range lies inside this mapping (checked); MADV_DONTNEED only
+            // drops their private pages, which is what the caller asks for. The kernel reads
+            // `iovecs.len()` iovecs from the vector, which outlives the call.
+            let advised = unsafe {
+                libc::syscall(
+                    libc::SYS_process_madvise,
+                    PIDFD_SELF,
+                    iovecs.as_ptr(),
+                    iovecs.len(),
+                    libc::MADV_DONTNEED,
+                    0,
+                )
+            };
+            if usize::try_from(advised) != Ok(total) {
+                // An older kernel (no `PIDFD_SELF`, or no `MADV_DONTNEED` through
+                // `process_madvise`) or a partial run: dropping pages twice is harmless.
+                for &(offset, len) in chunk {
+                    self.decommit(offset, len)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Maps `len` bytes of `file` from its start copy-on-write, readable and writable, over
     /// the `len` bytes at `offset`: reads see the file, writes stay private to this mapping.
     pub fn map_file_private(

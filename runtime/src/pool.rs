@@ -18,6 +18,14 @@
 //! the image), and makes pages added by `grow` inaccessible again. With `keep_resident` at
 //! least the memories' size, reusing a slot takes no system call and no page fault.
 //!
+//! Giving pages back is the expensive part of a reset when several threads instantiate: in
+//! a multithreaded process every `madvise` interrupts the other cores running it to flush
+//! their TLBs. So returned slots whose pages must go back wait in a batch of
+//! `decommit_batch` slots, given back together in one `process_madvise` (one TLB flush for
+//! the batch) before they are handed out again. A slot is never
+//! handed out before its reset is complete; when no slot is free, the waiting ones are
+//! decommitted at once.
+//!
 //! The free slots form a lock-free stack (a Treiber stack of slot indices with a
 //! generation tag against ABA), so threads taking and returning slots never wait for each
 //! other; it is LIFO, so a thread reuses the slot it just returned, whose pages are warm.
@@ -50,6 +58,8 @@ pub struct PoolConfig {
     /// zeros) rather than given back to the kernel, so the next instance does not fault
     /// them in again.
     pub keep_resident: usize,
+    /// How many returned slots wait to give their pages back together (1: each at once).
+    pub decommit_batch: usize,
     /// The layout of each slot.
     pub memory: MemoryConfig,
 }
@@ -63,6 +73,10 @@ pub struct MemoryPool {
     layout: MemoryLayout,
     max_memory_pages: u64,
     keep_resident: usize,
+    decommit_batch: usize,
+    /// Returned slots whose pages beyond `keep_resident` have not been given back yet, with
+    /// the accessible bytes each memory ended with.
+    pending: Mutex<Vec<(u32, usize)>>,
     free: SlotStack,
     slots: Box<[Mutex<SlotState>]>,
 }
@@ -115,6 +129,8 @@ impl MemoryPool {
             },
             max_memory_pages,
             keep_resident: config.keep_resident - config.keep_resident % page as usize,
+            decommit_batch: config.decommit_batch.max(1),
+            pending: Mutex::default(),
             free: SlotStack::new(config.total_memories),
             slots,
         })
@@ -137,9 +153,20 @@ impl MemoryPool {
                 limit: slot_pages,
             });
         }
-        let index = self.free.pop().ok_or(MemoryError::PoolExhausted {
-            slots: self.slots.len() as u32,
-        })?;
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                // Slots waiting for their decommit are free as soon as it is done. Batches
+                // are decommitted under the lock, so once it is taken no slot is between
+                // the queue and the free stack.
+                let mut pending = self.pending();
+                self.decommit(std::mem::take(&mut *pending));
+                drop(pending);
+                self.free.pop().ok_or(MemoryError::PoolExhausted {
+                    slots: self.slots.len() as u32,
+                })?
+            }
+        };
         let initial = accessible_bytes(ty, ty.minimum);
         if let Err(e) = self.prepare(index, initial, image) {
             // The slot's state is unknown after a failed system call: it is not reused.
@@ -214,18 +241,30 @@ impl MemoryPool {
     }
 
     /// Resets slot `index`, whose memory ended with `byte_size` accessible bytes (whole host
-    /// pages), and frees it.
+    /// pages), and frees it, or queues it for a batched decommit.
     fn release(&self, index: u32, byte_size: usize) {
-        if self.reset(index, byte_size).is_ok() {
-            self.free.push(index);
+        let kept = self.keep_resident.min(byte_size);
+        self.restore_kept(index, kept);
+        if kept == byte_size || self.decommit_batch == 1 {
+            self.decommit(vec![(index, byte_size)]);
+            return;
         }
-        // Otherwise the slot might still hold the old instance's bytes: it is not reused.
+        let mut pending = self.pending();
+        pending.push((index, byte_size));
+        if pending.len() >= self.decommit_batch {
+            self.decommit(std::mem::take(&mut *pending));
+        }
     }
 
-    fn reset(&self, index: u32, byte_size: usize) -> std::io::Result<()> {
+    fn pending(&self) -> MutexGuard<'_, Vec<(u32, usize)>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Restores the first `kept` bytes of slot `index` by hand: the image's bytes where it
+    /// lies, zeros elsewhere.
+    fn restore_kept(&self, index: u32, kept: usize) {
         let base = self.base_offset(index);
         let state = self.state(index);
-        let kept = self.keep_resident.min(byte_size);
         let memory = self.mmap.as_ptr().wrapping_add(base);
         let (image_start, image_bytes) = match &state.image {
             Some(image) => (image.offset(), image.bytes()),
@@ -233,11 +272,10 @@ impl MemoryPool {
         };
         let image_start = image_start.min(kept);
         let image_end = (image_start + image_bytes.len()).min(kept);
-        // SAFETY: the slot's first `byte_size` bytes are accessible (the memory that just
-        // ended had that length) and nothing else refers to them any more; `kept` is at most
-        // `byte_size`, the image's bytes are a separate mapping, and the three ranges
-        // written are `[0, image_start)`, `[image_start, image_end)` and
-        // `[image_end, kept)`.
+        // SAFETY: the slot's first `kept` bytes are accessible (the memory that just ended
+        // had at least that length) and nothing else refers to them any more; the image's
+        // bytes are a separate mapping, and the three ranges written are `[0, image_start)`,
+        // `[image_start, image_end)` and `[image_end, kept)`.
         unsafe {
             ptr::write_bytes(memory, 0, image_start);
             ptr::copy_nonoverlapping(
@@ -247,10 +285,41 @@ impl MemoryPool {
             );
             ptr::write_bytes(memory.add(image_end), 0, kept - image_end);
         }
-        self.mmap.decommit(base + kept, byte_size - kept)?;
+    }
+
+    /// Gives back the pages after the first `keep_resident` bytes of each `(slot, byte size)`
+    /// in `slots` (in one system call where the kernel allows it, see
+    /// [`Mmap::decommit_ranges`]), makes pages added by `grow` inaccessible again, and frees
+    /// the slots.
+    fn decommit(&self, slots: Vec<(u32, usize)>) {
+        let ranges: Vec<(usize, usize)> = slots
+            .iter()
+            .map(|&(index, byte_size)| {
+                let kept = self.keep_resident.min(byte_size);
+                (self.base_offset(index) + kept, byte_size - kept)
+            })
+            .collect();
+        if self.mmap.decommit_ranges(&ranges).is_err() {
+            // The slots might still hold the old instances' bytes: they are not reused.
+            return;
+        }
+        for (index, byte_size) in slots {
+            // Likewise for a slot whose grown pages stay accessible.
+            if self.protect_grown(index, byte_size).is_ok() {
+                self.free.push(index);
+            }
+        }
+    }
+
+    /// Makes the pages a memory of slot `index` added by `grow` (up to `byte_size`)
+    /// inaccessible again.
+    fn protect_grown(&self, index: u32, byte_size: usize) -> std::io::Result<()> {
+        let state = self.state(index);
         if byte_size > state.accessible {
-            self.mmap
-                .make_inaccessible(base + state.accessible, byte_size - state.accessible)?;
+            self.mmap.make_inaccessible(
+                self.base_offset(index) + state.accessible,
+                byte_size - state.accessible,
+            )?;
         }
         Ok(())
     }
@@ -364,11 +433,20 @@ mod tests {
     use super::*;
 
     fn pool(total_memories: u32) -> Arc<MemoryPool> {
+        pool_with(total_memories, 4096, 1)
+    }
+
+    fn pool_with(
+        total_memories: u32,
+        keep_resident: usize,
+        decommit_batch: usize,
+    ) -> Arc<MemoryPool> {
         Arc::new(
             MemoryPool::new(&PoolConfig {
                 total_memories,
                 max_memory_pages: 4,
-                keep_resident: 4096,
+                keep_resident,
+                decommit_batch,
                 memory: MemoryConfig {
                     guard_before: 64 << 10,
                     guard_after: 32 << 20,
@@ -423,6 +501,41 @@ mod tests {
         assert_eq!(memory.grow(1).unwrap(), 2);
         // SAFETY: the memory is 3 pages long.
         assert_eq!(unsafe { memory.base().add(3 << 16).sub(1).read() }, 0);
+    }
+
+    #[test]
+    fn batched_decommits_free_slots_only_once_reset() {
+        // Six slots, decommitted four at a time, nothing kept resident: a slot waiting in a
+        // batch is not handed out until its batch is done (or the pool would otherwise be
+        // exhausted).
+        let pool = pool_with(6, 0, 4);
+        for round in 0..5u8 {
+            let memories: Vec<_> = (0..6)
+                .map(|_| pool.allocate(&ty(1, Some(2)), None).unwrap())
+                .collect();
+            assert_eq!(
+                pool.allocate(&ty(1, None), None).unwrap_err(),
+                MemoryError::PoolExhausted { slots: 6 }
+            );
+            for memory in &memories {
+                // SAFETY: each memory is 1 page long, grown to 2 for the second write.
+                unsafe {
+                    let bytes = std::slice::from_raw_parts(memory.base(), 1 << 16);
+                    assert!(bytes.iter().all(|b| *b == 0), "round {round}: old bytes");
+                    memory.base().write(round + 1);
+                    memory.base().add(4095).write(round + 1);
+                    assert_eq!(memory.grow(1).unwrap(), 1);
+                    memory.base().add((2 << 16) - 1).write(round + 1);
+                }
+            }
+            // Drop them out of order, so that the batches hold non-neighbouring slots too.
+            let (evens, odds): (Vec<_>, Vec<_>) = memories
+                .into_iter()
+                .enumerate()
+                .partition(|(i, _)| i % 2 == 0);
+            drop(odds);
+            drop(evens);
+        }
     }
 
     #[test]

@@ -79,15 +79,30 @@ fn inlined_code_computes_traps_and_overflows_as_calls_do() {
             func(&mut store, "down"),
             func(&mut store, "trap"),
         );
-        assert_eq!(fib.call(&mut store, 20).unwrap(), 6765, "inlining {inlining}");
-        assert_eq!(caller.call(&mut store, 20).unwrap(), 6785, "inlining {inlining}");
-        assert_eq!(down.call(&mut store, 1000).unwrap(), 1000, "inlining {inlining}");
+        assert_eq!(
+            fib.call(&mut store, 20).unwrap(),
+            6765,
+            "inlining {inlining}"
+        );
+        assert_eq!(
+            caller.call(&mut store, 20).unwrap(),
+            6785,
+            "inlining {inlining}"
+        );
+        assert_eq!(
+            down.call(&mut store, 1000).unwrap(),
+            1000,
+            "inlining {inlining}"
+        );
         assert_eq!(trap.call(&mut store, 0).unwrap(), 0, "inlining {inlining}");
         let err = trap.call(&mut store, 1).unwrap_err().to_string();
         assert!(err.contains("unreachable"), "inlining {inlining}: {err}");
         // Unbounded recursion still exhausts the stack instead of growing the code.
         let err = down.call(&mut store, -1).unwrap_err().to_string();
-        assert!(err.contains("call stack exhausted"), "inlining {inlining}: {err}");
+        assert!(
+            err.contains("call stack exhausted"),
+            "inlining {inlining}: {err}"
+        );
         // The same operators are counted with and without inlining.
         store.set_fuel(1_000_000).unwrap();
         fib.call(&mut store, 15).unwrap();

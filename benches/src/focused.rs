@@ -9,11 +9,11 @@ use std::time::Instant;
 use wasmjit::{BoundsChecks, Config, Instance, Linker, Memory, Module, SharedMemory, Store};
 
 use crate::engines::wasmjit::WasmJit;
-use crate::engines::Engine;
+use crate::engines::{measure_interleaved, Engine, Schedule};
 use crate::error::{bail, Context, Error, Result};
 use crate::kernels::{Kernel, Size};
-use crate::report::{ratio_table, Table};
-use crate::stats::{elapsed_ns, format_ns, format_ratio, median};
+use crate::report::{add_spreads, ratio_table, run_time_summary, Table};
+use crate::stats::{elapsed_ns, fastest, format_ns, format_ratio, median, spread};
 
 /// The kernels whose speed depends most on how memory accesses are checked.
 pub const MEMORY_BOUND: &[&str] = &[
@@ -88,39 +88,47 @@ pub fn bounds_checks(kernels: &[Kernel], scale: Scale) -> Result<Table> {
     ];
     let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
     let mut rows = Vec::new();
-    let mut times: Vec<Vec<f64>> = Vec::new();
+    let mut times = Vec::new();
     for kernel in kernels
         .iter()
         .filter(|k| MEMORY_BOUND.contains(&k.name.as_str()))
     {
-        let runs: Vec<_> = engines.iter().map(|engine| (engine, kernel)).collect();
-        times.push(agreeing_medians(&runs, scale, "with guard pages")?);
+        let pairs: Vec<_> = engines.iter().map(|engine| (engine, kernel)).collect();
+        times.push(agreeing_fastest(&pairs, scale, "with guard pages")?);
         rows.push(kernel.name.clone());
     }
-    Ok(ratio_table(
+    Ok(run_time_table(
         "Focused: wasmjit run time, guard pages vs explicit bounds checks (with and without \
          the Spectre guard)",
-        "kernel",
         &rows,
         &names,
         &["guard", "explicit-no-spectre"],
-        |row, engine| {
-            let i = rows.iter().position(|r| r == row)?;
-            let j = names.iter().position(|n| n == engine)?;
-            Some(times[i][j])
-        },
+        &times,
+        scale,
     ))
 }
 
-/// The median run time of each kernel under its engine, failing if a checksum differs
-/// from the first run's (described as `first`, e.g. "with guard pages").
-fn agreeing_medians(runs: &[(&WasmJit, &Kernel)], scale: Scale, first: &str) -> Result<Vec<f64>> {
-    let mut row = Vec::with_capacity(runs.len());
+/// Each pair's fastest run time and spread (see [`crate::stats::spread`]), the pairs
+/// interleaved run by run, failing if a checksum differs from the first pair's (described
+/// as `first`, e.g. "with guard pages").
+fn agreeing_fastest(
+    pairs: &[(&WasmJit, &Kernel)],
+    scale: Scale,
+    first: &str,
+) -> Result<Vec<(f64, Option<f64>)>> {
+    let dyn_pairs: Vec<(&dyn Engine, &Kernel)> = pairs
+        .iter()
+        .map(|&(engine, kernel)| (engine as &dyn Engine, kernel))
+        .collect();
+    let schedule = Schedule {
+        size: scale.size,
+        warmups: 1,
+        runs: scale.runs,
+    };
+    let mut row = Vec::with_capacity(pairs.len());
     let mut checksum = None;
-    for (engine, kernel) in runs {
-        let m = engine
-            .measure(kernel, scale.size, scale.runs)
-            .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
+    for ((engine, kernel), m) in pairs.iter().zip(measure_interleaved(&dyn_pairs, schedule)) {
+        let m = m.context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
         match checksum {
             Some(c) if c != m.checksum => bail!(
                 "{}: checksum mismatch: {:#x} {first}, {:#x} with {}",
@@ -131,9 +139,37 @@ fn agreeing_medians(runs: &[(&WasmJit, &Kernel)], scale: Scale, first: &str) -> 
             ),
             _ => checksum = Some(m.checksum),
         }
-        row.push(median(&m.run_ns) as f64);
+        row.push((fastest(&m.run_ns) as f64, spread(&m.run_ns)));
     }
     Ok(row)
+}
+
+/// A run-time table of `times[row][engine]` (from [`agreeing_fastest`]) with ratio columns
+/// against `baselines` and the spreads beside the times.
+fn run_time_table(
+    title: &str,
+    rows: &[String],
+    names: &[String],
+    baselines: &[&str],
+    times: &[Vec<(f64, Option<f64>)>],
+    scale: Scale,
+) -> Table {
+    let cell = |row: &str, engine: &str| {
+        let i = rows.iter().position(|r| r == row)?;
+        let j = names.iter().position(|n| n == engine)?;
+        Some(times[i][j])
+    };
+    let schedule = Schedule {
+        size: scale.size,
+        warmups: 1,
+        runs: scale.runs,
+    };
+    let title = format!("{title} ({})", run_time_summary(schedule));
+    let mut table = ratio_table(&title, "kernel", rows, names, baselines, |r, e| {
+        cell(r, e).map(|(ns, _)| ns)
+    });
+    add_spreads(&mut table, |r, e| cell(r, e)?.1);
+    table
 }
 
 /// The cost of 64-bit addressing: run time of the memory-bound kernels built for wasm64
@@ -149,7 +185,7 @@ pub fn memory64(out_dir: &std::path::Path, kernels: &[Kernel], scale: Scale) -> 
         .map(|e| e.name().to_owned())
         .collect();
     let mut rows = Vec::new();
-    let mut times: Vec<Vec<f64>> = Vec::new();
+    let mut times = Vec::new();
     for kernel in kernels
         .iter()
         .filter(|k| MEMORY_BOUND.contains(&k.name.as_str()))
@@ -157,25 +193,21 @@ pub fn memory64(out_dir: &std::path::Path, kernels: &[Kernel], scale: Scale) -> 
         let Some([k32, k64]) = crate::kernels::load_memory64_pair(out_dir, &kernel.name)? else {
             continue;
         };
-        let runs = [(&guard, &k32), (&explicit, &k32), (&wasm64, &k64)];
-        times.push(agreeing_medians(&runs, scale, "in wasm32")?);
+        let pairs = [(&guard, &k32), (&explicit, &k32), (&wasm64, &k64)];
+        times.push(agreeing_fastest(&pairs, scale, "in wasm32")?);
         rows.push(kernel.name.clone());
     }
     if rows.is_empty() {
         bail!("no kernel has a wasm64 build (build.sh needs clang-19 and wasm-ld-19, or CC64)");
     }
-    Ok(ratio_table(
+    Ok(run_time_table(
         "Focused: wasmjit run time, wasm64 (64-bit memory, explicit bounds checks) vs wasm32 \
          builds of the same kernels by the same compiler",
-        "kernel",
         &rows,
         &names,
         &["wasm32 guard", "wasm32 explicit"],
-        |row, engine| {
-            let i = rows.iter().position(|r| r == row)?;
-            let j = names.iter().position(|n| n == engine)?;
-            Some(times[i][j])
-        },
+        &times,
+        scale,
     ))
 }
 
@@ -195,38 +227,24 @@ pub fn interruption(kernels: &[Kernel], scale: Scale) -> Result<Table> {
         WasmJit::with_config("epochs", &epochs)?,
         WasmJit::with_config("fuel", &fuel)?,
     ];
+    let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
     let mut rows = Vec::new();
-    let mut times: Vec<[f64; 3]> = Vec::new();
+    let mut times = Vec::new();
     for kernel in kernels
         .iter()
         .filter(|k| LOOP_HEAVY.contains(&k.name.as_str()))
     {
-        let mut row = [0.0; 3];
-        let mut checksum = None;
-        for (i, engine) in engines.iter().enumerate() {
-            let m = engine
-                .measure(kernel, scale.size, scale.runs)
-                .context(format_args!("{} (wasmjit, {})", kernel.name, engine.name()))?;
-            if *checksum.get_or_insert(m.checksum) != m.checksum {
-                bail!("{}: checksum mismatch with {}", kernel.name, engine.name());
-            }
-            row[i] = median(&m.run_ns) as f64;
-        }
+        let pairs: Vec<_> = engines.iter().map(|engine| (engine, kernel)).collect();
+        times.push(agreeing_fastest(&pairs, scale, "plain")?);
         rows.push(kernel.name.clone());
-        times.push(row);
     }
-    let names: Vec<String> = engines.iter().map(|e| e.name().to_owned()).collect();
-    Ok(ratio_table(
+    Ok(run_time_table(
         "Focused: wasmjit run time with epoch interruption and with fuel metering",
-        "kernel",
         &rows,
         &names,
         &["plain"],
-        |row, engine| {
-            let i = rows.iter().position(|r| r == row)?;
-            let j = names.iter().position(|n| n == engine)?;
-            Some(times[i][j])
-        },
+        &times,
+        scale,
     ))
 }
 

@@ -18,7 +18,7 @@ mod stats;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use engines::{Engine, Measurement};
+use engines::{Engine, Measurement, Schedule};
 use error::{bail, Context, Result};
 use kernels::{Kernel, Size};
 use report::{KernelResult, Table};
@@ -29,6 +29,8 @@ struct Options {
     smoke: bool,
     /// Timed runs per kernel and engine.
     runs: usize,
+    /// Untimed runs per kernel and engine before the timed ones.
+    warmups: usize,
     /// Engine names, in column order.
     engines: Vec<String>,
     /// Kernel names; all kernels if `None`.
@@ -43,12 +45,16 @@ struct Options {
 
 /// The usage line printed for `--help` and bad arguments.
 const USAGE: &str =
-    "usage: bench [--smoke] [--runs N] [--engines wasmjit,native,node,wasmtime,wasmi] \
+    "usage: bench [--smoke] [--runs N] [--warmups N] [--engines wasmjit,native,node,wasmtime,wasmi] \
 [--kernels a,b] [--only-focused | --no-focused] [--focused \"precompiled modules\",...]";
+
+/// Timed runs per kernel and engine of a full run: the table shows the fastest of them.
+const DEFAULT_RUNS: usize = 10;
 
 /// Parses the arguments after the program name.
 fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     let (mut smoke, mut runs, mut engines, mut kernels) = (false, None, None, None);
+    let mut warmups = 1;
     let (mut only_focused, mut no_focused) = (false, false);
     let mut focused_steps = None;
     let mut args = args.peekable();
@@ -70,6 +76,10 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
                     bail!("--runs must be at least 1");
                 }
                 runs = Some(n);
+            }
+            "--warmups" => {
+                let value = args.next().unwrap_or_default();
+                warmups = value.parse().context(format_args!("--warmups {value:?}"))?;
             }
             "--engines" => engines = Some(list(args.next(), "--engines")?),
             "--kernels" => kernels = Some(list(args.next(), "--kernels")?),
@@ -106,7 +116,8 @@ fn parse_options(args: impl Iterator<Item = String>) -> Result<Options> {
     });
     Ok(Options {
         smoke,
-        runs: runs.unwrap_or(if smoke { 1 } else { 5 }),
+        runs: runs.unwrap_or(if smoke { 1 } else { DEFAULT_RUNS }),
+        warmups,
         engines,
         kernels,
         comparison: !only_focused,
@@ -120,28 +131,32 @@ fn is_kernel_fail(checksum: u64) -> bool {
     checksum >> 36 == 0xBAD_C0DE
 }
 
-/// Runs every kernel in every engine; failures and checksum disagreements go to `errors`.
+/// Runs every kernel in every engine, the engines interleaved run by run; failures and
+/// checksum disagreements go to `errors`.
 fn compare(
     kernels: &[Kernel],
     engines: &[Box<dyn Engine>],
-    size: Size,
-    runs: usize,
+    schedule: Schedule,
     errors: &mut Vec<String>,
 ) -> Vec<KernelResult> {
     let mut results = Vec::new();
     for kernel in kernels {
+        let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
+        eprintln!("bench: {} in {} ...", kernel.name, names.join(", "));
+        let pairs: Vec<(&dyn Engine, &Kernel)> =
+            engines.iter().map(|e| (e.as_ref(), kernel)).collect();
         let mut measurements: Vec<(String, Measurement)> = Vec::new();
-        for engine in engines {
-            eprintln!("bench: {} in {} ...", kernel.name, engine.name());
-            match engine.measure(kernel, size, runs) {
+        for (name, result) in names
+            .iter()
+            .zip(engines::measure_interleaved(&pairs, schedule))
+        {
+            match result {
                 Ok(m) if is_kernel_fail(m.checksum) => errors.push(format!(
-                    "{} in {}: the kernel's self-check failed (checksum {:#x})",
-                    kernel.name,
-                    engine.name(),
-                    m.checksum
+                    "{} in {name}: the kernel's self-check failed (checksum {:#x})",
+                    kernel.name, m.checksum
                 )),
-                Ok(m) => measurements.push((engine.name().to_owned(), m)),
-                Err(e) => errors.push(format!("{} in {}: {e}", kernel.name, engine.name())),
+                Ok(m) => measurements.push(((*name).to_owned(), m)),
+                Err(e) => errors.push(format!("{} in {name}: {e}", kernel.name)),
             }
         }
         let first = measurements.first().map(|(_, m)| (m.checksum, m.n));
@@ -174,11 +189,11 @@ fn write_chart(path: &Path, results: &[KernelResult], engines: &[String]) -> Res
     let ratios: Vec<Vec<Option<f64>>> = results
         .iter()
         .map(|r| {
-            let native = r.get("native").map(|m| stats::median(&m.run_ns) as f64);
+            let native = r.get("native").map(|m| stats::fastest(&m.run_ns) as f64);
             others
                 .iter()
                 .map(|e| {
-                    let time = stats::median(&r.get(e)?.run_ns) as f64;
+                    let time = stats::fastest(&r.get(e)?.run_ns) as f64;
                     native.filter(|&n| n > 0.0).map(|n| time / n)
                 })
                 .collect()
@@ -262,8 +277,13 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
             .iter()
             .map(|name| engines::create(name, &repo_root))
             .collect::<Result<_>>()?;
-        results = compare(&kernels, &engines, size, options.runs, errors);
-        for table in report::kernel_tables(&results, &options.engines, options.runs) {
+        let schedule = Schedule {
+            size,
+            warmups: options.warmups,
+            runs: options.runs,
+        };
+        results = compare(&kernels, &engines, schedule, errors);
+        for table in report::kernel_tables(&results, &options.engines, schedule) {
             print!("{}", table.render());
             tables.push(table);
         }

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::engines::Measurement;
-use crate::stats::{format_ns, format_ratio, geomean, median};
+use crate::engines::{Measurement, Schedule};
+use crate::stats::{fastest, format_ns, format_ratio, format_spread, geomean, median, spread};
 
 /// A titled table of preformatted cells, printed with aligned columns.
 #[derive(Clone, Debug)]
@@ -122,6 +122,29 @@ pub fn ratio_table(
     }
 }
 
+/// Appends each engine's spread to its time cells: `12.3 ms (+1.5%)`. `spread(row, engine)`
+/// is a [`crate::stats::spread`]; cells without one stay as they are.
+pub fn add_spreads(table: &mut Table, spread: impl Fn(&str, &str) -> Option<f64>) {
+    let header = table.header.clone();
+    for row in &mut table.rows {
+        let name = row[0].clone();
+        for (cell, engine) in row.iter_mut().zip(&header).skip(1) {
+            if let Some(s) = spread(&name, engine) {
+                *cell = format!("{cell} ({})", format_spread(s));
+            }
+        }
+    }
+}
+
+/// The title words that say how run times are summarised.
+pub fn run_time_summary(schedule: Schedule) -> String {
+    format!(
+        "fastest of {} interleaved runs after {} warm-up(s); (+x%): the median's distance \
+         from the fastest",
+        schedule.runs, schedule.warmups
+    )
+}
+
 /// Everything measured for one kernel.
 #[derive(Clone, Debug)]
 pub struct KernelResult {
@@ -141,8 +164,13 @@ impl KernelResult {
     }
 }
 
-/// The three per-kernel tables: run time (median), compile time, instantiate time.
-pub fn kernel_tables(results: &[KernelResult], engines: &[String], runs: usize) -> Vec<Table> {
+/// The three per-kernel tables: run time (fastest, with spreads), compile time, instantiate
+/// time.
+pub fn kernel_tables(
+    results: &[KernelResult],
+    engines: &[String],
+    schedule: Schedule,
+) -> Vec<Table> {
     let rows: Vec<String> = results.iter().map(|r| r.name.clone()).collect();
     let baselines = ["wasmtime", "native"];
     let find = |kernel: &str, engine: &str| {
@@ -151,15 +179,17 @@ pub fn kernel_tables(results: &[KernelResult], engines: &[String], runs: usize) 
             .find(|r| r.name == kernel)
             .and_then(|r| r.get(engine))
     };
+    let mut run_time = ratio_table(
+        &format!("Run time ({})", run_time_summary(schedule)),
+        "kernel",
+        &rows,
+        engines,
+        &baselines,
+        |k, e| find(k, e).map(|m| fastest(&m.run_ns) as f64),
+    );
+    add_spreads(&mut run_time, |k, e| spread(&find(k, e)?.run_ns));
     vec![
-        ratio_table(
-            &format!("Run time (median of {runs} runs after 1 warm-up)"),
-            "kernel",
-            &rows,
-            engines,
-            &baselines,
-            |k, e| find(k, e).map(|m| median(&m.run_ns) as f64),
-        ),
+        run_time,
         ratio_table(
             "Compile time (native: dlopen)",
             "kernel",
@@ -205,6 +235,7 @@ pub fn to_json(
                         "instantiate_ns": m.instantiate_ns,
                         "run_ns": m.run_ns,
                         "run_median_ns": median(&m.run_ns),
+                        "run_fastest_ns": fastest(&m.run_ns),
                         "checksum": m.checksum.to_string(),
                     });
                     (engine.clone(), value)

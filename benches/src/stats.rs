@@ -13,6 +13,24 @@ pub fn median(samples: &[u64]) -> u64 {
     }
 }
 
+/// The smallest of `samples` (the run least disturbed by the rest of the machine); 0 if
+/// empty.
+pub fn fastest(samples: &[u64]) -> u64 {
+    samples.iter().copied().min().unwrap_or(0)
+}
+
+/// How far the median of `samples` lies above the fastest, as a fraction of the fastest
+/// (0.02: the median run took 2% longer); `None` if empty or the fastest is 0.
+pub fn spread(samples: &[u64]) -> Option<f64> {
+    let fastest = fastest(samples);
+    (fastest > 0).then(|| (median(samples) - fastest) as f64 / fastest as f64)
+}
+
+/// Formats a [`spread`] as `+2.1%`.
+pub fn format_spread(spread: f64) -> String {
+    format!("+{:.1}%", spread * 100.0)
+}
+
 /// The geometric mean of `values` (all positive), or `None` if there are none.
 pub fn geomean(values: &[f64]) -> Option<f64> {
     if values.is_empty() {

@@ -44,6 +44,7 @@ impl CodeSettings {
             ("epoch_interruption", config.epoch_interruption.to_string()),
             ("consume_fuel", config.consume_fuel.to_string()),
             ("spectre_guard", config.spectre_guard.to_string()),
+            ("inlining", config.inlining.to_string()),
         ];
         settings.extend(ours.into_iter().map(|(n, v)| (n.to_string(), v)));
         Ok(CodeSettings {

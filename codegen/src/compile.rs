@@ -7,7 +7,7 @@ use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{ExternalName, LibCall, UserExternalName, UserFuncName};
+use cranelift_codegen::ir::{ExternalName, Function, LibCall, UserExternalName, UserFuncName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
@@ -17,6 +17,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 use crate::abi::wasm_signature;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
+use crate::inline::Inliner;
 use crate::link::{link, CodeLayout};
 use crate::memory_layout::MemoryAssumptions;
 use crate::module::{FuncType, ModuleInfo, SubType};
@@ -279,16 +280,20 @@ fn compile_some(
 ) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
     let mut ctx = Context::new();
     let mut builder_ctx = FunctionBuilderContext::new();
+    let mut inliner = env.config.inlining.then(|| Inliner::new(env, bytes));
     let mut out = Vec::new();
     while let Some(i) = take() {
-        let func_index = env.module.num_imported_funcs + i as u32;
-        let range = env.module.bodies[i].clone();
-        let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
         ctx.clear();
-        ctx.func.signature = wasm_signature(env.module.func_type(func_index));
-        ctx.func.name = UserFuncName::User(UserExternalName::new(0, func_index));
-        let compiled = translate_function(env, func_index, body, &mut ctx.func, &mut builder_ctx)
-            .and_then(|()| emit(&mut ctx, env.isa, env.config.emit_disassembly));
+        let compiled = translate_defined(env, bytes, i, &mut builder_ctx).and_then(|func| {
+            ctx.func = func;
+            if let Some(inliner) = &mut inliner {
+                inliner.start_caller(&ctx.func);
+                ctx.inline(&mut *inliner).map_err(|e| {
+                    CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
+                })?;
+            }
+            emit(&mut ctx, env.isa, env.config.emit_disassembly)
+        });
         let stop = compiled.is_err();
         out.push((i, compiled));
         if stop {
@@ -297,6 +302,25 @@ fn compile_some(
         }
     }
     out
+}
+
+/// Translates the body of defined function `defined` (counted from the first non-imported
+/// function) into a new Cranelift function.
+pub(crate) fn translate_defined(
+    env: &FuncEnv<'_>,
+    bytes: &[u8],
+    defined: usize,
+    builder_ctx: &mut FunctionBuilderContext,
+) -> Result<Function, CompileError> {
+    let func_index = env.module.num_imported_funcs + defined as u32;
+    let range = env.module.bodies[defined].clone();
+    let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
+    let mut func = Function::with_name_signature(
+        UserFuncName::User(UserExternalName::new(0, func_index)),
+        wasm_signature(env.module.func_type(func_index)),
+    );
+    translate_function(env, func_index, body, &mut func, builder_ctx)?;
+    Ok(func)
 }
 
 /// Runs Cranelift on the function in `ctx` and collects its code, relocations and traps.
@@ -348,19 +372,23 @@ fn emit(
     }
     let mut handlers = Vec::new();
     for site in buffer.call_sites() {
-        for handler in site.exception_handlers {
-            if let FinalizedMachExceptionHandler::Default(offset) = handler {
-                let frame_offset = site.frame_offset.ok_or_else(|| {
-                    CompileError::Codegen(format!(
-                        "{func_name}: a call site with a handler has no frame offset"
-                    ))
-                })?;
-                handlers.push(CallSiteHandler {
-                    return_offset: site.ret_addr,
-                    handler_offset: *offset,
-                    frame_offset,
-                });
-            }
+        // Handlers match in order: the first catch-all is the innermost `try_table`'s (an
+        // inlined callee's handlers come before its caller's).
+        let first_default = site.exception_handlers.iter().find_map(|h| match h {
+            FinalizedMachExceptionHandler::Default(offset) => Some(*offset),
+            _ => None,
+        });
+        if let Some(handler_offset) = first_default {
+            let frame_offset = site.frame_offset.ok_or_else(|| {
+                CompileError::Codegen(format!(
+                    "{func_name}: a call site with a handler has no frame offset"
+                ))
+            })?;
+            handlers.push(CallSiteHandler {
+                return_offset: site.ret_addr,
+                handler_offset,
+                frame_offset,
+            });
         }
     }
     handlers.sort_unstable_by_key(|h| h.return_offset);

@@ -46,6 +46,9 @@ pub struct CodegenConfig {
     /// Where an access is compared with its bound, also make its address 0 when out of
     /// bounds (`select_spectre_guard`), so a mispredicted check cannot read past the memory.
     pub spectre_guard: bool,
+    /// Inline small callees the module defines into their callers, one level deep (direct
+    /// calls only; imports are never inlined).
+    pub inlining: bool,
 }
 
 impl Default for CodegenConfig {
@@ -68,6 +71,7 @@ impl Default for CodegenConfig {
             epoch_interruption: false,
             consume_fuel: false,
             spectre_guard: true,
+            inlining: true,
         }
     }
 }

@@ -14,6 +14,7 @@ mod compile;
 mod config;
 mod error;
 pub mod gc_layout;
+mod inline;
 mod link;
 mod memory_layout;
 mod module;

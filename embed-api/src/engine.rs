@@ -250,6 +250,14 @@ impl Config {
         self
     }
 
+    /// Whether direct calls to small functions of the same module are inlined into their
+    /// callers (one level deep, within a size budget per callee and per caller). On by
+    /// default; turning it off compiles faster and keeps every call a call.
+    pub fn inlining(&mut self, enable: bool) -> &mut Self {
+        self.codegen.inlining = enable;
+        self
+    }
+
     /// The most stack wasm code may use before it traps with "call stack exhausted".
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes;

@@ -280,8 +280,8 @@ enum ValKind {
 pub const STACK_OVERFLOW: &str = "call stack exhausted";
 
 /// The wasmjit configuration for `seed`, rotating through the modes whose results must not
-/// differ: the defaults, explicit bounds checks, fuel and epoch checks (with fuel and time
-/// to spare), and no Cranelift optimisation.
+/// differ: the defaults (inlining small callees), explicit bounds checks, fuel and epoch
+/// checks (with fuel and time to spare), and no Cranelift optimisation and no inlining.
 pub fn wasmjit_config(seed: u64) -> wasmjit::Config {
     let mut config = wasmjit::Config::new();
     // The features `smith_config` generates: the defaults without threads, and the
@@ -298,7 +298,7 @@ pub fn wasmjit_config(seed: u64) -> wasmjit::Config {
             config.consume_fuel(true).epoch_interruption(true);
         }
         3 => {
-            config.opt_level(wasmjit::OptLevel::None);
+            config.opt_level(wasmjit::OptLevel::None).inlining(false);
         }
         _ => {}
     }
@@ -306,14 +306,15 @@ pub fn wasmjit_config(seed: u64) -> wasmjit::Config {
 }
 
 /// The two wasmjit configurations modules wasmi cannot run are compared between: optimised
-/// code with guard pages, and unoptimised code with explicit bounds checks, fuel and epoch
-/// checks (with fuel and time to spare).
+/// code with guard pages and inlining, and unoptimised code without inlining, with explicit
+/// bounds checks, fuel and epoch checks (with fuel and time to spare).
 pub fn self_configs() -> [wasmjit::Config; 2] {
     let optimised = wasmjit_config(0);
     let mut plain = wasmjit_config(0);
     plain
         .opt_level(wasmjit::OptLevel::None)
         .bounds_checks(wasmjit::BoundsChecks::Explicit)
+        .inlining(false)
         .consume_fuel(true)
         .epoch_interruption(true);
     [optimised, plain]

@@ -252,9 +252,9 @@ struct FileReport {
     ran: Vec<String>,
 }
 
-/// The configurations every file runs under: the defaults, and no optimisation with
-/// explicit bounds checks (the other code paths of the translator and of Cranelift's
-/// lowering) with every module round-tripped through its precompiled form
+/// The configurations every file runs under: the defaults (which inline small callees), and
+/// no optimisation with explicit bounds checks and no inlining (the other code paths of the
+/// translator and of Cranelift's lowering) with every module round-tripped through its precompiled form
 /// (`Module::serialize`, then `Module::deserialize`). A directive passes only if it passes
 /// under both. Each comes with the label its files' lines carry in the output.
 fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
@@ -263,7 +263,8 @@ fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
     let mut plain = default.clone();
     plain
         .opt_level(OptLevel::None)
-        .bounds_checks(BoundsChecks::Explicit);
+        .bounds_checks(BoundsChecks::Explicit)
+        .inlining(false);
     [
         ("", default, Loading::Compile),
         (

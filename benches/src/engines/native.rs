@@ -4,7 +4,7 @@ use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Instant;
 
-use super::{timed_runs, Engine, Measurement};
+use super::{timed_call, Engine, Loaded};
 use crate::error::{bail, Context, Result};
 use crate::kernels::{Kernel, Size};
 use crate::stats::elapsed_ns;
@@ -66,7 +66,7 @@ impl Engine for Native {
         "native"
     }
 
-    fn measure(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Measurement> {
+    fn load(&self, kernel: &Kernel, size: Size, _runs: usize) -> Result<Loaded<'_>> {
         let start = Instant::now();
         let library = Library::open(&kernel.native_path)?;
         let compile_ns = elapsed_ns(start);
@@ -79,7 +79,7 @@ impl Engine for Native {
         let run = library.symbol(c"run")?;
         // SAFETY: kernel.h declares `uint32_t full_n(void)`, `uint32_t smoke_n(void)` and
         // `uint64_t run(uint32_t)` with the C ABI; the pointers are non-null and `library`
-        // stays open while they are called.
+        // stays open while they are called (it moves into `Loaded::run`).
         let (size_fn, run) = unsafe {
             (
                 std::mem::transmute::<*mut libc::c_void, extern "C" fn() -> u32>(size_fn),
@@ -87,14 +87,15 @@ impl Engine for Native {
             )
         };
         let n = size_fn();
-        let (run_ns, checksum) = timed_runs(runs, || Ok(run(n)))?;
-        drop(library);
-        Ok(Measurement {
+        Ok(Loaded {
             compile_ns,
             instantiate_ns: 0,
             n,
-            run_ns,
-            checksum,
+            run: Box::new(move || {
+                // Moves the library into the closure: it stays open while `run` is called.
+                let _open = &library;
+                timed_call(|| Ok(run(n)))
+            }),
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Engine, Measurement};
+use super::{Engine, Loaded};
 use crate::error::{bail, Context, Result};
 use crate::kernels::{Kernel, Size};
 
@@ -26,7 +26,7 @@ impl Engine for Node {
         "node"
     }
 
-    fn measure(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Measurement> {
+    fn load(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Loaded<'_>> {
         let output = Command::new("node")
             .arg(&self.driver)
             .arg(&kernel.wasm_path)
@@ -62,12 +62,16 @@ impl Engine for Node {
             .ok_or_else(|| {
                 crate::error::Error(format!("driver.mjs output lacks checksum: {stdout}"))
             })?;
-        Ok(Measurement {
+        // The driver made all the calls; `run` hands out their times one by one.
+        let mut times = run_ns.into_iter();
+        Ok(Loaded {
             compile_ns: field("compile_ns")?,
             instantiate_ns: field("instantiate_ns")?,
             n: u32::try_from(field("n")?).context("n out of range")?,
-            run_ns,
-            checksum,
+            run: Box::new(move || match times.next() {
+                Some(ns) => Ok((ns, checksum)),
+                None => bail!("driver.mjs made fewer runs than asked"),
+            }),
         })
     }
 }

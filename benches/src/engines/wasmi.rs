@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use wasmi::{CompilationMode, Config, Linker, Memory, MemoryType, Module, Store};
 
-use super::{timed_runs, Engine, Measurement};
+use super::{timed_call, Engine, Loaded};
 use crate::error::{Context, Result};
 use crate::kernels::{Kernel, Size};
 use crate::stats::elapsed_ns;
@@ -36,7 +36,7 @@ impl Engine for Wasmi {
         "wasmi"
     }
 
-    fn measure(&self, kernel: &Kernel, size: Size, runs: usize) -> Result<Measurement> {
+    fn load(&self, kernel: &Kernel, size: Size, _runs: usize) -> Result<Loaded<'_>> {
         let start = Instant::now();
         let module = Module::new(&self.engine, &kernel.wasm).context("compiling")?;
         let compile_ns = elapsed_ns(start);
@@ -63,14 +63,11 @@ impl Engine for Wasmi {
         let run = instance
             .get_typed_func::<u32, u64>(&store, "run")
             .context("run")?;
-        let (run_ns, checksum) =
-            timed_runs(runs, || run.call(&mut store, n).context("calling run"))?;
-        Ok(Measurement {
+        Ok(Loaded {
             compile_ns,
             instantiate_ns,
             n,
-            run_ns,
-            checksum,
+            run: Box::new(move || timed_call(|| run.call(&mut store, n).context("calling run"))),
         })
     }
 }

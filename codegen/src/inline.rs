@@ -1,0 +1,118 @@
+//! Inlining of small module-internal callees into their callers, with Cranelift's inliner
+//! ([`cranelift_codegen::inline`]).
+//!
+//! A direct call to a function the module defines (not an import) is replaced by the
+//! callee's body when the callee is small ([`MAX_CALLEE_SIZE`] IR values) and the caller's
+//! budget (a quarter of its own size, within [`MIN_CALLER_BUDGET`] and [`MAX_CALLER_BUDGET`]
+//! values) allows it. Inlining goes one level deep: calls inside an inlined body stay calls,
+//! so recursion is bounded (a recursive function is unrolled once into itself) and so is code
+//! growth. Callees are translated on
+//! demand by the thread compiling the caller and cached for its later callers.
+//!
+//! The callee's code is the translation of its own body with the caller's vmctx, which is
+//! the callee's too (same instance): semantics, traps, fuel and epoch checks are unchanged.
+//! Only the callee's own prologue goes (its stack-limit check: the caller's covers its frame,
+//! which now holds the callee's).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use cranelift_codegen::inline::{Inline, InlineCommand};
+use cranelift_codegen::ir::{self, ExternalName};
+use cranelift_frontend::FunctionBuilderContext;
+
+use crate::compile::translate_defined;
+use crate::translate::FuncEnv;
+
+/// The largest callee inlined, in IR values (arguments, results and constants included).
+pub const MAX_CALLEE_SIZE: usize = 40;
+
+/// How many IR values of callees a function may take in at least...
+pub const MIN_CALLER_BUDGET: usize = 80;
+
+/// ... and at most: a quarter of its own size in between, so that compile time, which
+/// grows faster than linearly with a function's size, stays close to what it was.
+pub const MAX_CALLER_BUDGET: usize = 200;
+
+/// Decides, for each direct call of the function being compiled, whether to inline it, and
+/// provides the callee's translated body.
+pub(crate) struct Inliner<'a> {
+    env: &'a FuncEnv<'a>,
+    bytes: &'a [u8],
+    /// Translated callees by defined-function index; `None`: too large, or its translation
+    /// failed (its own compilation reports the error).
+    callees: HashMap<u32, Option<ir::Function>>,
+    builder_ctx: FunctionBuilderContext,
+    /// IR values the current caller may still take in.
+    budget: usize,
+}
+
+impl<'a> Inliner<'a> {
+    /// An inliner for the functions of the module in `bytes`.
+    pub fn new(env: &'a FuncEnv<'a>, bytes: &'a [u8]) -> Self {
+        Inliner {
+            env,
+            bytes,
+            callees: HashMap::new(),
+            builder_ctx: FunctionBuilderContext::new(),
+            budget: 0,
+        }
+    }
+
+    /// Gives the next caller, `caller`, a fresh budget.
+    pub fn start_caller(&mut self, caller: &ir::Function) {
+        self.budget = (caller.dfg.num_values() / 4).clamp(MIN_CALLER_BUDGET, MAX_CALLER_BUDGET);
+    }
+
+    /// The translated body of defined function `defined`, if it is small enough to inline.
+    fn callee(&mut self, defined: u32) -> Option<&ir::Function> {
+        let (env, bytes, builder_ctx) = (self.env, self.bytes, &mut self.builder_ctx);
+        self.callees
+            .entry(defined)
+            .or_insert_with(|| {
+                let size = env.module.bodies[defined as usize].len();
+                // A wasm body yields at least a value per few bytes: skip translating
+                // bodies that cannot be small.
+                if size > MAX_CALLEE_SIZE * 4 {
+                    return None;
+                }
+                translate_defined(env, bytes, defined as usize, builder_ctx)
+                    .ok()
+                    .filter(|f| f.dfg.num_values() <= MAX_CALLEE_SIZE)
+            })
+            .as_ref()
+    }
+}
+
+impl Inline for Inliner<'_> {
+    fn inline(
+        &mut self,
+        caller: &ir::Function,
+        _call_inst: ir::Inst,
+        _call_opcode: ir::Opcode,
+        callee: ir::FuncRef,
+        _call_args: &[ir::Value],
+    ) -> InlineCommand<'_> {
+        let ExternalName::User(name) = caller.dfg.ext_funcs[callee].name else {
+            return InlineCommand::KeepCall;
+        };
+        let index = caller.params.user_named_funcs()[name].index;
+        let Some(defined) = index.checked_sub(self.env.module.num_imported_funcs) else {
+            return InlineCommand::KeepCall;
+        };
+        let Some(size) = self.callee(defined).map(|body| body.dfg.num_values()) else {
+            return InlineCommand::KeepCall;
+        };
+        if size > self.budget {
+            return InlineCommand::KeepCall;
+        }
+        self.budget -= size;
+        match &self.callees[&defined] {
+            Some(body) => InlineCommand::Inline {
+                callee: Cow::Borrowed(body),
+                visit_callee: false,
+            },
+            None => InlineCommand::KeepCall,
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod error;
 mod exceptions;
 mod fast_start;
 mod focused;
+mod gc;
 mod kernels;
 mod precompiled;
 mod realworld;
@@ -348,6 +349,12 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
         );
         focused_step("threads", || focused::threads(scale), t, e);
         focused_step("exceptions", || exceptions::exceptions(scale), t, e);
+        focused_step(
+            "gc",
+            || gc::kernels(&repo_root, options.smoke, scale.runs),
+            t,
+            e,
+        );
         // Compiles a C program against libwasmjit.a for this machine: not in smoke runs,
         // which also run as aarch64 code under QEMU.
         if !options.smoke {
@@ -389,7 +396,11 @@ fn run(options: &Options, errors: &mut Vec<String>) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let options = match parse_options(std::env::args().skip(1)) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(gc::CHILD_FLAG) {
+        return gc::child(&args[1..]);
+    }
+    let options = match parse_options(args.into_iter()) {
         Ok(options) => options,
         Err(e) => {
             eprintln!("bench: {e}");

@@ -1,5 +1,7 @@
 //! Compiling a whole module: every function body and the trampolines, in parallel.
 
+use std::cmp::Reverse;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -204,7 +206,9 @@ fn compile_trampolines(
     Ok((array_to_wasm, wasm_to_array))
 }
 
-/// Compiles the defined functions on every available core, keeping index order.
+/// Compiles the defined functions on every available core and returns them in index order.
+/// The threads take functions from one queue, largest first, so that a few large functions
+/// do not leave the other cores idle at the end.
 fn compile_parallel(
     env: &FuncEnv<'_>,
     bytes: &[u8],
@@ -215,46 +219,59 @@ fn compile_parallel(
         .unwrap_or(1)
         .min(count.div_ceil(8))
         .max(1);
-    let chunk = count.div_ceil(threads).max(1);
-    let indices: Vec<usize> = (0..count).collect();
-    let results: Vec<Result<Vec<CompiledFunction>, CompileError>> = thread::scope(|scope| {
-        let workers: Vec<_> = indices
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || compile_some(env, bytes, part)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a compilation thread panicked"))
-            .collect()
-    });
-    let mut functions = Vec::with_capacity(count);
-    for part in results {
-        functions.extend(part?);
+    let mut queue: Vec<usize> = (0..count).collect();
+    queue.sort_by_key(|&i| Reverse(env.module.bodies[i].len()));
+    let next = AtomicUsize::new(0);
+    let (queue, next) = (&queue, &next);
+    let compiled: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> =
+        thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| scope.spawn(move || compile_queued(env, bytes, queue, next)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("a compilation thread panicked"))
+                .collect()
+        });
+    let mut functions: Vec<Option<Result<CompiledFunction, CompileError>>> =
+        (0..count).map(|_| None).collect();
+    for (i, function) in compiled.into_iter().flatten() {
+        functions[i] = Some(function);
     }
-    Ok(functions)
+    // The first error in index order, whichever thread met it.
+    functions
+        .into_iter()
+        .map(|f| f.expect("the queue holds every function"))
+        .collect()
 }
 
-fn compile_some(
+/// Compiles the functions of `queue` from position `next` on, taking one at a time, until
+/// the queue is empty; returns each with its defined-function index.
+fn compile_queued(
     env: &FuncEnv<'_>,
     bytes: &[u8],
-    defined: &[usize],
-) -> Result<Vec<CompiledFunction>, CompileError> {
+    queue: &[usize],
+    next: &AtomicUsize,
+) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
     let mut ctx = Context::new();
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut inliner = env.config.inlining.then(|| Inliner::new(env, bytes));
-    let mut out = Vec::with_capacity(defined.len());
-    for &i in defined {
-        ctx.clear();
-        ctx.func = translate_defined(env, bytes, i, &mut builder_ctx)?;
-        if let Some(inliner) = &mut inliner {
-            inliner.start_caller(&ctx.func);
-            ctx.inline(&mut *inliner).map_err(|e| {
-                CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
-            })?;
-        }
-        out.push(emit(&mut ctx, env.isa, env.config.emit_disassembly)?);
+    let mut out = Vec::new();
+    while let Some(&i) = queue.get(next.fetch_add(1, Ordering::Relaxed)) {
+        let mut compile = || {
+            ctx.clear();
+            ctx.func = translate_defined(env, bytes, i, &mut builder_ctx)?;
+            if let Some(inliner) = &mut inliner {
+                inliner.start_caller(&ctx.func);
+                ctx.inline(&mut *inliner).map_err(|e| {
+                    CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
+                })?;
+            }
+            emit(&mut ctx, env.isa, env.config.emit_disassembly)
+        };
+        out.push((i, compile()));
     }
-    Ok(out)
+    out
 }
 
 /// Translates the body of defined function `defined` (counted from the first non-imported

@@ -672,6 +672,7 @@ pub(crate) fn val_from_rust(store: &StoreRef, v: Val) -> Result<wasm_val_t, Stri
         },
         Val::V128(_) => return Err("v128 values have no wasm_val_t".into()),
         Val::ExnRef(_) => return Err("exnref values have no wasm_val_t".into()),
+        Val::AnyRef(_) => return Err("anyref values have no wasm_val_t".into()),
         Val::FuncRef(_) | Val::ExternRef(_) => wasm_val_union {
             ref_: val_to_ref(store, v).map_or(std::ptr::null_mut(), Box::into_raw),
         },

@@ -102,6 +102,41 @@ macro_rules! foreach_builtin {
             /// the unwinder (see the runtime's `exceptions` module), called in the `tail`
             /// convention (see `translate`'s exceptions), unlike every other entry.
             ThrowRef throw_ref(exn: u64);
+            /// `struct.new*`: a zeroed struct of the caller's type `type_index` and `size`
+            /// bytes (header included), or 0 if the GC heap is exhausted.
+            GcAllocStruct gc_alloc_struct(type_index: u32, size: u32) -> u64;
+            /// `array.new*`: a zeroed array of the caller's type `type_index` with `len`
+            /// elements of `elem_size` bytes, or 0 if the GC heap is exhausted.
+            GcAllocArray gc_alloc_array(type_index: u32, len: u32, elem_size: u32) -> u64;
+            /// `array.new_data`: an array of `len` elements read from data segment `segment`
+            /// at byte `offset`; 0 if the GC heap is exhausted, 1 if the bytes are out of the
+            /// segment.
+            ArrayNewData array_new_data(type_index: u32, segment: u32, offset: u32, len: u32,
+                elem_size: u32) -> u64;
+            /// `array.new_elem`: an array of the `len` references of element segment
+            /// `segment` from `offset`; 0 if the GC heap is exhausted, 1 if they are out of
+            /// the segment.
+            ArrayNewElem array_new_elem(type_index: u32, segment: u32, offset: u32, len: u32)
+                -> u64;
+            /// `array.fill` of a non-null array with the value in the slot at `value`: a
+            /// status.
+            ArrayFill array_fill(array: u64, index: u32, value: u64, len: u32, elem_size: u32)
+                -> u32, trap ArrayOutOfBounds;
+            /// `array.copy` between non-null arrays: a status.
+            ArrayCopy array_copy(dst: u64, dst_index: u32, src: u64, src_index: u32, len: u32,
+                elem_size: u32) -> u32, trap ArrayOutOfBounds;
+            /// `array.init_data` of a non-null array: 0, 1 if the array range is out of
+            /// bounds, 2 if the segment range is.
+            ArrayInitData array_init_data(array: u64, index: u32, segment: u32, src: u32,
+                len: u32, elem_size: u32) -> u32;
+            /// `array.init_elem` of a non-null array: 0, 1 if the array range is out of
+            /// bounds, 2 if the segment range is.
+            ArrayInitElem array_init_elem(array: u64, index: u32, segment: u32, src: u32,
+                len: u32) -> u32;
+            /// Whether the non-null reference `value` is of heap type `heap`: an
+            /// engine-wide type id, or `GC_ABSTRACT` plus an abstract heap type's code (see
+            /// `translate`'s gc module). 1 if it is, 0 if not.
+            RefTest ref_test(value: u64, heap: u32) -> u32;
         }
     };
 }

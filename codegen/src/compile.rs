@@ -1,7 +1,8 @@
 //! Compiling a whole module: every function body and the trampolines, in parallel.
 
 use std::cmp::Reverse;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -19,7 +20,7 @@ use crate::error::CompileError;
 use crate::inline::Inliner;
 use crate::link::{link, CodeLayout};
 use crate::memory_layout::MemoryAssumptions;
-use crate::module::{FuncType, ModuleInfo};
+use crate::module::{FuncType, ModuleInfo, SubType};
 use crate::target::Target;
 use crate::trampolines;
 use crate::translate::{translate_function, FuncEnv};
@@ -169,7 +170,8 @@ pub fn compile_host_trampolines(
     config: &CodegenConfig,
 ) -> Result<CompiledModule, CompileError> {
     let info = ModuleInfo {
-        types: vec![ty.clone()],
+        types: vec![SubType::func(ty.clone())],
+        rec_groups: vec![Range { start: 0, end: 1 }],
         ..ModuleInfo::default()
     };
     let isa = target.isa(config)?;
@@ -188,7 +190,9 @@ pub fn compile_host_trampolines(
 
 type Trampolines = (Vec<CompiledFunction>, Vec<CompiledFunction>);
 
-/// The array-to-wasm and wasm-to-array trampolines of every type of `info`.
+/// The array-to-wasm and wasm-to-array trampolines of every type of `info`, by type index.
+/// A struct or array type, which no function has, gets those of `[] -> []`, so that the
+/// trampolines stay indexed by type index.
 fn compile_trampolines(
     isa: &dyn TargetIsa,
     info: &ModuleInfo,
@@ -197,7 +201,9 @@ fn compile_trampolines(
     let mut array_to_wasm = Vec::with_capacity(info.types.len());
     let mut wasm_to_array = Vec::with_capacity(info.types.len());
     let mut ctx = Context::new();
+    let none = FuncType::default();
     for ty in &info.types {
+        let ty = ty.as_func().unwrap_or(&none);
         ctx.func = trampolines::array_to_wasm(isa, ty);
         array_to_wasm.push(emit(&mut ctx, isa, config.emit_disassembly)?);
         ctx.func = trampolines::wasm_to_array(isa, ty);
@@ -206,9 +212,12 @@ fn compile_trampolines(
     Ok((array_to_wasm, wasm_to_array))
 }
 
-/// Compiles the defined functions on every available core and returns them in index order.
-/// The threads take functions from one queue, largest first, so that a few large functions
-/// do not leave the other cores idle at the end.
+/// Compiles the defined functions on every available core, keeping index order.
+///
+/// The workers take functions one at a time from a shared queue, largest body first, so
+/// that no core is left compiling a big function alone at the end while the others idle
+/// (a fixed split of the functions into one run per core leaves one core with most of the
+/// work whenever the big functions sit together).
 fn compile_parallel(
     env: &FuncEnv<'_>,
     bytes: &[u8],
@@ -222,45 +231,61 @@ fn compile_parallel(
     let mut queue: Vec<usize> = (0..count).collect();
     queue.sort_by_key(|&i| Reverse(env.module.bodies[i].len()));
     let next = AtomicUsize::new(0);
-    let (queue, next) = (&queue, &next);
-    let compiled: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> =
-        thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| scope.spawn(move || compile_queued(env, bytes, queue, next)))
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("a compilation thread panicked"))
-                .collect()
-        });
-    let mut functions: Vec<Option<Result<CompiledFunction, CompileError>>> =
-        (0..count).map(|_| None).collect();
-    for (i, function) in compiled.into_iter().flatten() {
-        functions[i] = Some(function);
+    // After an error the workers stop taking functions: the module fails anyway.
+    let failed = AtomicBool::new(false);
+    let take = || {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        queue.get(next.fetch_add(1, Ordering::Relaxed)).copied()
+    };
+    let parts: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> = thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| compile_some(env, bytes, take, &failed)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a compilation thread panicked"))
+            .collect()
+    });
+    let mut functions: Vec<Option<CompiledFunction>> = (0..count).map(|_| None).collect();
+    let mut first_error: Option<(usize, CompileError)> = None;
+    for (i, result) in parts.into_iter().flatten() {
+        match result {
+            Ok(function) => functions[i] = Some(function),
+            // The lowest-numbered failing function's error, whatever the timing.
+            Err(e) if first_error.as_ref().is_none_or(|(j, _)| i < *j) => {
+                first_error = Some((i, e));
+            }
+            Err(_) => {}
+        }
     }
-    // The first error in index order, whichever thread met it.
-    functions
+    if let Some((_, e)) = first_error {
+        return Err(e);
+    }
+    Ok(functions
         .into_iter()
-        .map(|f| f.expect("the queue holds every function"))
-        .collect()
+        .map(|f| f.expect("every function was taken from the queue"))
+        .collect())
 }
 
-/// Compiles the functions of `queue` from position `next` on, taking one at a time, until
-/// the queue is empty; returns each with its defined-function index.
-fn compile_queued(
+/// Compiles the defined functions (counted from the first non-imported one) that `take`
+/// hands out until it has none left, reusing one Cranelift context for all of them; stops
+/// at the first error, setting `failed`.
+fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],
-    queue: &[usize],
-    next: &AtomicUsize,
+    take: impl Fn() -> Option<usize>,
+    failed: &AtomicBool,
 ) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
     let mut ctx = Context::new();
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut inliner = env.config.inlining.then(|| Inliner::new(env, bytes));
     let mut out = Vec::new();
-    while let Some(&i) = queue.get(next.fetch_add(1, Ordering::Relaxed)) {
-        let mut compile = || {
-            ctx.clear();
-            ctx.func = translate_defined(env, bytes, i, &mut builder_ctx)?;
+    while let Some(i) = take() {
+        ctx.clear();
+        let compiled = translate_defined(env, bytes, i, &mut builder_ctx).and_then(|func| {
+            ctx.func = func;
             if let Some(inliner) = &mut inliner {
                 inliner.start_caller(&ctx.func);
                 ctx.inline(&mut *inliner).map_err(|e| {
@@ -268,8 +293,13 @@ fn compile_queued(
                 })?;
             }
             emit(&mut ctx, env.isa, env.config.emit_disassembly)
-        };
-        out.push((i, compile()));
+        });
+        let stop = compiled.is_err();
+        out.push((i, compiled));
+        if stop {
+            failed.store(true, Ordering::Relaxed);
+            break;
+        }
     }
     out
 }

@@ -62,7 +62,8 @@ impl Default for CodegenConfig {
                 .union(WasmFeatures::FUNCTION_REFERENCES)
                 .union(WasmFeatures::MULTI_MEMORY)
                 .union(WasmFeatures::EXTENDED_CONST)
-                .union(WasmFeatures::EXCEPTIONS),
+                .union(WasmFeatures::EXCEPTIONS)
+                .union(WasmFeatures::GC),
             bounds_checks: BoundsChecks::GuardPages,
             guard_size: 32 << 20,
             opt_level: OptLevel::Speed,

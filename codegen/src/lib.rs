@@ -13,6 +13,7 @@ mod code_settings;
 mod compile;
 mod config;
 mod error;
+pub mod gc_layout;
 mod inline;
 mod link;
 mod memory_layout;
@@ -35,9 +36,9 @@ pub use memory_layout::{
     BoundsStrategy, LayoutMismatch, MemoryAssumptions, MemoryLayout, Mismatch, WASM_PAGE_SIZE_LOG2,
 };
 pub use module::{
-    ConstExpr, ConstOp, DataKind, DataSegment, ElemItems, ElemKind, ElementSegment, EntityIndex,
-    EntityType, Export, FuncType, GlobalType, HeapType, Import, MemoryType, ModuleInfo, RefType,
-    TableType, ValType,
+    CompositeType, ConstExpr, ConstOp, DataKind, DataSegment, ElemItems, ElemKind, ElementSegment,
+    EntityIndex, EntityType, Export, FieldType, FuncType, GlobalType, HeapType, Import, MemoryType,
+    ModuleInfo, RefType, StorageType, SubType, TableType, TypeKind, TypeLookup, ValType,
 };
 pub use target::Target;
 pub use trampolines::{HOST_CONTEXT_CALLBACK, HOST_CONTEXT_THROW};

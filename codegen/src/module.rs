@@ -16,7 +16,7 @@ use wasmparser::{
 use crate::error::CompileError;
 use crate::memory_layout::WASM_PAGE_SIZE_LOG2;
 
-/// What a reference points to: the spec's heap types, without GC's.
+/// What a reference points to: the spec's heap types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HeapType {
     /// Any function (`func`).
@@ -31,28 +31,85 @@ pub enum HeapType {
     Exn,
     /// No exception: only null has it (`noexn`).
     NoExn,
-    /// A function of one type. In a module's own types ([`ModuleInfo`]) the index is the
-    /// module's type index; in types the runtime holds (a store's tables and globals, the
-    /// engine's type registry) it is the engine-wide signature id, so that equal types of
-    /// different modules compare equal.
+    /// Any internal value: GC objects, `i31`s and internalised host values (`any`).
+    Any,
+    /// Values comparable with `ref.eq`: GC objects and `i31`s (`eq`).
+    Eq,
+    /// Unboxed 31-bit integers (`i31`).
+    I31,
+    /// Any struct (`struct`).
+    Struct,
+    /// Any array (`array`).
+    Array,
+    /// The bottom of the internal types; only null has it (`none`).
+    None,
+    /// A defined type (a function, struct or array type). In a module's own types
+    /// ([`ModuleInfo`]) the index is the module's type index; in types the runtime holds (a
+    /// store's tables and globals, the engine's type registry) it is the engine-wide type id,
+    /// so that equal types of different modules compare equal.
     Concrete(u32),
 }
 
+/// The kind of a defined type, which decides the abstract heap types above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TypeKind {
+    /// A function type (below `func`).
+    Func,
+    /// A struct type (below `struct`, `eq` and `any`).
+    Struct,
+    /// An array type (below `array`, `eq` and `any`).
+    Array,
+}
+
+/// What heap subtyping must know of defined types: their kind and their declared supertypes.
+/// Implemented by a module's types (module type indices) and by the engine's type registry
+/// (engine-wide ids).
+pub trait TypeLookup {
+    /// The kind of defined type `index`.
+    fn kind(&self, index: u32) -> TypeKind;
+    /// Whether defined type `sub` is `sup` or declares it, directly or through its
+    /// supertypes, as a supertype.
+    fn is_subtype(&self, sub: u32, sup: u32) -> bool;
+}
+
 impl HeapType {
-    /// Whether every value of `self` is a value of `other` (the spec's heap subtyping,
-    /// without GC's). Concrete types compare by index, so both sides must use the same index
-    /// space; function types have no declared supertypes without GC, so a concrete type
-    /// matches only itself, `func` and the types above it.
-    pub fn matches(self, other: HeapType) -> bool {
+    /// Whether every value of `self` is a value of `other` (the spec's heap subtyping).
+    /// Concrete types are looked up in `types`, so both sides must use its index space.
+    pub fn matches(self, other: HeapType, types: &dyn TypeLookup) -> bool {
         use HeapType::*;
-        self == other
-            || matches!(
-                (self, other),
-                (NoFunc, Func | Concrete(_))
-                    | (Concrete(_), Func)
-                    | (NoExtern, Extern)
-                    | (NoExn, Exn)
-            )
+        if self == other {
+            return true;
+        }
+        match (self, other) {
+            (Concrete(a), Concrete(b)) => types.is_subtype(a, b),
+            (Concrete(a), abs) => matches!(
+                (types.kind(a), abs),
+                (TypeKind::Func, Func)
+                    | (TypeKind::Struct, Struct | Eq | Any)
+                    | (TypeKind::Array, Array | Eq | Any)
+            ),
+            (NoFunc, Concrete(b)) => types.kind(b) == TypeKind::Func,
+            (None, Concrete(b)) => types.kind(b) != TypeKind::Func,
+            (NoFunc, Func) | (NoExtern, Extern) | (NoExn, Exn) => true,
+            (None, Any | Eq | I31 | Struct | Array) => true,
+            (I31 | Struct | Array, Eq | Any) | (Eq, Any) => true,
+            _ => false,
+        }
+    }
+
+    /// The top of the hierarchy the type belongs to (`func`, `extern`, `exn` or `any`).
+    pub fn top(self, types: &dyn TypeLookup) -> HeapType {
+        use HeapType::*;
+        match self {
+            Func | NoFunc => Func,
+            Extern | NoExtern => Extern,
+            Exn | NoExn => Exn,
+            Any | Eq | I31 | Struct | Array | None => Any,
+            Concrete(i) => match types.kind(i) {
+                TypeKind::Func => Func,
+                _ => Any,
+            },
+        }
     }
 
     /// The heap type with a concrete index mapped by `f` (e.g. module type index to engine
@@ -87,21 +144,27 @@ impl RefType {
     };
 
     /// Whether every value of `self` is a value of `other`.
-    pub fn matches(self, other: RefType) -> bool {
-        (!self.nullable || other.nullable) && self.heap.matches(other.heap)
+    pub fn matches(self, other: RefType, types: &dyn TypeLookup) -> bool {
+        (!self.nullable || other.nullable) && self.heap.matches(other.heap, types)
     }
 
     /// Whether the references point to functions (`func`, `nofunc` or a function type).
-    pub fn is_func(self) -> bool {
-        matches!(
-            self.heap,
-            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_)
-        )
+    pub fn is_func(self, types: &dyn TypeLookup) -> bool {
+        self.heap.top(types) == HeapType::Func
     }
 
-    fn from_wasm(r: wasmparser::RefType) -> Result<Self, CompileError> {
+    pub(crate) fn from_wasm(r: wasmparser::RefType) -> Result<Self, CompileError> {
+        Ok(RefType {
+            nullable: r.is_nullable(),
+            heap: HeapType::from_wasm(r.heap_type())?,
+        })
+    }
+}
+
+impl HeapType {
+    pub(crate) fn from_wasm(heap: wasmparser::HeapType) -> Result<Self, CompileError> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
-        let heap = match r.heap_type() {
+        Ok(match heap {
             H::Abstract { shared: false, ty } => match ty {
                 A::Func => HeapType::Func,
                 A::Extern => HeapType::Extern,
@@ -109,21 +172,19 @@ impl RefType {
                 A::NoExtern => HeapType::NoExtern,
                 A::Exn => HeapType::Exn,
                 A::NoExn => HeapType::NoExn,
-                _ => {
-                    return Err(CompileError::Unsupported(format!(
-                        "reference type {r} (GC)"
-                    )))
-                }
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
+                _ => return Err(CompileError::Unsupported(format!("heap type {heap:?}"))),
             },
             H::Concrete(index) | H::Exact(index) => match index.as_module_index() {
                 Some(i) => HeapType::Concrete(i),
-                None => return Err(CompileError::Unsupported(format!("reference type {r}"))),
+                None => return Err(CompileError::Unsupported(format!("heap type {heap:?}"))),
             },
-            _ => return Err(CompileError::Unsupported(format!("reference type {r}"))),
-        };
-        Ok(RefType {
-            nullable: r.is_nullable(),
-            heap,
+            _ => return Err(CompileError::Unsupported(format!("heap type {heap:?}"))),
         })
     }
 }
@@ -137,10 +198,26 @@ impl fmt::Display for RefType {
             HeapType::NoExtern => "noextern".to_string(),
             HeapType::Exn => "exn".to_string(),
             HeapType::NoExn => "noexn".to_string(),
+            HeapType::Any => "any".to_string(),
+            HeapType::Eq => "eq".to_string(),
+            HeapType::I31 => "i31".to_string(),
+            HeapType::Struct => "struct".to_string(),
+            HeapType::Array => "array".to_string(),
+            HeapType::None => "none".to_string(),
             HeapType::Concrete(i) => i.to_string(),
         };
         match (self.nullable, self.heap) {
-            (true, HeapType::Func | HeapType::Extern | HeapType::Exn) => write!(f, "{heap}ref"),
+            (
+                true,
+                HeapType::Func
+                | HeapType::Extern
+                | HeapType::Exn
+                | HeapType::Any
+                | HeapType::Eq
+                | HeapType::I31
+                | HeapType::Struct
+                | HeapType::Array,
+            ) => write!(f, "{heap}ref"),
             (true, _) => write!(f, "(ref null {heap})"),
             (false, _) => write!(f, "(ref {heap})"),
         }
@@ -195,9 +272,9 @@ impl ValType {
     }
 
     /// Whether every value of `self` is a value of `other` (see [`RefType::matches`]).
-    pub fn matches(self, other: ValType) -> bool {
+    pub fn matches(self, other: ValType, types: &dyn TypeLookup) -> bool {
         match (self, other) {
-            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b),
+            (ValType::Ref(a), ValType::Ref(b)) => a.matches(b, types),
             (a, b) => a == b,
         }
     }
@@ -258,6 +335,175 @@ impl fmt::Display for FuncType {
             list(&self.params).join(", "),
             list(&self.results).join(", ")
         )
+    }
+}
+
+/// How a struct field or array element is stored: a packed integer or a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StorageType {
+    /// An 8-bit integer, read as an `i32` (`get_s`/`get_u`).
+    I8,
+    /// A 16-bit integer, read as an `i32`.
+    I16,
+    /// A value of this type.
+    Val(ValType),
+}
+
+impl StorageType {
+    /// The size in bytes of one stored field.
+    pub fn size(self) -> u32 {
+        match self {
+            StorageType::I8 => 1,
+            StorageType::I16 => 2,
+            StorageType::Val(ValType::I32 | ValType::F32) => 4,
+            StorageType::Val(ValType::I64 | ValType::F64 | ValType::Ref(_)) => 8,
+            StorageType::Val(ValType::V128) => 16,
+        }
+    }
+
+    /// The value type the field is read as (`i32` for packed fields).
+    pub fn unpacked(self) -> ValType {
+        match self {
+            StorageType::I8 | StorageType::I16 => ValType::I32,
+            StorageType::Val(t) => t,
+        }
+    }
+
+    fn map_index(self, f: impl FnOnce(u32) -> u32) -> StorageType {
+        match self {
+            StorageType::Val(t) => StorageType::Val(t.map_index(f)),
+            packed => packed,
+        }
+    }
+}
+
+/// A struct field or an array's element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldType {
+    /// How the field is stored.
+    pub storage: StorageType,
+    /// Whether `struct.set`/`array.set` may change it.
+    pub mutable: bool,
+}
+
+impl FieldType {
+    /// The field type with its concrete type index mapped by `f`.
+    pub fn map_index(self, f: impl FnOnce(u32) -> u32) -> FieldType {
+        FieldType {
+            storage: self.storage.map_index(f),
+            mutable: self.mutable,
+        }
+    }
+}
+
+/// The structure of a defined type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CompositeType {
+    /// A function type.
+    Func(FuncType),
+    /// A struct type: its fields in order.
+    Struct(Box<[FieldType]>),
+    /// An array type: its element type.
+    Array(FieldType),
+}
+
+impl CompositeType {
+    /// The kind of the type.
+    pub fn kind(&self) -> TypeKind {
+        match self {
+            CompositeType::Func(_) => TypeKind::Func,
+            CompositeType::Struct(_) => TypeKind::Struct,
+            CompositeType::Array(_) => TypeKind::Array,
+        }
+    }
+
+    /// The type with every concrete type index mapped by `f`.
+    pub fn map_index(&self, f: &impl Fn(u32) -> u32) -> CompositeType {
+        match self {
+            CompositeType::Func(ty) => CompositeType::Func(FuncType {
+                params: ty.params.iter().map(|t| t.map_index(f)).collect(),
+                results: ty.results.iter().map(|t| t.map_index(f)).collect(),
+            }),
+            CompositeType::Struct(fields) => {
+                CompositeType::Struct(fields.iter().map(|t| t.map_index(f)).collect())
+            }
+            CompositeType::Array(elem) => CompositeType::Array(elem.map_index(f)),
+        }
+    }
+}
+
+/// A defined type: its structure, its declared supertype and whether it may have subtypes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubType {
+    /// `sub final` (or no `sub` at all): no type may declare this one as its supertype.
+    pub is_final: bool,
+    /// The declared supertype, if any.
+    pub supertype: Option<u32>,
+    /// The structure.
+    pub composite: CompositeType,
+}
+
+impl SubType {
+    /// A final function type without supertype, as every function type is without GC.
+    pub fn func(ty: FuncType) -> Self {
+        SubType {
+            is_final: true,
+            supertype: None,
+            composite: CompositeType::Func(ty),
+        }
+    }
+
+    /// The function type, if this is one.
+    pub fn as_func(&self) -> Option<&FuncType> {
+        match &self.composite {
+            CompositeType::Func(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
+    /// The type with every concrete type index (supertype included) mapped by `f`.
+    pub fn map_index(&self, f: &impl Fn(u32) -> u32) -> SubType {
+        SubType {
+            is_final: self.is_final,
+            supertype: self.supertype.map(f),
+            composite: self.composite.map_index(f),
+        }
+    }
+
+    fn from_wasm(ty: &wasmparser::SubType) -> Result<Self, CompileError> {
+        let field = |f: &wasmparser::FieldType| -> Result<FieldType, CompileError> {
+            Ok(FieldType {
+                storage: match f.element_type {
+                    wasmparser::StorageType::I8 => StorageType::I8,
+                    wasmparser::StorageType::I16 => StorageType::I16,
+                    wasmparser::StorageType::Val(v) => StorageType::Val(ValType::from_wasm(v)?),
+                },
+                mutable: f.mutable,
+            })
+        };
+        let composite = match &ty.composite_type.inner {
+            wasmparser::CompositeInnerType::Func(f) => CompositeType::Func(FuncType {
+                params: convert(f.params())?,
+                results: convert(f.results())?,
+            }),
+            wasmparser::CompositeInnerType::Struct(s) => {
+                CompositeType::Struct(s.fields.iter().map(field).collect::<Result<_, _>>()?)
+            }
+            wasmparser::CompositeInnerType::Array(a) => CompositeType::Array(field(&a.0)?),
+            other => return Err(CompileError::Unsupported(format!("type {other:?}"))),
+        };
+        let supertype =
+            match ty.supertype_idxs.first() {
+                Some(index) => Some(index.as_module_index().ok_or_else(|| {
+                    CompileError::Unsupported(format!("supertype index {index:?}"))
+                })?),
+                None => None,
+            };
+        Ok(SubType {
+            is_final: ty.is_final,
+            supertype,
+            composite,
+        })
     }
 }
 
@@ -355,6 +601,22 @@ pub enum ConstOp {
     I64Sub,
     /// `i64.mul`.
     I64Mul,
+    /// `struct.new` of a module type index: the fields are popped, the last on top.
+    StructNew(u32),
+    /// `struct.new_default`.
+    StructNewDefault(u32),
+    /// `array.new`: the initial element and the length are popped.
+    ArrayNew(u32),
+    /// `array.new_default`: the length is popped.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of a type and an element count: the elements are popped.
+    ArrayNewFixed(u32, u32),
+    /// `ref.i31`.
+    RefI31,
+    /// `any.convert_extern`: the same reference, seen as internal.
+    AnyConvertExtern,
+    /// `extern.convert_any`: the same reference, seen as external.
+    ExternConvertAny,
 }
 
 /// A constant expression: global initialisers, segment offsets, element items.
@@ -384,6 +646,21 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+                Operator::RefI31 => ConstOp::RefI31,
+                Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                Operator::ExternConvertAny => ConstOp::ExternConvertAny,
                 Operator::End => continue,
                 other => {
                     return Err(CompileError::Unsupported(format!(
@@ -524,8 +801,11 @@ pub struct DataSegment {
 /// Everything a module declares, in the spec's index spaces.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
-    /// The type section.
-    pub types: Vec<FuncType>,
+    /// The type section: every defined type, in index order.
+    pub types: Vec<SubType>,
+    /// The recursion groups of the type section, as ranges of type indices, in order (a
+    /// type outside an explicit `rec` is a group of one).
+    pub rec_groups: Vec<Range<u32>>,
     /// Imports, in declaration order.
     pub imports: Vec<Import>,
     /// The type index of every function, imported ones first.
@@ -583,12 +863,13 @@ impl ModuleInfo {
     fn read_payload(&mut self, payload: Payload<'_>) -> Result<(), CompileError> {
         match payload {
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    self.types.push(FuncType {
-                        params: convert(ty.params())?,
-                        results: convert(ty.results())?,
-                    });
+                for group in reader {
+                    let group = group?;
+                    let start = self.types.len() as u32;
+                    for ty in group.types() {
+                        self.types.push(SubType::from_wasm(ty)?);
+                    }
+                    self.rec_groups.push(start..self.types.len() as u32);
                 }
             }
             Payload::ImportSection(reader) => {
@@ -723,7 +1004,40 @@ impl ModuleInfo {
 
     /// The signature of function `index`.
     pub fn func_type(&self, index: u32) -> &FuncType {
-        &self.types[self.functions[index as usize] as usize]
+        self.signature(self.functions[index as usize])
+    }
+
+    /// The function type at type index `index`.
+    ///
+    /// # Panics
+    /// If the type is not a function type (validation rules that out wherever a signature
+    /// is expected).
+    pub fn signature(&self, index: u32) -> &FuncType {
+        self.types[index as usize]
+            .as_func()
+            .expect("validated: a function type")
+    }
+
+    /// The fields of struct type `index`.
+    ///
+    /// # Panics
+    /// If the type is not a struct type.
+    pub fn struct_fields(&self, index: u32) -> &[FieldType] {
+        match &self.types[index as usize].composite {
+            CompositeType::Struct(fields) => fields,
+            _ => panic!("validated: type {index} is a struct type"),
+        }
+    }
+
+    /// The element type of array type `index`.
+    ///
+    /// # Panics
+    /// If the type is not an array type.
+    pub fn array_element(&self, index: u32) -> FieldType {
+        match &self.types[index as usize].composite {
+            CompositeType::Array(elem) => *elem,
+            _ => panic!("validated: type {index} is an array type"),
+        }
     }
 
     /// Whether function `index` is imported.
@@ -738,7 +1052,7 @@ impl ModuleInfo {
 
     /// The payload types of tag `index`.
     pub fn tag_type(&self, index: u32) -> &FuncType {
-        &self.types[self.tags[index as usize] as usize]
+        self.signature(self.tags[index as usize])
     }
 
     /// The export named `name`, if any.
@@ -755,6 +1069,24 @@ impl ModuleInfo {
             .iter()
             .find(|(i, _)| *i == index)
             .map(|(_, n)| n.as_str())
+    }
+}
+
+/// Subtyping of a module's types by module type index.
+impl TypeLookup for ModuleInfo {
+    fn kind(&self, index: u32) -> TypeKind {
+        self.types[index as usize].composite.kind()
+    }
+
+    fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        let mut current = Some(sub);
+        while let Some(index) = current {
+            if index == sup {
+                return true;
+            }
+            current = self.types[index as usize].supertype;
+        }
+        false
     }
 }
 

@@ -36,11 +36,17 @@ pub enum TrapKind {
     Interrupt,
     /// The store ran out of fuel.
     OutOfFuel,
+    /// An array access outside the array.
+    ArrayOutOfBounds,
+    /// `ref.cast` of a reference that is not of the target type.
+    CastFailure,
+    /// A GC allocation the store's GC heap limit does not allow.
+    GcHeapExhausted,
 }
 
 impl TrapKind {
     /// Every trap kind, for decoding.
-    pub const ALL: [TrapKind; 14] = [
+    pub const ALL: [TrapKind; 17] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::UnalignedAtomic,
@@ -55,6 +61,9 @@ impl TrapKind {
         TrapKind::AtomicWaitNonSharedMemory,
         TrapKind::Interrupt,
         TrapKind::OutOfFuel,
+        TrapKind::ArrayOutOfBounds,
+        TrapKind::CastFailure,
+        TrapKind::GcHeapExhausted,
     ];
 
     /// The Cranelift trap code that compiled code uses for this kind.
@@ -74,6 +83,9 @@ impl TrapKind {
             TrapKind::AtomicWaitNonSharedMemory => TrapCode::unwrap_user(7),
             TrapKind::Interrupt => TrapCode::unwrap_user(8),
             TrapKind::OutOfFuel => TrapCode::unwrap_user(9),
+            TrapKind::ArrayOutOfBounds => TrapCode::unwrap_user(10),
+            TrapKind::CastFailure => TrapCode::unwrap_user(11),
+            TrapKind::GcHeapExhausted => TrapCode::unwrap_user(12),
         }
     }
 
@@ -99,6 +111,9 @@ impl TrapKind {
             TrapKind::AtomicWaitNonSharedMemory => "expected shared memory",
             TrapKind::Interrupt => "interrupt",
             TrapKind::OutOfFuel => "all fuel consumed",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::CastFailure => "cast failure",
+            TrapKind::GcHeapExhausted => "GC heap exhausted",
         }
     }
 }

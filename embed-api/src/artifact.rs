@@ -39,8 +39,9 @@ use crate::error::{Error, Result};
 const MAGIC: [u8; 8] = *b"\0wasmjit";
 
 /// The layout above and of the serialized module; bumped when either changes (3: value
-/// types became reference types with heap types, tables gained initialisers).
-pub(crate) const FORMAT_VERSION: u32 = 3;
+/// types became reference types with heap types, tables gained initialisers; 4: GC's
+/// defined types, recursion groups and constant expressions).
+pub(crate) const FORMAT_VERSION: u32 = 4;
 
 /// Bytes before the settings: magic, version, two lengths, the code's offset and length.
 const HEADER_LEN: usize = 44;

@@ -61,10 +61,6 @@ impl OptLevel {
     }
 }
 
-/// Proposals wasmparser validates but wasmjit does not compile: [`Engine::new`] refuses a
-/// configuration that enables one, rather than failing later on the first module using it.
-const UNSUPPORTED_FEATURES: [(WasmFeatures, &str); 1] = [(WasmFeatures::GC, "garbage collection")];
-
 /// Where instances' memories come from ([`Config::allocation_strategy`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum InstanceAllocationStrategy {
@@ -427,8 +423,8 @@ impl Config {
         self.feature(WasmFeatures::FUNCTION_REFERENCES, enable)
     }
 
-    /// The garbage collection proposal. Off by default; not compiled by wasmjit
-    /// ([`Engine::new`] refuses it).
+    /// Garbage collection (Wasm 3.0): recursion groups, subtypes, struct and array types,
+    /// `i31ref`, casts and the GC instructions. On by default.
     pub fn wasm_gc(&mut self, enable: bool) -> &mut Self {
         self.feature(WasmFeatures::GC, enable)
     }
@@ -491,13 +487,6 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Self> {
         if config.max_wasm_stack == 0 {
             return Err(Error::Config("max_wasm_stack must be positive".into()));
-        }
-        for (feature, name) in UNSUPPORTED_FEATURES {
-            if config.codegen.features.contains(feature) {
-                return Err(Error::Config(format!(
-                    "the {name} proposal is not supported by wasmjit"
-                )));
-            }
         }
         if config.target.is_host() {
             wasmjit_runtime::traps::init_traps();

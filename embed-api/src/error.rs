@@ -44,6 +44,12 @@ pub enum Trap {
     Interrupt,
     /// The store ran out of fuel ([`crate::Config::consume_fuel`]).
     OutOfFuel,
+    /// An array access outside the array.
+    ArrayOutOfBounds,
+    /// `ref.cast` of a reference that is not of the target type.
+    CastFailure,
+    /// A GC allocation beyond the store's GC heap limit.
+    GcHeapExhausted,
 }
 
 impl Trap {
@@ -65,6 +71,9 @@ impl Trap {
             Trap::AtomicWaitNonSharedMemory => "expected shared memory",
             Trap::Interrupt => "interrupt",
             Trap::OutOfFuel => "all fuel consumed",
+            Trap::ArrayOutOfBounds => "out of bounds array access",
+            Trap::CastFailure => "cast failure",
+            Trap::GcHeapExhausted => "GC heap exhausted",
         }
     }
 
@@ -84,6 +93,9 @@ impl Trap {
             TrapKind::AtomicWaitNonSharedMemory => Trap::AtomicWaitNonSharedMemory,
             TrapKind::Interrupt => Trap::Interrupt,
             TrapKind::OutOfFuel => Trap::OutOfFuel,
+            TrapKind::ArrayOutOfBounds => Trap::ArrayOutOfBounds,
+            TrapKind::CastFailure => Trap::CastFailure,
+            TrapKind::GcHeapExhausted => Trap::GcHeapExhausted,
         }
     }
 }

@@ -12,9 +12,10 @@ use crate::instance::Instance;
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreContext, StoreContextMut};
 use crate::store::{StoreId, StoreInner, StoreOpaque};
 use crate::tag::ExnRef;
-use crate::types::FuncType;
+use crate::types::{FuncType, TypeSpace};
 use crate::values::Val;
 use crate::Extern;
+use wasmjit_runtime::type_registry::TypeRegistry;
 
 /// Value slots an untyped call keeps on the stack; larger signatures use the heap.
 const INLINE_SLOTS: usize = 8;
@@ -64,14 +65,18 @@ const _: () = assert!(
 
 impl FuncData {
     /// The data of function `func_index` of `instance`.
-    pub(crate) fn for_instance_func(instance: &RtInstance, func_index: u32) -> Self {
+    pub(crate) fn for_instance_func(
+        instance: &RtInstance,
+        func_index: u32,
+        registry: &TypeRegistry,
+    ) -> Self {
         let module = instance.module();
         let info = &module.compiled().info;
         let type_index = info.functions[func_index as usize];
         FuncData {
             func_ref: instance.func_ref(func_index),
             trampoline: module.code().array_to_wasm(type_index),
-            ty: FuncType::from_module(info, type_index),
+            ty: TypeSpace::module(registry, module.type_ids()).func_type(type_index),
         }
     }
 }

@@ -3,6 +3,7 @@
 use crate::tag::{tag_type, Tag};
 use wasmjit_codegen::{
     EntityIndex, EntityType, GlobalType, Import, MemoryAssumptions, MemoryType, TableType,
+    TypeLookup,
 };
 use wasmjit_runtime::instance::{
     Imports, Instance as RtInstance, InstantiationError, LoadedModule,
@@ -18,7 +19,7 @@ use crate::module::Module;
 use crate::store::{opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::table::Table;
 use crate::typed::{TypedFunc, WasmTyList};
-use crate::types::{ExternType, FuncType};
+use crate::types::{ExternType, TypeSpace};
 
 /// An instantiated module in a store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -350,15 +351,17 @@ fn resolve_imports(
         };
         match (&import.ty, item) {
             (EntityType::Function(ty), Extern::Func(f)) => {
-                // Function types are final without GC: the signature must be the same.
+                // A function of a subtype of the import's type serves it.
+                let registry = store.engine.types();
                 // SAFETY: the funcref lives as long as the store.
-                if unsafe { (*f.func_ref(store)).type_id } != module.type_id(*ty) {
+                let actual = unsafe { (*f.func_ref(store)).type_id };
+                if !registry.is_subtype(actual, module.type_id(*ty)) {
                     return Err(Error::Link(format!(
                         "incompatible import type for `{}`.`{}`: expected a function of type \
                          {}, found one of type {}",
                         import.module,
                         import.name,
-                        FuncType::from_module(info, *ty),
+                        TypeSpace::module(registry, module.type_ids()).func_type(*ty),
                         f.ty_in(store)
                     )));
                 }
@@ -402,17 +405,15 @@ fn resolve_imports(
             (EntityType::Global(ty), Extern::Global(g)) => {
                 let data = g.data(store);
                 let want = module.canonical_global(*ty);
-                if !global_matches(&data.ty, &want) {
+                if !global_matches(&data.ty, &want, store.engine.types()) {
                     return Err(mismatch_type(global_name(&want), global_name(&data.ty)));
                 }
                 resolved.globals.push(data.ptr);
             }
             (EntityType::Tag(ty), Extern::Tag(t)) => {
                 let ptr = t.data(store).ptr;
-                let registry = store.engine.types();
-                let expected = registry.get(registry.register_module(&info.types)[*ty as usize]);
                 // SAFETY: the tag lives as long as the store.
-                if unsafe { ptr.as_ref() }.ty != expected {
+                if unsafe { ptr.as_ref() }.type_id != module.type_id(*ty) {
                     return Err(mismatch());
                 }
                 resolved.tags.push(ptr);
@@ -462,12 +463,12 @@ fn memory_matches(have: &MemoryType, want: &MemoryType) -> bool {
 /// An imported global matches when a mutable one has the same type (it is read and written)
 /// and an immutable one a subtype (it is only read): a `(ref $t)` global serves a `funcref`
 /// import, not the reverse.
-fn global_matches(have: &GlobalType, want: &GlobalType) -> bool {
+fn global_matches(have: &GlobalType, want: &GlobalType, types: &dyn TypeLookup) -> bool {
     have.mutable == want.mutable
         && if want.mutable {
             have.content == want.content
         } else {
-            have.content.matches(want.content)
+            have.content.matches(want.content, types)
         }
 }
 

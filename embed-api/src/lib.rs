@@ -18,6 +18,7 @@
 //! assert_eq!(add.call(&mut store, (2, 40)).unwrap(), 42);
 //! ```
 
+mod anyref;
 mod artifact;
 mod cache;
 mod engine;
@@ -37,6 +38,7 @@ mod typed;
 mod types;
 mod values;
 
+pub use anyref::{AnyRef, I31};
 pub use engine::{
     BoundsChecks, Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
 };
@@ -54,7 +56,7 @@ pub use table::Table;
 pub use tag::{ExnRef, Tag, TagType};
 pub use typed::{IntoFunc, TypedFunc, WasmRet, WasmTy, WasmTyList};
 pub use types::{
-    ExternType, FuncType, GlobalType, HeapType, MemoryType, MemoryTypeBuilder, Mutability, RefType,
-    TableType, ValType,
+    DefinedKind, DefinedType, ExternType, FuncType, GlobalType, HeapType, MemoryType,
+    MemoryTypeBuilder, Mutability, RefType, TableType, ValType,
 };
 pub use values::Val;

@@ -38,6 +38,16 @@ pub trait ResourceLimiter: Send {
     fn tables(&self) -> usize {
         usize::MAX
     }
+
+    /// Whether the store's GC heap (its structs and arrays) may grow from `current` to
+    /// `desired` bytes. A refused growth makes the allocating instruction trap with
+    /// [`Trap::GcHeapExhausted`](crate::Trap::GcHeapExhausted). Unlimited by default (up to
+    /// the heap's 4 GiB reservation).
+    fn gc_heap_growing(&mut self, current: usize, desired: usize) -> bool {
+        let _ = current;
+        let _ = desired;
+        true
+    }
 }
 
 /// A [`ResourceLimiter`] with fixed caps, built by [`StoreLimitsBuilder`]. Unset caps are
@@ -50,6 +60,7 @@ pub struct StoreLimits {
     instances: Option<usize>,
     memories: Option<usize>,
     tables: Option<usize>,
+    gc_heap_size: Option<usize>,
     /// Bytes of every memory the limiter has allowed so far, for `total_memory`.
     allowed_memory: usize,
 }
@@ -87,6 +98,10 @@ impl ResourceLimiter for StoreLimits {
 
     fn tables(&self) -> usize {
         self.tables.unwrap_or(usize::MAX)
+    }
+
+    fn gc_heap_growing(&mut self, _current: usize, desired: usize) -> bool {
+        self.gc_heap_size.is_none_or(|cap| desired <= cap)
     }
 }
 
@@ -146,6 +161,12 @@ impl StoreLimitsBuilder {
         self
     }
 
+    /// The most bytes the store's GC heap (its structs and arrays) may hold.
+    pub fn gc_heap_size(mut self, bytes: usize) -> Self {
+        self.0.gc_heap_size = Some(bytes);
+        self
+    }
+
     /// The limits.
     pub fn build(self) -> StoreLimits {
         self.0
@@ -178,6 +199,7 @@ pub(crate) unsafe fn ask_limiter<T>(store: *mut u8, request: GrowRequest) -> boo
         GrowResource::Instances => desired <= limiter.instances(),
         GrowResource::Memories => desired <= limiter.memories(),
         GrowResource::Tables => desired <= limiter.tables(),
+        GrowResource::GcHeap => limiter.gc_heap_growing(current, desired),
     }
 }
 

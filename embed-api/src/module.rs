@@ -1,6 +1,7 @@
 //! Compiled modules.
 
 use crate::tag::TagType;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use wasmjit_codegen::{compile_module, CompiledModule, EntityIndex, ModuleInfo};
@@ -10,7 +11,7 @@ use wasmjit_runtime::mmap::{page_size, Mmap};
 use crate::artifact;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TypeSpace};
+use crate::types::{ExternType, GlobalType, MemoryType, TableType, TypeSpace};
 
 /// A validated and compiled WebAssembly module, ready to be instantiated any number of
 /// times. Cheap to clone; usable from any thread.
@@ -283,15 +284,32 @@ impl Module {
         c.disassembly.get(defined as usize)?.as_deref()
     }
 
+    /// The engine-wide ids of the module's types, by module type index (registered now for
+    /// a module compiled for another target, which was never loaded).
+    fn type_ids(&self) -> Cow<'_, [u32]> {
+        match &self.inner.artifact {
+            Artifact::Loaded(loaded) => Cow::Borrowed(loaded.type_ids()),
+            Artifact::Foreign(compiled) => Cow::Owned(
+                self.inner
+                    .engine
+                    .types()
+                    .register_module(&compiled.info.types, &compiled.info.rec_groups)
+                    .into(),
+            ),
+        }
+    }
+
     /// The imports, in order.
     pub fn imports(&self) -> Vec<ImportType> {
         let info = self.info();
+        let ids = self.type_ids();
+        let space = TypeSpace::module(self.inner.engine.types(), &ids);
         info.imports
             .iter()
             .map(|i| ImportType {
                 module: i.module.clone(),
                 name: i.name.clone(),
-                ty: ExternType::from_codegen(info, &i.ty),
+                ty: ExternType::from_codegen(&space, &i.ty),
             })
             .collect()
     }
@@ -299,14 +317,15 @@ impl Module {
     /// The exports, in order.
     pub fn exports(&self) -> Vec<ExportType> {
         let info = self.info();
-        let space = TypeSpace::module(info);
+        let ids = self.type_ids();
+        let space = TypeSpace::module(self.inner.engine.types(), &ids);
         info.exports
             .iter()
             .map(|e| ExportType {
                 name: e.name.clone(),
                 ty: match e.index {
                     EntityIndex::Function(f) => {
-                        ExternType::Func(FuncType::from_module(info, info.functions[f as usize]))
+                        ExternType::Func(space.func_type(info.functions[f as usize]))
                     }
                     EntityIndex::Table(t) => {
                         ExternType::Table(TableType::from_codegen(&info.tables[t as usize], &space))
@@ -318,10 +337,9 @@ impl Module {
                         &info.globals[g as usize],
                         &space,
                     )),
-                    EntityIndex::Tag(t) => ExternType::Tag(TagType::new(FuncType::from_module(
-                        info,
-                        info.tags[t as usize],
-                    ))),
+                    EntityIndex::Tag(t) => {
+                        ExternType::Tag(TagType::new(space.func_type(info.tags[t as usize])))
+                    }
                 },
             })
             .collect()

@@ -14,9 +14,10 @@ use wasmjit_runtime::memory::LinearMemory;
 use wasmjit_runtime::table::Table as RtTable;
 use wasmjit_runtime::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
+use crate::anyref::Externalized;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::externref::ExternData;
+use crate::externref::{ExternData, ExternRef};
 use crate::func::FuncData;
 use crate::limits::{ask_limiter, ResourceLimiter};
 
@@ -127,6 +128,7 @@ impl<T> Store<T> {
         let ptr: *mut StoreInner<T> = &mut *inner;
         *inner.opaque.vm.store.get_mut() = ptr.cast();
         *inner.opaque.vm.epoch.get_mut() = engine.epoch();
+        *inner.opaque.vm.types.get_mut() = inner.opaque.engine.types();
         Store { inner }
     }
 
@@ -252,6 +254,29 @@ impl StoreOpaque {
         index
     }
 
+    /// The `externref` whose word (see `anyref::extern_word`) is `word`, registering an
+    /// externalised internal reference on first sight; `None` for null.
+    pub(crate) fn extern_for_word(&mut self, word: u64) -> Option<ExternRef> {
+        if word == 0 {
+            return None;
+        }
+        let index = match self.extern_by_ptr.get(&(word as usize)) {
+            Some(index) => *index,
+            None => {
+                let index = self.externs.len();
+                self.externs.push(Box::new(ExternData {
+                    value: Box::new(Externalized(word)),
+                }));
+                self.extern_by_ptr.insert(word as usize, index);
+                index
+            }
+        };
+        Some(ExternRef {
+            store: self.id,
+            index,
+        })
+    }
+
     /// The store index of the function a raw funcref points at, registering it on first
     /// sight. `func_ref` must be null or point into this store.
     pub(crate) fn func_for_ref(&mut self, func_ref: *const VMFuncRef) -> Option<usize> {
@@ -270,6 +295,7 @@ impl StoreOpaque {
         Some(self.push_func(FuncData::for_instance_func(
             &self.instances[instance],
             func_index,
+            self.engine.types(),
         )))
     }
 }

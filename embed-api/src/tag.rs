@@ -60,8 +60,10 @@ impl Tag {
             )));
         }
         let store = opaque_mut(&mut store);
+        let canonical = ty.ty().to_codegen(&Canonical::new(store.engine.types()));
         let tag = Box::new(VMTag {
-            ty: ty.ty().to_codegen(&Canonical::new(store.engine.types())),
+            type_id: store.engine.types().register(&canonical),
+            ty: canonical,
         });
         let ptr = NonNull::from(&*tag);
         store.owned_tags.push(tag);

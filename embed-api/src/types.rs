@@ -44,6 +44,8 @@ impl ValType {
     pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
     /// `exnref`, i.e. `(ref null exn)`.
     pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+    /// `anyref`, i.e. `(ref null any)`.
+    pub const ANYREF: ValType = ValType::Ref(RefType::ANYREF);
     /// `nullfuncref`: a reference to no function (only null has this type).
     pub const NULLFUNCREF: ValType = ValType::Ref(RefType::NULLFUNCREF);
     /// `nullexternref`: a reference to no host value (only null has this type).
@@ -133,6 +135,8 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
     /// `exnref`: `(ref null exn)`.
     pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
+    /// `anyref`: `(ref null any)`.
+    pub const ANYREF: RefType = RefType::new(true, HeapType::Any);
     /// `nullfuncref`, i.e. `(ref null nofunc)`.
     pub const NULLFUNCREF: RefType = RefType::new(true, HeapType::NoFunc);
     /// `nullexternref`, i.e. `(ref null noextern)`.
@@ -179,7 +183,17 @@ impl RefType {
 impl fmt::Display for RefType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.nullable, &self.heap_type) {
-            (true, HeapType::Func | HeapType::Extern | HeapType::Exn) => {
+            (
+                true,
+                HeapType::Func
+                | HeapType::Extern
+                | HeapType::Exn
+                | HeapType::Any
+                | HeapType::Eq
+                | HeapType::I31
+                | HeapType::Struct
+                | HeapType::Array,
+            ) => {
                 write!(f, "{}ref", self.heap_type)
             }
             (true, heap) => write!(f, "(ref null {heap})"),
@@ -188,8 +202,8 @@ impl fmt::Display for RefType {
     }
 }
 
-/// What a reference points to: the abstract heap types of Wasm 3.0 without GC, and
-/// functions of one signature.
+/// What a reference points to: the abstract heap types of Wasm 3.0, functions of one
+/// signature, and the engine's other defined types.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum HeapType {
     /// Any function (`func`).
@@ -205,33 +219,62 @@ pub enum HeapType {
     Exn,
     /// No exception: only null (`noexn`).
     NoExn,
-    /// Functions of this signature (`(ref $t)` for a function type `$t`).
+    /// Any internal value: structs, arrays, `i31`s and internalised host values (`any`).
+    Any,
+    /// Values `ref.eq` compares: structs, arrays and `i31`s (`eq`).
+    Eq,
+    /// Unboxed 31-bit integers (`i31`).
+    I31,
+    /// Any struct (`struct`).
+    Struct,
+    /// Any array (`array`).
+    Array,
+    /// No internal value: only null (`none`).
+    None,
+    /// Functions of this signature (`(ref $t)` for a function type `$t` that is final,
+    /// without supertype and alone in its recursion group, as every function type written
+    /// without `sub` or `rec` is).
     ConcreteFunc(FuncType),
+    /// Another defined type of the engine: a struct or array type, or a function type
+    /// declared with `sub` or in a recursion group.
+    Concrete(DefinedType),
 }
 
 impl HeapType {
-    /// Whether every reference to `self` is a reference to `other`: equal types, `nofunc`
-    /// below every function type, a concrete function type below `func`, `noextern` below
-    /// `extern`, `noexn` below `exn`. Function types have no declared supertypes without GC,
-    /// so two concrete types match only when equal.
+    /// Whether every reference to `self` is a reference to `other`: equal types, a
+    /// concrete type below its declared supertypes and the abstract type of its kind, the
+    /// bottom types (`nofunc`, `noextern`, `noexn`, `none`) below every type of their
+    /// hierarchy, `i31`, `struct` and `array` below `eq`, below `any`.
     pub fn matches(&self, other: &HeapType) -> bool {
         use HeapType::*;
-        self == other
-            || matches!(
-                (self, other),
-                (NoFunc, Func | ConcreteFunc(_))
-                    | (ConcreteFunc(_), Func)
-                    | (NoExtern, Extern)
-                    | (NoExn, Exn)
-            )
+        if self == other {
+            return true;
+        }
+        match (self, other) {
+            (Concrete(a), Concrete(b)) => a.is_subtype_of(b),
+            (Concrete(a), abs) => matches!(
+                (a.kind, abs),
+                (DefinedKind::Func, Func)
+                    | (DefinedKind::Struct, Struct | Eq | Any)
+                    | (DefinedKind::Array, Array | Eq | Any)
+            ),
+            (ConcreteFunc(_), Func) | (NoFunc, Func | ConcreteFunc(_)) => true,
+            (NoFunc, Concrete(b)) => b.kind == DefinedKind::Func,
+            (None, Concrete(b)) => b.kind != DefinedKind::Func,
+            (NoExtern, Extern) | (NoExn, Exn) => true,
+            (None, Any | Eq | I31 | Struct | Array) => true,
+            (I31 | Struct | Array, Eq | Any) | (Eq, Any) => true,
+            _ => false,
+        }
     }
 
-    /// Whether the references point to functions (`func`, `nofunc` or a signature).
+    /// Whether the references point to functions (`func`, `nofunc` or a function type).
     pub fn is_func(&self) -> bool {
-        matches!(
-            self,
-            HeapType::Func | HeapType::NoFunc | HeapType::ConcreteFunc(_)
-        )
+        match self {
+            HeapType::Func | HeapType::NoFunc | HeapType::ConcreteFunc(_) => true,
+            HeapType::Concrete(ty) => ty.kind == DefinedKind::Func,
+            _ => false,
+        }
     }
 
     /// Whether the references point to host values (`extern`, `noextern`).
@@ -244,11 +287,25 @@ impl HeapType {
         matches!(self, HeapType::Exn | HeapType::NoExn)
     }
 
+    /// Whether the references point to internal values (`any` and the types below it).
+    pub fn is_any(&self) -> bool {
+        match self {
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None => true,
+            HeapType::Concrete(ty) => ty.kind != DefinedKind::Func,
+            _ => false,
+        }
+    }
+
     /// The signature, for a concrete function type.
     pub fn as_concrete_func(&self) -> Option<&FuncType> {
         match self {
             HeapType::ConcreteFunc(ty) => Some(ty),
-            _ => None,
+            _ => Option::None,
         }
     }
 
@@ -260,11 +317,17 @@ impl HeapType {
             cg::HeapType::NoExtern => HeapType::NoExtern,
             cg::HeapType::Exn => HeapType::Exn,
             cg::HeapType::NoExn => HeapType::NoExn,
-            cg::HeapType::Concrete(index) => HeapType::ConcreteFunc(space.func_type(index)),
+            cg::HeapType::Any => HeapType::Any,
+            cg::HeapType::Eq => HeapType::Eq,
+            cg::HeapType::I31 => HeapType::I31,
+            cg::HeapType::Struct => HeapType::Struct,
+            cg::HeapType::Array => HeapType::Array,
+            cg::HeapType::None => HeapType::None,
+            cg::HeapType::Concrete(index) => space.heap_type(index),
         }
     }
 
-    fn to_codegen(&self, cx: &Canonical<'_>) -> cg::HeapType {
+    pub(crate) fn to_codegen(&self, cx: &Canonical<'_>) -> cg::HeapType {
         match self {
             HeapType::Func => cg::HeapType::Func,
             HeapType::Extern => cg::HeapType::Extern,
@@ -272,7 +335,14 @@ impl HeapType {
             HeapType::NoExtern => cg::HeapType::NoExtern,
             HeapType::Exn => cg::HeapType::Exn,
             HeapType::NoExn => cg::HeapType::NoExn,
+            HeapType::Any => cg::HeapType::Any,
+            HeapType::Eq => cg::HeapType::Eq,
+            HeapType::I31 => cg::HeapType::I31,
+            HeapType::Struct => cg::HeapType::Struct,
+            HeapType::Array => cg::HeapType::Array,
+            HeapType::None => cg::HeapType::None,
             HeapType::ConcreteFunc(ty) => cg::HeapType::Concrete(cx.id(ty)),
+            HeapType::Concrete(ty) => cg::HeapType::Concrete(ty.id),
         }
     }
 }
@@ -287,54 +357,152 @@ impl fmt::Display for HeapType {
             HeapType::NoExtern => f.write_str("noextern"),
             HeapType::Exn => f.write_str("exn"),
             HeapType::NoExn => f.write_str("noexn"),
+            HeapType::Any => f.write_str("any"),
+            HeapType::Eq => f.write_str("eq"),
+            HeapType::I31 => f.write_str("i31"),
+            HeapType::Struct => f.write_str("struct"),
+            HeapType::Array => f.write_str("array"),
+            HeapType::None => f.write_str("none"),
             HeapType::ConcreteFunc(ty) => write!(f, "(func {ty})"),
+            HeapType::Concrete(ty) => ty.fmt(f),
         }
+    }
+}
+
+/// What a defined type is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DefinedKind {
+    /// A function type.
+    Func,
+    /// A struct type.
+    Struct,
+    /// An array type.
+    Array,
+}
+
+/// A defined type of an engine, by its engine-wide id: types are equal exactly when their
+/// recursion groups are (the spec's iso-recursive equivalence), so the id is the type's
+/// identity. It knows its declared supertypes, so subtyping needs no engine. Compare it only
+/// with types of the same engine.
+#[derive(Clone, Debug)]
+pub struct DefinedType {
+    id: u32,
+    kind: DefinedKind,
+    /// The supertype chain, root first, ending with `id`.
+    supertypes: Arc<[u32]>,
+}
+
+impl DefinedType {
+    /// Whether the type is a function, struct or array type.
+    pub fn kind(&self) -> DefinedKind {
+        self.kind
+    }
+
+    /// Whether `self` is `other` or declares it as a supertype, directly or not.
+    pub fn is_subtype_of(&self, other: &DefinedType) -> bool {
+        let depth = other.supertypes.len();
+        depth <= self.supertypes.len() && self.supertypes[depth - 1] == other.id
+    }
+
+    fn from_registry(registry: &TypeRegistry, id: u32) -> Self {
+        DefinedType {
+            id,
+            kind: match cg::TypeLookup::kind(registry, id) {
+                cg::TypeKind::Func => DefinedKind::Func,
+                cg::TypeKind::Struct => DefinedKind::Struct,
+                cg::TypeKind::Array => DefinedKind::Array,
+            },
+            supertypes: registry.supertypes(id),
+        }
+    }
+}
+
+impl PartialEq for DefinedType {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for DefinedType {}
+
+impl std::hash::Hash for DefinedType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+/// Prints the kind and the engine-wide id: `(struct #12)`.
+impl fmt::Display for DefinedType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            DefinedKind::Func => "func",
+            DefinedKind::Struct => "struct",
+            DefinedKind::Array => "array",
+        };
+        write!(f, "({kind} #{})", self.id)
     }
 }
 
 /// Where the concrete type indices of codegen types lead: a module's type section (indices
-/// are module type indices) or the engine's registry (indices are signature ids). Without
-/// GC a type names only earlier types, so spelling one out always ends; each signature is
-/// spelt out once and shared, so the work grows with the number of types, not with the
-/// size of their expansion.
+/// are module type indices, mapped to engine-wide ids by the module's `type_ids`) or the
+/// engine's registry (indices are engine-wide ids). A plain function type (see
+/// [`HeapType::ConcreteFunc`]) is spelt out, which always ends (such a type names only
+/// other types, never itself); each is spelt out once and shared, so the work grows with
+/// the number of types, not with the size of their expansion. Any other defined type is a
+/// [`DefinedType`].
 pub(crate) struct TypeSpace<'a> {
-    source: TypeSource<'a>,
+    registry: &'a TypeRegistry,
+    /// A module's engine-wide type ids, by module type index.
+    module_ids: Option<&'a [u32]>,
     spelt: RefCell<HashMap<u32, FuncType>>,
 }
 
-enum TypeSource<'a> {
-    Module(&'a cg::ModuleInfo),
-    Engine(&'a TypeRegistry),
-}
-
 impl<'a> TypeSpace<'a> {
-    /// The types of one module, by module type index.
-    pub(crate) fn module(info: &'a cg::ModuleInfo) -> Self {
+    /// The types of one module, by module type index: `ids` are their engine-wide ids.
+    pub(crate) fn module(registry: &'a TypeRegistry, ids: &'a [u32]) -> Self {
         TypeSpace {
-            source: TypeSource::Module(info),
+            registry,
+            module_ids: Some(ids),
             spelt: RefCell::default(),
         }
     }
 
-    /// Canonical types, by signature id.
+    /// Canonical types, by engine-wide id.
     pub(crate) fn engine(registry: &'a TypeRegistry) -> Self {
         TypeSpace {
-            source: TypeSource::Engine(registry),
+            registry,
+            module_ids: Option::None,
             spelt: RefCell::default(),
+        }
+    }
+
+    fn engine_id(&self, index: u32) -> u32 {
+        match self.module_ids {
+            Some(ids) => ids[index as usize],
+            Option::None => index,
         }
     }
 
     /// The public form of the function type at `index`.
     pub(crate) fn func_type(&self, index: u32) -> FuncType {
-        if let Some(ty) = self.spelt.borrow().get(&index) {
+        let id = self.engine_id(index);
+        if let Some(ty) = self.spelt.borrow().get(&id) {
             return ty.clone();
         }
-        let ty = match self.source {
-            TypeSource::Module(info) => FuncType::from_codegen(&info.types[index as usize], self),
-            TypeSource::Engine(registry) => FuncType::from_codegen(&registry.get(index), self),
-        };
-        self.spelt.borrow_mut().insert(index, ty.clone());
+        let engine = TypeSpace::engine(self.registry);
+        let ty = FuncType::from_codegen(&self.registry.get(id), &engine);
+        self.spelt.borrow_mut().insert(id, ty.clone());
         ty
+    }
+
+    /// The public form of the concrete heap type at `index`.
+    fn heap_type(&self, index: u32) -> HeapType {
+        let id = self.engine_id(index);
+        if self.registry.is_plain_func(id) {
+            HeapType::ConcreteFunc(self.func_type(index))
+        } else {
+            HeapType::Concrete(DefinedType::from_registry(self.registry, id))
+        }
     }
 }
 
@@ -418,11 +586,6 @@ impl FuncType {
     /// The result types, in order.
     pub fn results(&self) -> impl ExactSizeIterator<Item = ValType> + '_ {
         self.types[self.num_params..].iter().cloned()
-    }
-
-    /// Type `index` of `info`'s type section.
-    pub(crate) fn from_module(info: &cg::ModuleInfo, index: u32) -> Self {
-        TypeSpace::module(info).func_type(index)
     }
 
     pub(crate) fn from_codegen(ty: &cg::FuncType, space: &TypeSpace<'_>) -> Self {
@@ -842,17 +1005,15 @@ impl ExternType {
         }
     }
 
-    /// The public form of an import's or export's type in `info`.
-    pub(crate) fn from_codegen(info: &cg::ModuleInfo, ty: &cg::EntityType) -> Self {
-        let space = TypeSpace::module(info);
+    /// The public form of an import's or export's type in a module whose types `space`
+    /// gives.
+    pub(crate) fn from_codegen(space: &TypeSpace<'_>, ty: &cg::EntityType) -> Self {
         match ty {
-            cg::EntityType::Function(t) => ExternType::Func(FuncType::from_module(info, *t)),
-            cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t, &space)),
+            cg::EntityType::Function(t) => ExternType::Func(space.func_type(*t)),
+            cg::EntityType::Table(t) => ExternType::Table(TableType::from_codegen(t, space)),
             cg::EntityType::Memory(m) => ExternType::Memory(MemoryType::from_codegen(m)),
-            cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g, &space)),
-            cg::EntityType::Tag(t) => {
-                ExternType::Tag(TagType::new(FuncType::from_module(info, *t)))
-            }
+            cg::EntityType::Global(g) => ExternType::Global(GlobalType::from_codegen(g, space)),
+            cg::EntityType::Tag(t) => ExternType::Tag(TagType::new(space.func_type(*t))),
         }
     }
 }

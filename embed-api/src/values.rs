@@ -6,11 +6,14 @@ use wasmjit_runtime::exceptions::VMException;
 use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 
 use crate::error::{Error, Result};
-use crate::externref::{ExternData, ExternRef};
+use wasmjit_runtime::gc;
+
+use crate::anyref::{extern_word, AnyRef};
+use crate::externref::ExternRef;
 use crate::func::Func;
 use crate::store::{opaque, AsContext, StoreOpaque};
 use crate::tag::ExnRef;
-use crate::types::{HeapType, ValType};
+use crate::types::{Canonical, HeapType, ValType};
 
 /// A WebAssembly value. Floats are kept as bits, so NaN payloads survive a round trip.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,6 +34,9 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An `exnref`: `None` is null.
     ExnRef(Option<ExnRef>),
+    /// An `anyref` (a struct, an array, an `i31` or an internalised host value): `None` is
+    /// null.
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
@@ -45,6 +51,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
             Val::ExnRef(_) => ValType::EXNREF,
+            Val::AnyRef(_) => ValType::ANYREF,
         }
     }
 
@@ -65,12 +72,16 @@ impl Val {
             Val::ExternRef(None) => r.is_nullable() && r.heap_type().is_extern(),
             Val::FuncRef(Some(f)) => match r.heap_type() {
                 HeapType::Func => true,
-                HeapType::ConcreteFunc(sig) => {
-                    f.store == store.id && {
+                heap @ (HeapType::ConcreteFunc(_) | HeapType::Concrete(_)) => {
+                    f.store == store.id && heap.is_func() && {
                         let registry = store.engine.types();
+                        let cx = Canonical::new(registry);
+                        let wasmjit_codegen::HeapType::Concrete(want) = heap.to_codegen(&cx) else {
+                            return false;
+                        };
                         // SAFETY: the funcref lives as long as the store, which is borrowed.
                         let id = unsafe { (*f.func_ref(store)).type_id };
-                        id == sig.type_id(registry)
+                        wasmjit_codegen::TypeLookup::is_subtype(registry, id, want)
                     }
                 }
                 _ => false,
@@ -78,6 +89,17 @@ impl Val {
             Val::ExternRef(Some(_)) => *r.heap_type() == HeapType::Extern,
             Val::ExnRef(None) => r.is_nullable() && r.heap_type().is_exn(),
             Val::ExnRef(Some(_)) => *r.heap_type() == HeapType::Exn,
+            Val::AnyRef(None) => r.is_nullable() && r.heap_type().is_any(),
+            Val::AnyRef(Some(a)) => {
+                a.store == store.id && r.heap_type().is_any() && {
+                    let heap = r
+                        .heap_type()
+                        .to_codegen(&Canonical::new(store.engine.types()));
+                    // SAFETY: the reference is of this store, which is borrowed, so no wasm
+                    // runs.
+                    unsafe { gc::ref_matches(&store.vm, a.raw, heap) }
+                }
+            }
             _ => false,
         }
     }
@@ -113,6 +135,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::Ref(r) if r.heap_type().is_extern() => Val::ExternRef(None),
             ValType::Ref(r) if r.heap_type().is_exn() => Val::ExnRef(None),
+            ValType::Ref(r) if r.heap_type().is_any() => Val::AnyRef(None),
             ValType::Ref(_) => Val::FuncRef(None),
         }
     }
@@ -169,7 +192,7 @@ impl Val {
                 if r.store != store.id {
                     return Err(Error::Link("externref belongs to another store".into()));
                 }
-                &*store.externs[r.index] as *const ExternData as usize as u128
+                u128::from(extern_word(store, r.index))
             }
             Val::ExnRef(None) => 0,
             Val::ExnRef(Some(e)) => {
@@ -177,6 +200,13 @@ impl Val {
                     return Err(Error::Link("exnref belongs to another store".into()));
                 }
                 e.as_raw() as usize as u128
+            }
+            Val::AnyRef(None) => 0,
+            Val::AnyRef(Some(a)) => {
+                if a.store != store.id {
+                    return Err(Error::Link("anyref belongs to another store".into()));
+                }
+                u128::from(a.raw)
             }
         };
         Ok(bits.to_le_bytes())
@@ -195,6 +225,13 @@ impl Val {
                 let ptr = bits as u64 as usize as *mut VMException;
                 Val::ExnRef((!ptr.is_null()).then(|| ExnRef::from_raw(store, ptr)))
             }
+            ValType::Ref(r) if r.heap_type().is_any() => {
+                let raw = bits as u64;
+                Val::AnyRef((raw != 0).then_some(AnyRef {
+                    store: store.id,
+                    raw,
+                }))
+            }
             ValType::Ref(r) if !r.heap_type().is_extern() => {
                 let ptr = bits as u64 as usize as *const VMFuncRef;
                 Val::FuncRef(store.func_for_ref(ptr).map(|index| Func {
@@ -202,13 +239,7 @@ impl Val {
                     index,
                 }))
             }
-            ValType::Ref(_) => {
-                let ptr = bits as u64 as usize;
-                Val::ExternRef(store.extern_by_ptr.get(&ptr).map(|index| ExternRef {
-                    store: store.id,
-                    index: *index,
-                }))
-            }
+            ValType::Ref(_) => Val::ExternRef(store.extern_for_word(bits as u64)),
         }
     }
 }
@@ -227,6 +258,8 @@ impl fmt::Display for Val {
             Val::ExternRef(Some(_)) => f.write_str("externref"),
             Val::ExnRef(None) => f.write_str("null exnref"),
             Val::ExnRef(Some(_)) => f.write_str("exnref"),
+            Val::AnyRef(None) => f.write_str("null anyref"),
+            Val::AnyRef(Some(_)) => f.write_str("anyref"),
         }
     }
 }

@@ -13,6 +13,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub(crate) use crate::exceptions::wasmjit_throw_ref as throw_ref;
+pub(crate) use crate::gc::{
+    array_copy, array_fill, array_init_data, array_init_elem, array_new_data, array_new_elem,
+    gc_alloc_array, gc_alloc_struct, ref_test,
+};
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;
 

@@ -38,6 +38,9 @@ pub struct VMTag {
     /// The payload types are the parameters of this function type, in canonical form
     /// (concrete types as engine-wide signature ids), so tags of different modules compare.
     pub ty: FuncType,
+    /// The engine-wide id of the tag's type: tags match on import when their ids are equal
+    /// (types in recursion groups are the same only with the same group).
+    pub type_id: u32,
 }
 
 /// An exception: the tag it was thrown with and its payload. Compiled code reads the fields at

@@ -7,20 +7,21 @@ use std::fmt;
 use std::ptr::{self, NonNull};
 use std::sync::{Arc, OnceLock};
 
+use wasmjit_codegen::gc_layout::{StructLayout, GC_KIND_STRUCT, GC_PAYLOAD};
 use wasmjit_codegen::{
     CompiledModule, ConstExpr, ConstOp, DataKind, ElemItems, ElemKind, GlobalType, LayoutMismatch,
-    RefType, TableType, TrapKind, VMOffsets, ValType,
+    RefType, StorageType, TableType, TrapKind, VMOffsets, ValType,
 };
 
 use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::exceptions::VMTag;
+use crate::gc::{alloc_array, alloc_object};
 use crate::memory::{LinearMemory, MemoryError};
 use crate::memory_image::{module_images, MemoryImage};
 use crate::mmap::Mmap;
 use crate::table::{Table, TableError};
-use crate::type_registry::map_func_type;
 use crate::type_registry::TypeRegistry;
 use crate::vmcontext::{VMFuncRef, VMGlobal, VMStoreContext};
 
@@ -69,7 +70,7 @@ impl LoadedModule {
     }
 
     fn with_code(compiled: CompiledModule, code: CodeMemory, registry: &TypeRegistry) -> Self {
-        let type_ids = registry.register_module(&compiled.info.types);
+        let type_ids = registry.register_module(&compiled.info.types, &compiled.info.rec_groups);
         LoadedModule {
             compiled,
             code,
@@ -99,6 +100,11 @@ impl LoadedModule {
     /// The engine-wide signature id of module type `index`.
     pub fn type_id(&self, index: u32) -> u32 {
         self.type_ids[index as usize]
+    }
+
+    /// The engine-wide ids of the module's types, by module type index.
+    pub fn type_ids(&self) -> &[u32] {
+        &self.type_ids
     }
 
     /// A value type of this module with its concrete type index (if any) replaced by the
@@ -332,7 +338,14 @@ impl Instance {
         let defined_tags: Box<[VMTag]> = info.tags[info.num_imported_tags as usize..]
             .iter()
             .map(|ty| VMTag {
-                ty: map_func_type(&info.types[*ty as usize], |i| module.type_id(i)),
+                ty: {
+                    let canonical = info.types[*ty as usize].map_index(&|i| module.type_id(i));
+                    canonical
+                        .as_func()
+                        .expect("validated: a tag's type is a function type")
+                        .clone()
+                },
+                type_id: module.type_id(*ty),
             })
             .collect();
         let mut tags = imports.tags;
@@ -402,7 +415,7 @@ impl Instance {
         // globals, not the module's own globals, which come later in the module.
         for (i, init) in info.table_inits.iter().enumerate() {
             if let Some(init) = init {
-                let value = u128::from_le_bytes(instance.eval(init)) as usize as *const VMFuncRef;
+                let value = u128::from_le_bytes(instance.eval(init)?) as usize as *const VMFuncRef;
                 let index = info.num_imported_tables + i as u32;
                 // SAFETY: the table was just created by this instance; nothing else refers
                 // to it yet.
@@ -413,7 +426,7 @@ impl Instance {
             }
         }
         for (i, init) in info.global_inits.iter().enumerate() {
-            let value = instance.eval(init);
+            let value = instance.eval(init)?;
             let global = &instance.defined_globals[i];
             // SAFETY: the global was just created and nothing else refers to it yet.
             unsafe { *global.bytes.get() = value };
@@ -422,7 +435,7 @@ impl Instance {
             .elements
             .iter()
             .map(|segment| instance.segment_items(&segment.items))
-            .collect();
+            .collect::<Result<_, _>>()?;
         *instance.elements.get_mut() = elements;
         Ok(instance)
     }
@@ -435,7 +448,7 @@ impl Instance {
         for (index, segment) in info.elements.iter().enumerate() {
             if let ElemKind::Active { table, offset } = &segment.kind {
                 // An `i64` offset for a 64-bit table, an `i32` otherwise.
-                let value = self.eval(offset);
+                let value = self.eval(offset)?;
                 let offset = if info.tables[*table as usize].table64 {
                     u64::from_le_bytes(value[..8].try_into().unwrap_or([0; 8]))
                 } else {
@@ -461,7 +474,7 @@ impl Instance {
                 continue;
             }
             // An `i64` offset for a 64-bit memory, an `i32` otherwise.
-            let value = self.eval(offset);
+            let value = self.eval(offset)?;
             let offset = if info.memories[*memory as usize].memory64 {
                 u64::from_le_bytes(value[..8].try_into().unwrap_or([0; 8]))
             } else {
@@ -475,13 +488,20 @@ impl Instance {
     }
 
     /// The references an element segment's items evaluate to.
-    fn segment_items(&self, items: &ElemItems) -> Vec<*const VMFuncRef> {
+    fn segment_items(
+        &self,
+        items: &ElemItems,
+    ) -> Result<Vec<*const VMFuncRef>, InstantiationError> {
         match items {
-            ElemItems::Functions(indices) => indices.iter().map(|f| self.func_ref(*f)).collect(),
+            ElemItems::Functions(indices) => {
+                Ok(indices.iter().map(|f| self.func_ref(*f)).collect())
+            }
             ElemItems::Expressions(exprs) => exprs
                 .iter()
-                .map(|e| u64::from_le_bytes(self.eval(e)[..8].try_into().unwrap_or([0; 8])))
-                .map(|p| p as usize as *const VMFuncRef)
+                .map(|e| {
+                    let value = u128::from_le_bytes(self.eval(e)?);
+                    Ok(value as usize as *const VMFuncRef)
+                })
                 .collect(),
         }
     }
@@ -496,11 +516,7 @@ impl Instance {
         src: u64,
         len: u64,
     ) -> Result<(), TrapKind> {
-        let bytes: &[u8] = if self.dropped_data[segment as usize].get() {
-            &[]
-        } else {
-            &self.module.compiled.info.data[segment as usize].bytes
-        };
+        let bytes = self.data_segment(segment);
         let memory = &self.memories[memory as usize];
         let oob = TrapKind::MemoryOutOfBounds;
         let src_end = src
@@ -523,6 +539,24 @@ impl Instance {
             )
         };
         Ok(())
+    }
+
+    /// The bytes of data segment `segment`; none once it is dropped.
+    pub fn data_segment(&self, segment: u32) -> &[u8] {
+        if self.dropped_data[segment as usize].get() {
+            &[]
+        } else {
+            &self.module.compiled.info.data[segment as usize].bytes
+        }
+    }
+
+    /// Calls `f` with the references of element segment `segment` (none once dropped).
+    pub fn with_element_segment<R>(
+        &self,
+        segment: u32,
+        f: impl FnOnce(&[*const VMFuncRef]) -> R,
+    ) -> R {
+        f(&self.elements.borrow()[segment as usize])
     }
 
     /// `data.drop`.
@@ -557,9 +591,12 @@ impl Instance {
         self.elements.borrow_mut()[segment as usize].clear();
     }
 
-    /// Evaluates a constant expression to the raw bytes of its value.
-    fn eval(&self, expr: &ConstExpr) -> [u8; 16] {
+    /// Evaluates a constant expression to the raw bytes of its value; an allocation the GC
+    /// heap cannot hold is the trap "GC heap exhausted".
+    fn eval(&self, expr: &ConstExpr) -> Result<[u8; 16], InstantiationError> {
+        let info = &self.module.compiled.info;
         let mut stack: Vec<u128> = Vec::with_capacity(2);
+        let pop = |stack: &mut Vec<u128>| stack.pop().unwrap_or(0);
         for op in &expr.ops {
             let value = match *op {
                 ConstOp::I32Const(v) => u128::from(v as u32),
@@ -577,10 +614,7 @@ impl Instance {
                     })
                 }
                 ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                    let (b, a) = (
-                        stack.pop().unwrap_or(0) as u32,
-                        stack.pop().unwrap_or(0) as u32,
-                    );
+                    let (b, a) = (pop(&mut stack) as u32, pop(&mut stack) as u32);
                     u128::from(match op {
                         ConstOp::I32Add => a.wrapping_add(b),
                         ConstOp::I32Sub => a.wrapping_sub(b),
@@ -588,20 +622,95 @@ impl Instance {
                     })
                 }
                 ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                    let (b, a) = (
-                        stack.pop().unwrap_or(0) as u64,
-                        stack.pop().unwrap_or(0) as u64,
-                    );
+                    let (b, a) = (pop(&mut stack) as u64, pop(&mut stack) as u64);
                     u128::from(match op {
                         ConstOp::I64Add => a.wrapping_add(b),
                         ConstOp::I64Sub => a.wrapping_sub(b),
                         _ => a.wrapping_mul(b),
                     })
                 }
+                ConstOp::StructNew(ty) | ConstOp::StructNewDefault(ty) => {
+                    let fields = info.struct_fields(ty);
+                    let values = if matches!(op, ConstOp::StructNew(_)) {
+                        stack.split_off(stack.len().saturating_sub(fields.len()))
+                    } else {
+                        vec![0; fields.len()]
+                    };
+                    let layout = StructLayout::new(fields);
+                    let object = self.const_alloc(|store| {
+                        // SAFETY: the store is the instance's, held by the instantiating
+                        // embedder.
+                        unsafe {
+                            alloc_object(
+                                store,
+                                self.module.type_id(ty),
+                                GC_KIND_STRUCT,
+                                0,
+                                layout.size,
+                            )
+                        }
+                    })?;
+                    for ((field, offset), value) in fields.iter().zip(&layout.offsets).zip(values) {
+                        // SAFETY: the field lies inside the fresh object.
+                        unsafe { write_field(object.add(*offset as usize), field.storage, value) };
+                    }
+                    object as usize as u128
+                }
+                ConstOp::ArrayNew(ty) | ConstOp::ArrayNewDefault(ty) => {
+                    let len = pop(&mut stack) as u32;
+                    let value = if matches!(op, ConstOp::ArrayNew(_)) {
+                        pop(&mut stack)
+                    } else {
+                        0
+                    };
+                    let array = self.const_array(ty, len)?;
+                    if value != 0 {
+                        for i in 0..len {
+                            // SAFETY: element `i` lies inside the fresh array.
+                            unsafe { array.write(i, value) };
+                        }
+                    }
+                    array.object as usize as u128
+                }
+                ConstOp::ArrayNewFixed(ty, count) => {
+                    let values = stack.split_off(stack.len().saturating_sub(count as usize));
+                    let array = self.const_array(ty, count)?;
+                    for (i, value) in values.into_iter().enumerate() {
+                        // SAFETY: element `i` lies inside the fresh array.
+                        unsafe { array.write(i as u32, value) };
+                    }
+                    array.object as usize as u128
+                }
+                ConstOp::RefI31 => u128::from(((pop(&mut stack) as u32) << 1) | 1),
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => pop(&mut stack),
             };
             stack.push(value);
         }
-        stack.pop().unwrap_or(0).to_le_bytes()
+        Ok(stack.pop().unwrap_or(0).to_le_bytes())
+    }
+
+    /// An object allocated by `alloc` in the store's GC heap, or the trap of an exhausted
+    /// heap.
+    fn const_alloc(
+        &self,
+        alloc: impl FnOnce(&VMStoreContext) -> *mut u8,
+    ) -> Result<*mut u8, InstantiationError> {
+        let object = alloc(self.store_context());
+        if object.is_null() {
+            Err(InstantiationError::Trap(TrapKind::GcHeapExhausted))
+        } else {
+            Ok(object)
+        }
+    }
+
+    /// A new array of module type `ty` with `len` zeroed elements.
+    fn const_array(&self, ty: u32, len: u32) -> Result<ConstArray, InstantiationError> {
+        let storage = self.module.compiled.info.array_element(ty).storage;
+        let object = self.const_alloc(|store| {
+            // SAFETY: the store is the instance's, held by the instantiating embedder.
+            unsafe { alloc_array(store, self.module.type_id(ty), len, storage.size()) }
+        })?;
+        Ok(ConstArray { object, storage })
     }
 
     /// The instance whose vmctx is `vmctx`.
@@ -700,4 +809,38 @@ impl VMContextWriter {
         // SAFETY: guaranteed by the caller.
         unsafe { (self.base.add(offset as usize) as *mut T).write(value) }
     }
+}
+
+/// An array a constant expression is filling.
+struct ConstArray {
+    object: *mut u8,
+    storage: StorageType,
+}
+
+impl ConstArray {
+    /// Stores `value` in element `index`.
+    ///
+    /// # Safety
+    /// `index` must be below the array's length.
+    unsafe fn write(&self, index: u32, value: u128) {
+        let size = self.storage.size() as usize;
+        // SAFETY: per the contract, the element lies inside the array.
+        unsafe {
+            write_field(
+                self.object.add(GC_PAYLOAD as usize + index as usize * size),
+                self.storage,
+                value,
+            )
+        };
+    }
+}
+
+/// Stores the low bytes of `value` that a field of `storage` holds at `field`.
+///
+/// # Safety
+/// `field` must be valid for writes of `storage.size()` bytes.
+unsafe fn write_field(field: *mut u8, storage: StorageType, value: u128) {
+    let bytes = value.to_le_bytes();
+    // SAFETY: per the contract.
+    unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), field, storage.size() as usize) };
 }

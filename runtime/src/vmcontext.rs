@@ -9,6 +9,8 @@ use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use crate::exceptions::ExceptionArena;
+use crate::gc::GcHeap;
+use crate::type_registry::TypeRegistry;
 
 /// Per-store state shared by every instance of a store; the vmctx points at it.
 #[repr(C)]
@@ -29,6 +31,11 @@ pub struct VMStoreContext {
     pub epoch: UnsafeCell<*const AtomicU64>,
     /// The exceptions thrown in the store (compiled code never reads this).
     pub exceptions: ExceptionArena,
+    /// The store's structs and arrays (compiled code never reads this).
+    pub gc_heap: GcHeap,
+    /// The engine's type registry, which casts consult; set by the embedder with the store
+    /// and outliving it.
+    pub types: UnsafeCell<*const TypeRegistry>,
 }
 
 impl Default for VMStoreContext {
@@ -41,6 +48,8 @@ impl Default for VMStoreContext {
             epoch_deadline: UnsafeCell::new(u64::MAX),
             epoch: UnsafeCell::new(ptr::null()),
             exceptions: ExceptionArena::default(),
+            gc_heap: GcHeap::default(),
+            types: UnsafeCell::new(ptr::null()),
         }
     }
 }
@@ -58,6 +67,8 @@ pub enum GrowResource {
     Memories,
     /// The number of tables created in the store.
     Tables,
+    /// The store's GC heap; sizes in bytes.
+    GcHeap,
 }
 
 /// A request to grow a memory or table, or the store's count of instances, memories or
@@ -85,7 +96,9 @@ impl VMStoreContext {
     /// Whether the embedder allows `request`; `true` when no limiter is set.
     ///
     /// # Safety
-    /// Only from a builtin called by wasm of this store, on the thread running it.
+    /// Only from a builtin called by wasm of this store, on the thread running it, or by the
+    /// embedder while it holds the store (borrowing no more than its untyped part, as during
+    /// instantiation).
     pub unsafe fn allows(&self, request: GrowRequest) -> bool {
         // SAFETY: the hook and the store pointer are set together by the embedder before
         // any wasm runs and not changed while it runs (the store is exclusively borrowed).

@@ -11,7 +11,7 @@
 //!
 //! Modules may also use Wasm 3.0 features ([`Features`]): those wasmi 2 runs (tail calls,
 //! memory64, extended constants, multi-memory) are compared with wasmi as above; the others
-//! (relaxed SIMD, exceptions; typed references once wasm-smith can make them without GC) are compared
+//! (relaxed SIMD, exceptions, typed references and GC) are compared
 //! between two wasmjit configurations whose results must not differ ([`self_configs`]).
 
 use std::fmt;
@@ -22,6 +22,9 @@ use wasm_smith::Config as SmithConfig;
 /// How much fuel `wasm-smith`'s termination pass gives each module: loops and recursion
 /// trap with `unreachable` once it is spent.
 const FUEL: u32 = 10_000;
+
+/// The most bytes a store's GC heap may hold while a module runs.
+const GC_HEAP_LIMIT: usize = 64 << 20;
 
 /// The most bytes of random input a seed turns into, which bounds the module's size.
 const INPUT_BYTES: usize = 16 << 10;
@@ -42,9 +45,8 @@ pub struct Features {
     /// Exception handling: wasmi 2 has none, so such modules are compared between wasmjit
     /// configurations.
     pub exceptions: bool,
-    /// Typed function references: turn on once wasmjit compiles them (the `funcref`
-    /// branch). wasm-smith generates them only together with GC (`gc_enabled`), so this
-    /// also needs its GC instructions compiled, or filtered out of the generated modules.
+    /// Typed function references and GC (wasm-smith's `gc_enabled`, which generates both):
+    /// wasmi 2 has neither, so such modules are compared between wasmjit configurations.
     pub typed_references: bool,
 }
 
@@ -74,6 +76,7 @@ impl Features {
     pub const WASMJIT: Features = Features {
         relaxed_simd: true,
         exceptions: true,
+        typed_references: true,
         ..Features::WASMI
     };
 
@@ -324,7 +327,9 @@ pub fn run_wasmjit(wasm: &[u8], seed: u64) -> Outcome {
 
 /// Runs `wasm` in wasmjit configured by `config`, with arguments drawn from `seed`.
 pub fn run_wasmjit_with(wasm: &[u8], seed: u64, config: &wasmjit::Config) -> Outcome {
-    use wasmjit::{Engine, Extern, Instance, Module, Store, Val, ValType};
+    use wasmjit::{
+        Engine, Extern, Instance, Module, Store, StoreLimits, StoreLimitsBuilder, Val, ValType,
+    };
 
     let engine = Engine::new(config).expect("engine");
     let mut outcome = Outcome::default();
@@ -337,7 +342,12 @@ pub fn run_wasmjit_with(wasm: &[u8], seed: u64, config: &wasmjit::Config) -> Out
             return outcome;
         }
     };
-    let mut store = Store::new(&engine, ());
+    // GC objects are not reclaimed yet: a cap keeps a module allocating in a loop small.
+    let limits = StoreLimitsBuilder::new()
+        .gc_heap_size(GC_HEAP_LIMIT)
+        .build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
     // Only the fuel-and-epochs mode accepts fuel; the deadline is never reached.
     let _ = store.set_fuel(u64::MAX);
     store.set_epoch_deadline(u64::MAX);
@@ -425,6 +435,7 @@ fn wasmjit_value(value: &wasmjit::Val) -> Value {
         Val::FuncRef(f) => Value::Ref { null: f.is_none() },
         Val::ExternRef(r) => Value::Ref { null: r.is_none() },
         Val::ExnRef(r) => Value::Ref { null: r.is_none() },
+        Val::AnyRef(r) => Value::Ref { null: r.is_none() },
     }
 }
 

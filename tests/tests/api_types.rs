@@ -188,12 +188,3 @@ fn feature_switches_change_validation() {
     assert_eq!(mul_s.call(&mut store, (-2, 3)).unwrap(), (-6, -1));
     assert_eq!(mul_s.call(&mut store, (i64::MAX, 2)).unwrap(), (-2, 0));
 }
-
-#[test]
-fn features_wasmjit_does_not_compile_are_refused_by_the_engine() {
-    let mut config = Config::new();
-    config.wasm_gc(true);
-    assert!(matches!(Engine::new(&config), Err(Error::Config(_))));
-    config.wasm_gc(false);
-    assert!(Engine::new(&config).is_ok());
-}

@@ -1,6 +1,6 @@
 //! Every module of the spec suite's Wasm 1.0, 2.0 and 3.0 folders (SIMD included) and of the
 //! 3.0 proposals wasmjit compiles (tail calls, memory64, typed function references, relaxed
-//! SIMD, exception handling, the GC folder's modules that need no GC, and wide arithmetic,
+//! SIMD, exception handling, GC, and wide arithmetic,
 //! which is off by default) that compiles for this machine also compiles for the other
 //! architecture wasmjit supports (it is only compiled, never run).
 

@@ -185,6 +185,14 @@ fn wasm3_features_agree() {
                 {
                     *counts.lock().unwrap().entry("with exceptions").or_default() += 1;
                 }
+                let without_gc =
+                    wasmparser::WasmFeatures::all().difference(wasmparser::WasmFeatures::GC);
+                if wasmparser::Validator::new_with_features(without_gc)
+                    .validate_all(&wasm)
+                    .is_err()
+                {
+                    *counts.lock().unwrap().entry("with GC").or_default() += 1;
+                }
                 let (kind, result) = if features.wasmi_runs() {
                     let ours = differential::run_wasmjit(&wasm, seed);
                     let theirs = differential::run_wasmi(&wasm, seed);
@@ -229,7 +237,8 @@ fn wasm3_features_agree() {
     );
     let beyond = counts.get("beyond Wasm 2.0").copied().unwrap_or(0);
     let with_exceptions = counts.get("with exceptions").copied().unwrap_or(0);
-    let compared: u64 = counts.values().sum::<u64>() - beyond - with_exceptions;
+    let with_gc = counts.get("with GC").copied().unwrap_or(0);
+    let compared: u64 = counts.values().sum::<u64>() - beyond - with_exceptions - with_gc;
     assert!(compared >= count * 9 / 10, "too few modules generated");
     assert!(
         beyond >= count / 4,
@@ -242,6 +251,10 @@ fn wasm3_features_agree() {
     assert!(
         with_exceptions >= count / 20,
         "too few modules use exceptions: {counts:?}"
+    );
+    assert!(
+        with_gc >= count / 20,
+        "too few modules use GC or typed references: {counts:?}"
     );
     assert!(
         mismatches.is_empty(),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
 use wasmjit::{
-    Config, Engine, Error, Extern, ExternRef, Instance, Linker, Module, SharedMemory, Store, Trap,
-    Val,
+    AnyRef, Config, Engine, Error, Extern, ExternRef, Instance, Linker, Module, SharedMemory,
+    Store, Trap, Val,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -443,9 +443,26 @@ impl Runner {
                 ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
                 ..
             }) => Val::ExternRef(None),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+                ..
+            }) => Val::ExnRef(None),
+            WastArgCore::RefNull(HeapType::Abstract {
+                ty:
+                    AbstractHeapType::Any
+                    | AbstractHeapType::Eq
+                    | AbstractHeapType::I31
+                    | AbstractHeapType::Struct
+                    | AbstractHeapType::Array
+                    | AbstractHeapType::None,
+                ..
+            }) => Val::AnyRef(None),
             WastArgCore::RefNull(_) => Val::FuncRef(None),
             WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(&mut self.store, *n))),
-            other => return Err(format!("unsupported argument {other:?}")),
+            WastArgCore::RefHost(n) => {
+                let host = ExternRef::new(&mut self.store, *n);
+                Val::AnyRef(Some(AnyRef::from_extern(&self.store, &host)))
+            }
         })
     }
 
@@ -478,6 +495,17 @@ impl Runner {
             (WastRetCore::RefNull(_), Val::FuncRef(f)) => f.is_none(),
             (WastRetCore::RefNull(_), Val::ExternRef(r)) => r.is_none(),
             (WastRetCore::RefNull(_), Val::ExnRef(r)) => r.is_none(),
+            (WastRetCore::RefNull(_), Val::AnyRef(r)) => r.is_none(),
+            (WastRetCore::RefAny, Val::AnyRef(r)) => r.is_some(),
+            (WastRetCore::RefEq, Val::AnyRef(Some(r))) => {
+                r.as_i31().is_some() || r.is_struct(&self.store) || r.is_array(&self.store)
+            }
+            (WastRetCore::RefI31, Val::AnyRef(Some(r))) => r.as_i31().is_some(),
+            (WastRetCore::RefStruct, Val::AnyRef(Some(r))) => r.is_struct(&self.store),
+            (WastRetCore::RefArray, Val::AnyRef(Some(r))) => r.is_array(&self.store),
+            (WastRetCore::RefHost(n), Val::AnyRef(Some(r))) => r
+                .as_extern(&self.store)
+                .is_some_and(|e| e.data(&self.store).downcast_ref::<u32>() == Some(n)),
             (WastRetCore::RefFunc(_), Val::FuncRef(f)) => f.is_some(),
             (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
             (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
@@ -511,12 +539,16 @@ fn check_trap(error: &Error, expected: &str) -> Outcome {
     let alias = match trap {
         Trap::TableOutOfBounds => "undefined element",
         Trap::IndirectCallToNull => "uninitialized",
-        // `call_ref` of null: the reference interpreter names the function.
-        Trap::NullReference => "null function reference",
         _ => ours,
     };
+    // The reference interpreter names the kind of a null reference: `null function
+    // reference` (`call_ref`), `null structure reference`, `null array reference`, `null
+    // i31 reference`.
+    let named_null = trap == Trap::NullReference
+        && expected.starts_with("null ")
+        && expected.ends_with(" reference");
     let prefix = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);
-    if prefix(expected, ours) || prefix(expected, alias) {
+    if prefix(expected, ours) || prefix(expected, alias) || named_null {
         Ok(())
     } else {
         Err(format!("expected trap `{expected}`, got `{ours}`"))

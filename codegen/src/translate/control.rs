@@ -71,7 +71,7 @@ impl FuncTranslator<'_, '_> {
                 (Vec::new(), t.into_iter().collect())
             }
             BlockType::FuncType(index) => {
-                let ty = &self.env.module.types[index as usize];
+                let ty = self.env.module.signature(index);
                 (
                     ty.params.iter().map(|t| value_type(*t)).collect(),
                     ty.results.iter().map(|t| value_type(*t)).collect(),

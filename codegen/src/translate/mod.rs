@@ -7,12 +7,14 @@
 //! branches), [`numeric`] (arithmetic, comparisons, conversions), [`heap`] (linear memory),
 //! [`bounds_checks`] (how each access stays inside its memory), [`tables`] (references and
 //! tables), [`simd`] (`v128`), [`atomics`] (threads), [`vm`] (calls, globals and builtins)
-//! and [`exceptions`] (`throw`, `throw_ref`, `try_table`'s handlers).
+//! [`exceptions`] (`throw`, `throw_ref`, `try_table`'s handlers) and [`gc`] (structs, arrays,
+//! `i31` and casts).
 
 mod atomics;
 mod bounds_checks;
 mod control;
 mod exceptions;
+mod gc;
 mod heap;
 mod interrupts;
 mod numeric;
@@ -218,6 +220,7 @@ impl FuncTranslator<'_, '_> {
             || self.translate_atomics(op)?
             || self.translate_vm(op)?
             || self.translate_exceptions(op)?
+            || self.translate_gc(op)?
         {
             return Ok(());
         }

@@ -45,7 +45,7 @@ impl FuncTranslator<'_, '_> {
     /// with them, pushing the results; with `tail`, tail-calls it instead (the callee's
     /// results are this function's, and the current position becomes unreachable).
     fn call_with(&mut self, type_index: u32, callee: Callee, tail: bool) {
-        let ty = &self.env.module.types[type_index as usize];
+        let ty = self.env.module.signature(type_index);
         let sig = wasm_signature(ty);
         let sig = self.builder.import_signature(sig);
         let count = ty.params.len();
@@ -124,9 +124,29 @@ impl FuncTranslator<'_, '_> {
         );
         let expected = self.vmctx_readonly(types::I32, self.env.offsets.type_id(type_index));
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.builder
-            .ins()
-            .trapnz(mismatch, TrapKind::BadSignature.trap_code());
+        if self.env.module.types[type_index as usize].is_final {
+            // A final type has no subtypes: only its own functions match.
+            self.builder
+                .ins()
+                .trapnz(mismatch, TrapKind::BadSignature.trap_code());
+        } else {
+            // A function of a declared subtype matches too: asked of the runtime, which
+            // knows the supertype chains, when the ids differ.
+            let subtype_test = self.builder.create_block();
+            let matched = self.builder.create_block();
+            self.builder
+                .ins()
+                .brif(mismatch, subtype_test, &[], matched, &[]);
+            self.builder.switch_to_block(subtype_test);
+            self.builder.seal_block(subtype_test);
+            let is_subtype = self.call_builtin(Builtin::RefTest, &[func_ref, expected])[0];
+            self.builder
+                .ins()
+                .trapz(is_subtype, TrapKind::BadSignature.trap_code());
+            self.builder.ins().jump(matched, &[]);
+            self.builder.switch_to_block(matched);
+            self.builder.seal_block(matched);
+        }
         let code = self.builder.ins().load(
             types::I64,
             trusted,
@@ -143,8 +163,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `call_ref` or, with `tail`, `return_call_ref`: the popped reference, whose static
-    /// type is `(ref null $type_index)`, must not be null. No signature check: without GC,
-    /// a function type has no subtypes, so the validator's types are the functions' types.
+    /// type is `(ref null $type_index)`, must not be null. No signature check: validation
+    /// guarantees a function of `$type_index` or of a subtype, whose parameters and results
+    /// have the same machine types.
     fn translate_call_ref(&mut self, type_index: u32, tail: bool) {
         let func_ref = self.pop();
         self.builder

@@ -1,0 +1,449 @@
+//! The store's GC heap, where wasm's structs and arrays live, and the builtins that
+//! allocate, fill, copy and test them.
+//!
+//! Objects are laid out as `wasmjit_codegen::gc_layout` describes. The heap is one
+//! reservation of address space per store, made on the first allocation and committed in
+//! chunks as allocation reaches them; each growth of the committed part is asked of the
+//! store's limiter (`GrowResource::GcHeap`), so a GC heap limit bounds it, and an
+//! allocation beyond it makes compiled code trap ("GC heap exhausted"). Objects never move,
+//! so a reference is a plain address, and "is this reference a GC object" is a range check
+//! (an internalised host reference lies outside the heap).
+//!
+//! Allocation bumps a pointer; objects are not reclaimed yet (the collector is future
+//! work), so a store's GC heap only grows until the store is dropped.
+
+use std::cell::UnsafeCell;
+use std::ptr;
+
+use wasmjit_codegen::gc_layout::{
+    array_size, decode_heap_type, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT,
+    GC_PAYLOAD, GC_TYPE_ID,
+};
+use wasmjit_codegen::{HeapType, TypeKind, TypeLookup};
+
+use crate::instance::Instance;
+use crate::mmap::Mmap;
+use crate::type_registry::TypeRegistry;
+use crate::vmcontext::{GrowRequest, GrowResource, VMFuncRef, VMStoreContext, ValRaw};
+
+/// Address space reserved for one store's GC heap: the most it can ever hold.
+pub const GC_HEAP_RESERVATION: usize = 4 << 30;
+
+/// The committed part of the heap grows by at least this much at a time.
+const COMMIT_CHUNK: usize = 1 << 20;
+
+/// One store's GC heap (see the module documentation).
+#[derive(Debug, Default)]
+pub struct GcHeap {
+    state: UnsafeCell<HeapState>,
+}
+
+#[derive(Debug, Default)]
+struct HeapState {
+    /// The reservation, made on the first allocation.
+    mapping: Option<Mmap>,
+    /// Bytes allocated from the reservation's start.
+    used: usize,
+    /// Bytes made accessible from the reservation's start.
+    committed: usize,
+}
+
+impl GcHeap {
+    /// A zeroed, 16-byte aligned block of `size` bytes (a multiple of 16), or `None` if the
+    /// heap cannot grow that far.
+    ///
+    /// # Safety
+    /// Not called concurrently with any other use of this heap (the store is used by one
+    /// thread at a time); only from a builtin called by wasm of `store`'s store, or by the
+    /// embedder holding the store (instantiation), so that the limiter may be asked.
+    unsafe fn alloc(&self, store: &VMStoreContext, size: usize) -> Option<*mut u8> {
+        // SAFETY: per the contract, nothing else uses the state now.
+        let state = unsafe { &mut *self.state.get() };
+        if state.mapping.is_none() {
+            state.mapping = Some(Mmap::reserve(GC_HEAP_RESERVATION).ok()?);
+        }
+        let end = state.used.checked_add(size)?;
+        let mapping = state.mapping.as_ref()?;
+        if end > mapping.len() {
+            return None;
+        }
+        if end > state.committed {
+            let desired = end.next_multiple_of(COMMIT_CHUNK).min(mapping.len());
+            let request = GrowRequest {
+                resource: GrowResource::GcHeap,
+                current: state.committed,
+                desired,
+                maximum: Some(mapping.len()),
+            };
+            // SAFETY: per the contract.
+            if !unsafe { store.allows(request) } {
+                return None;
+            }
+            mapping
+                .make_accessible(state.committed, desired - state.committed)
+                .ok()?;
+            state.committed = desired;
+        }
+        // SAFETY: `used..end` lies inside the committed part of the reservation.
+        let block = unsafe { mapping.as_ptr().add(state.used) };
+        state.used = end;
+        Some(block)
+    }
+
+    /// Whether `address` is that of an object of this heap.
+    ///
+    /// # Safety
+    /// Not called concurrently with an allocation.
+    pub unsafe fn contains(&self, address: usize) -> bool {
+        // SAFETY: per the contract, no allocation changes the state now.
+        let state = unsafe { &*self.state.get() };
+        state.mapping.as_ref().is_some_and(|m| {
+            let base = m.as_ptr() as usize;
+            address >= base && address < base + state.used
+        })
+    }
+
+    /// Bytes allocated so far.
+    pub fn used(&self) -> usize {
+        // SAFETY: a read of a plain field; the store is used by one thread at a time.
+        unsafe { (*self.state.get()).used }
+    }
+}
+
+/// A new object of engine-wide type `type_id`, kind `kind` and `size` bytes, its array
+/// length set to `len`; null if the heap is exhausted.
+///
+/// # Safety
+/// As [`GcHeap::alloc`].
+pub unsafe fn alloc_object(
+    store: &VMStoreContext,
+    type_id: u32,
+    kind: u32,
+    len: u32,
+    size: u32,
+) -> *mut u8 {
+    // SAFETY: per the contract.
+    let Some(object) = (unsafe { store.gc_heap.alloc(store, size as usize) }) else {
+        return ptr::null_mut();
+    };
+    // SAFETY: the block is fresh, at least GC_PAYLOAD bytes and 16-byte aligned.
+    unsafe {
+        object.add(GC_TYPE_ID as usize).cast::<u32>().write(type_id);
+        object.add(GC_KIND as usize).cast::<u32>().write(kind);
+        object
+            .add(GC_ARRAY_LENGTH as usize)
+            .cast::<u32>()
+            .write(len);
+    }
+    object
+}
+
+/// A new array of engine-wide type `type_id` with `len` zeroed elements of `elem_size`
+/// bytes; null if it does not fit.
+///
+/// # Safety
+/// As [`GcHeap::alloc`].
+pub unsafe fn alloc_array(
+    store: &VMStoreContext,
+    type_id: u32,
+    len: u32,
+    elem_size: u32,
+) -> *mut u8 {
+    match array_size(len, elem_size) {
+        // SAFETY: per the contract.
+        Some(size) => unsafe { alloc_object(store, type_id, GC_KIND_ARRAY, len, size) },
+        None => ptr::null_mut(),
+    }
+}
+
+/// The address of element `index` of `array`, whose elements are `elem_size` bytes.
+fn element(array: u64, index: u32, elem_size: u32) -> *mut u8 {
+    (array as usize + GC_PAYLOAD as usize + index as usize * elem_size as usize) as *mut u8
+}
+
+/// The length of the array at `array`.
+///
+/// # Safety
+/// `array` must be the address of a live array.
+unsafe fn array_len(array: u64) -> u32 {
+    // SAFETY: per the contract.
+    unsafe { ((array as usize + GC_ARRAY_LENGTH as usize) as *const u32).read() }
+}
+
+/// Whether `index..index + len` lies inside `array`.
+///
+/// # Safety
+/// As [`array_len`].
+unsafe fn in_bounds(array: u64, index: u32, len: u32) -> bool {
+    // SAFETY: per the contract.
+    let length = unsafe { array_len(array) };
+    index.checked_add(len).is_some_and(|end| end <= length)
+}
+
+/// Whether the non-null reference `value` is of heap type `heap` (engine-wide ids), in the
+/// store `store`.
+///
+/// # Safety
+/// `value` must be a reference of the store's wasm (a live funcref, exception, host
+/// reference, GC object or `i31`), and no allocation may run concurrently.
+pub unsafe fn ref_matches(store: &VMStoreContext, value: u64, heap: HeapType) -> bool {
+    // SAFETY: the registry pointer is set with the store and outlives it.
+    let types: &TypeRegistry = unsafe { &**store.types.get() };
+    let is_i31 = value & 1 == 1;
+    // SAFETY: per the contract.
+    let object = !is_i31 && unsafe { store.gc_heap.contains(value as usize) };
+    // SAFETY: `object` is a GC object's address (checked), whose header starts it.
+    let header = |offset: u32| unsafe { ((value as usize + offset as usize) as *const u32).read() };
+    match heap {
+        HeapType::Func | HeapType::Extern | HeapType::Exn | HeapType::Any => true,
+        HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn | HeapType::None => false,
+        HeapType::Eq => is_i31 || object,
+        HeapType::I31 => is_i31,
+        HeapType::Struct => object && header(GC_KIND) == GC_KIND_STRUCT,
+        HeapType::Array => object && header(GC_KIND) == GC_KIND_ARRAY,
+        HeapType::Concrete(id) => match types.kind(id) {
+            TypeKind::Func => {
+                // SAFETY: validation puts only funcrefs in a reference of a function type.
+                let actual = unsafe { (*(value as usize as *const VMFuncRef)).type_id };
+                types.is_subtype(actual, id)
+            }
+            TypeKind::Struct | TypeKind::Array => {
+                object && types.is_subtype(header(GC_TYPE_ID), id)
+            }
+        },
+    }
+}
+
+/// The store context of the instance whose vmctx is `vmctx`, and the instance.
+///
+/// # Safety
+/// `vmctx` must be the vmctx of a live instance, as compiled code guarantees.
+unsafe fn caller<'a>(vmctx: *mut u8) -> (&'a Instance, &'a VMStoreContext) {
+    // SAFETY: per the contract.
+    let instance = unsafe { Instance::from_vmctx(vmctx) };
+    (instance, instance.store_context())
+}
+
+/// `gc_alloc_struct`: see `wasmjit_codegen::Builtin::GcAllocStruct`.
+pub(crate) unsafe extern "C" fn gc_alloc_struct(vmctx: *mut u8, type_index: u32, size: u32) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (instance, store) = unsafe { caller(vmctx) };
+    let type_id = instance.module().type_id(type_index);
+    // SAFETY: a builtin called by wasm of the store, on its thread.
+    unsafe { alloc_object(store, type_id, GC_KIND_STRUCT, 0, size) as u64 }
+}
+
+/// `gc_alloc_array`: see `wasmjit_codegen::Builtin::GcAllocArray`.
+pub(crate) unsafe extern "C" fn gc_alloc_array(
+    vmctx: *mut u8,
+    type_index: u32,
+    len: u32,
+    elem_size: u32,
+) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (instance, store) = unsafe { caller(vmctx) };
+    let type_id = instance.module().type_id(type_index);
+    // SAFETY: a builtin called by wasm of the store, on its thread.
+    unsafe { alloc_array(store, type_id, len, elem_size) as u64 }
+}
+
+/// `array_new_data`: see `wasmjit_codegen::Builtin::ArrayNewData`.
+pub(crate) unsafe extern "C" fn array_new_data(
+    vmctx: *mut u8,
+    type_index: u32,
+    segment: u32,
+    offset: u32,
+    len: u32,
+    elem_size: u32,
+) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (instance, store) = unsafe { caller(vmctx) };
+    let bytes = instance.data_segment(segment);
+    let Some(source) = (len as usize)
+        .checked_mul(elem_size as usize)
+        .and_then(|n| n.checked_add(offset as usize))
+        .and_then(|end| bytes.get(offset as usize..end))
+    else {
+        return 1;
+    };
+    let type_id = instance.module().type_id(type_index);
+    // SAFETY: a builtin called by wasm of the store, on its thread.
+    let array = unsafe { alloc_array(store, type_id, len, elem_size) };
+    if !array.is_null() {
+        // SAFETY: the array is fresh with room for `source` (its elements' bytes).
+        unsafe {
+            ptr::copy_nonoverlapping(
+                source.as_ptr(),
+                element(array as u64, 0, elem_size),
+                source.len(),
+            )
+        };
+    }
+    array as u64
+}
+
+/// `array_new_elem`: see `wasmjit_codegen::Builtin::ArrayNewElem`.
+pub(crate) unsafe extern "C" fn array_new_elem(
+    vmctx: *mut u8,
+    type_index: u32,
+    segment: u32,
+    offset: u32,
+    len: u32,
+) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (instance, store) = unsafe { caller(vmctx) };
+    let type_id = instance.module().type_id(type_index);
+    instance.with_element_segment(segment, |items| {
+        let Some(source) = offset
+            .checked_add(len)
+            .and_then(|end| items.get(offset as usize..end as usize))
+        else {
+            return 1;
+        };
+        // SAFETY: a builtin called by wasm of the store, on its thread.
+        let array = unsafe { alloc_array(store, type_id, len, 8) };
+        if !array.is_null() {
+            // SAFETY: the array is fresh with room for `len` references.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    source.as_ptr(),
+                    element(array as u64, 0, 8).cast::<*const VMFuncRef>(),
+                    source.len(),
+                )
+            };
+        }
+        array as u64
+    })
+}
+
+/// `array_fill`: see `wasmjit_codegen::Builtin::ArrayFill`.
+pub(crate) unsafe extern "C" fn array_fill(
+    _vmctx: *mut u8,
+    array: u64,
+    index: u32,
+    value: u64,
+    len: u32,
+    elem_size: u32,
+) -> u32 {
+    // SAFETY: compiled code passes a live, non-null array.
+    if !unsafe { in_bounds(array, index, len) } {
+        return 1;
+    }
+    // SAFETY: compiled code passes the address of a filled value slot.
+    let value = unsafe { *(value as usize as *const ValRaw) };
+    for i in index..index + len {
+        // SAFETY: element `i` lies inside the array (checked); the slot holds at least
+        // `elem_size` bytes.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                ptr::from_ref(&value).cast::<u8>(),
+                element(array, i, elem_size),
+                elem_size as usize,
+            )
+        };
+    }
+    0
+}
+
+/// `array_copy`: see `wasmjit_codegen::Builtin::ArrayCopy`.
+pub(crate) unsafe extern "C" fn array_copy(
+    _vmctx: *mut u8,
+    dst: u64,
+    dst_index: u32,
+    src: u64,
+    src_index: u32,
+    len: u32,
+    elem_size: u32,
+) -> u32 {
+    // SAFETY: compiled code passes live, non-null arrays.
+    if !unsafe { in_bounds(dst, dst_index, len) && in_bounds(src, src_index, len) } {
+        return 1;
+    }
+    // SAFETY: both ranges lie inside their arrays (checked); `copy` allows overlap.
+    unsafe {
+        ptr::copy(
+            element(src, src_index, elem_size),
+            element(dst, dst_index, elem_size),
+            len as usize * elem_size as usize,
+        )
+    };
+    0
+}
+
+/// `array_init_data`: see `wasmjit_codegen::Builtin::ArrayInitData`.
+pub(crate) unsafe extern "C" fn array_init_data(
+    vmctx: *mut u8,
+    array: u64,
+    index: u32,
+    segment: u32,
+    src: u32,
+    len: u32,
+    elem_size: u32,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (instance, _) = unsafe { caller(vmctx) };
+    // SAFETY: compiled code passes a live, non-null array.
+    if !unsafe { in_bounds(array, index, len) } {
+        return 1;
+    }
+    let bytes = instance.data_segment(segment);
+    let Some(source) = (len as usize)
+        .checked_mul(elem_size as usize)
+        .and_then(|n| n.checked_add(src as usize))
+        .and_then(|end| bytes.get(src as usize..end))
+    else {
+        return 2;
+    };
+    // SAFETY: the destination range lies inside the array (checked).
+    unsafe {
+        ptr::copy_nonoverlapping(
+            source.as_ptr(),
+            element(array, index, elem_size),
+            source.len(),
+        )
+    };
+    0
+}
+
+/// `array_init_elem`: see `wasmjit_codegen::Builtin::ArrayInitElem`.
+pub(crate) unsafe extern "C" fn array_init_elem(
+    vmctx: *mut u8,
+    array: u64,
+    index: u32,
+    segment: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (instance, _) = unsafe { caller(vmctx) };
+    // SAFETY: compiled code passes a live, non-null array.
+    if !unsafe { in_bounds(array, index, len) } {
+        return 1;
+    }
+    instance.with_element_segment(segment, |items| {
+        let Some(source) = src
+            .checked_add(len)
+            .and_then(|end| items.get(src as usize..end as usize))
+        else {
+            return 2;
+        };
+        // SAFETY: the destination range lies inside the array (checked).
+        unsafe {
+            ptr::copy_nonoverlapping(
+                source.as_ptr(),
+                element(array, index, 8).cast::<*const VMFuncRef>(),
+                source.len(),
+            )
+        };
+        0
+    })
+}
+
+/// `ref_test`: see `wasmjit_codegen::Builtin::RefTest`.
+pub(crate) unsafe extern "C" fn ref_test(vmctx: *mut u8, value: u64, heap: u32) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let (_, store) = unsafe { caller(vmctx) };
+    let heap = decode_heap_type(heap).expect("compiled code passes a valid heap type");
+    // SAFETY: compiled code passes a non-null reference of its store.
+    u32::from(unsafe { ref_matches(store, value, heap) })
+}

@@ -1,0 +1,259 @@
+//! Wasm GC through the embedding API: structs, arrays and `i31`s crossing the host
+//! boundary, types canonicalised across modules, `call_indirect` of subtypes, and the GC
+//! heap limit (allocation past it traps, never aborts).
+
+use wasmjit::{
+    AnyRef, DefinedKind, Engine, HeapType, Instance, Linker, Module, RefType, Store, StoreLimits,
+    StoreLimitsBuilder, Trap, Val, ValType, I31,
+};
+use wasmjit_tests::support::{instance, trap_kind};
+
+const LIST: &str = r#"(module
+    (type $node (struct (field $value i32) (field $next (ref null $node))))
+    (type $bytes (array (mut i8)))
+    (func (export "list") (param $n i32) (result (ref null $node))
+        (local $head (ref null $node))
+        (block $done
+            (loop $more
+                (br_if $done (i32.eqz (local.get $n)))
+                (local.set $head (struct.new $node (local.get $n) (local.get $head)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $more)))
+        (local.get $head))
+    (func (export "sum") (param $list (ref null $node)) (result i32)
+        (local $sum i32)
+        (block $done
+            (loop $more
+                (br_on_null $done (local.get $list))
+                (local.set $sum (i32.add (local.get $sum)
+                    (struct.get $node $value (ref.as_non_null (local.get $list)))))
+                (local.set $list (struct.get $node $next (ref.as_non_null (local.get $list))))
+                (br $more)))
+        (local.get $sum))
+    (func (export "bytes") (param $len i32) (result anyref)
+        (array.new $bytes (i32.const 0xff) (local.get $len)))
+    (func (export "byte_s") (param $a anyref) (param $i i32) (result i32)
+        (array.get_s $bytes (ref.cast (ref $bytes) (local.get $a)) (local.get $i)))
+    (func (export "byte_u") (param $a anyref) (param $i i32) (result i32)
+        (array.get_u $bytes (ref.cast (ref $bytes) (local.get $a)) (local.get $i)))
+    (func (export "i31") (param $x i32) (result i31ref) (ref.i31 (local.get $x)))
+    (func (export "i31_s") (param $r i31ref) (result i32) (i31.get_s (local.get $r)))
+    (func (export "is_struct") (param $r anyref) (result i32)
+        (ref.test (ref struct) (local.get $r)))
+)"#;
+
+fn call(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> Val {
+    let func = instance.get_func(&mut *store, name).unwrap();
+    let mut out = [Val::I32(0)];
+    func.call(&mut *store, args, &mut out).unwrap();
+    out[0]
+}
+
+#[test]
+fn objects_cross_the_host_boundary_and_keep_their_contents() {
+    let engine = Engine::default();
+    let (mut store, instance) = instance(&engine, LIST);
+    let list = call(&mut store, &instance, "list", &[Val::I32(100)]);
+    let Val::AnyRef(Some(head)) = list else {
+        panic!("a struct reference, got {list:?}");
+    };
+    assert!(head.is_struct(&store));
+    assert!(!head.is_array(&store));
+    assert_eq!(head.as_i31(), None);
+    assert_eq!(
+        call(&mut store, &instance, "sum", &[list]).i32(),
+        Some(5050)
+    );
+    assert_eq!(
+        call(&mut store, &instance, "sum", &[Val::AnyRef(None)]).i32(),
+        Some(0)
+    );
+
+    // Packed elements read sign- or zero-extended.
+    let bytes = call(&mut store, &instance, "bytes", &[Val::I32(3)]);
+    let Val::AnyRef(Some(array)) = bytes else {
+        panic!("an array reference, got {bytes:?}");
+    };
+    assert_eq!(array.array_len(&store), Some(3));
+    let get = |store: &mut Store<()>, name, i| call(store, &instance, name, &[bytes, Val::I32(i)]);
+    assert_eq!(get(&mut store, "byte_s", 2).i32(), Some(-1));
+    assert_eq!(get(&mut store, "byte_u", 2).i32(), Some(255));
+    let func = instance.get_func(&mut store, "byte_u").unwrap();
+    let err = func
+        .call(&mut store, &[bytes, Val::I32(3)], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::ArrayOutOfBounds));
+    // A cast of the wrong kind traps.
+    let err = func
+        .call(&mut store, &[list, Val::I32(0)], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::CastFailure));
+}
+
+#[test]
+fn i31_values_round_trip_and_are_not_objects() {
+    let engine = Engine::default();
+    let (mut store, instance) = instance(&engine, LIST);
+    let r = call(&mut store, &instance, "i31", &[Val::I32(-5)]);
+    let Val::AnyRef(Some(i31)) = r else {
+        panic!("an i31ref, got {r:?}");
+    };
+    assert_eq!(i31.as_i31().map(I31::get_i32), Some(-5));
+    assert_eq!(i31.as_i31().map(I31::get_u32), Some(0x7fff_fffb));
+    assert!(!i31.is_struct(&store));
+    // One made by the host reads back in wasm.
+    let host = AnyRef::from_i31(&mut store, I31::wrapping_i32(1 << 30));
+    let value = call(&mut store, &instance, "i31_s", &[Val::AnyRef(Some(host))]);
+    assert_eq!(value.i32(), Some(-(1 << 30)));
+    assert_eq!(
+        call(
+            &mut store,
+            &instance,
+            "is_struct",
+            &[Val::AnyRef(Some(host))]
+        )
+        .i32(),
+        Some(0)
+    );
+    // An i31ref where wasm wants a struct reference is refused by the host side too.
+    let sum = instance.get_func(&mut store, "sum").unwrap();
+    assert!(sum
+        .call(&mut store, &[Val::AnyRef(Some(host))], &mut [Val::I32(0)])
+        .is_err());
+}
+
+#[test]
+fn types_of_different_modules_are_equal_by_structure() {
+    let engine = Engine::default();
+    // A recursive struct type, defined the same way in two modules at different indices:
+    // one module's objects pass the other's casts.
+    let maker = Module::new(
+        &engine,
+        r#"(module
+            (type $list (struct (field i32) (field (ref null $list))))
+            (func (export "make") (result anyref)
+                (struct.new $list (i32.const 7) (ref.null $list))))"#,
+    )
+    .unwrap();
+    let user = Module::new(
+        &engine,
+        r#"(module
+            (type $pad (array i8))
+            (type $list (struct (field i32) (field (ref null $list))))
+            (type $other (struct (field i32) (field (ref null $other)) (field i32)))
+            (func (export "is_list") (param anyref) (result i32)
+                (ref.test (ref $list) (local.get 0)))
+            (func (export "is_other") (param anyref) (result i32)
+                (ref.test (ref $other) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let maker = Instance::new(&mut store, &maker, &[]).unwrap();
+    let user = Instance::new(&mut store, &user, &[]).unwrap();
+    let object = call(&mut store, &maker, "make", &[]);
+    assert_eq!(call(&mut store, &user, "is_list", &[object]).i32(), Some(1));
+    assert_eq!(
+        call(&mut store, &user, "is_other", &[object]).i32(),
+        Some(0)
+    );
+
+    // The API names the type by identity, with its kind and its place in the hierarchy.
+    let is_list = user.get_func(&mut store, "is_list").unwrap();
+    let ty = maker.get_func(&mut store, "make").unwrap().ty(&store);
+    assert_eq!(ty.results().next(), Some(ValType::ANYREF));
+    assert_eq!(is_list.ty(&store).params().next(), Some(ValType::ANYREF));
+}
+
+#[test]
+fn call_indirect_accepts_functions_of_declared_subtypes() {
+    // `$unrelated` has `$base`'s structure but is final, which makes it another type.
+    let engine = Engine::default();
+    let (mut store, instance) = instance(
+        &engine,
+        r#"(module
+            (type $base (sub (func (result i32))))
+            (type $derived (sub $base (func (result i32))))
+            (type $unrelated (func (result i32)))
+            (func $d (type $derived) (i32.const 1))
+            (func $u (type $unrelated) (i32.const 2))
+            (table 2 funcref)
+            (elem (i32.const 0) func $d $u)
+            (func (export "call_base") (param i32) (result i32)
+                (call_indirect (type $base) (local.get 0)))
+            (func (export "call_derived") (param i32) (result i32)
+                (call_indirect (type $derived) (local.get 0)))
+            (func (export "derived") (result (ref $derived)) (ref.func $d))
+            (elem declare func $d))"#,
+    );
+    assert_eq!(
+        call(&mut store, &instance, "call_base", &[Val::I32(0)]).i32(),
+        Some(1)
+    );
+    let call_base = instance.get_func(&mut store, "call_base").unwrap();
+    let err = call_base
+        .call(&mut store, &[Val::I32(1)], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::BadSignature));
+    assert_eq!(
+        call(&mut store, &instance, "call_derived", &[Val::I32(0)]).i32(),
+        Some(1)
+    );
+
+    // The host sees a non-plain function type as a defined type of the function kind.
+    let derived = instance.get_func(&mut store, "derived").unwrap();
+    let result = derived.ty(&store).results().next().unwrap();
+    let result: &RefType = result.as_ref().expect("a reference type");
+    assert!(!result.is_nullable());
+    match result.heap_type() {
+        HeapType::Concrete(ty) => assert_eq!(ty.kind(), DefinedKind::Func),
+        other => panic!("a defined type, got {other}"),
+    }
+}
+
+#[test]
+fn the_gc_heap_limit_traps_allocation_past_it() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $chunk (array (mut i64)))
+            (global $keep (mut (ref null $chunk)) (ref.null $chunk))
+            (func (export "allocate") (param $n i32)
+                (loop $more
+                    (global.set $keep (array.new_default $chunk (i32.const 1024)))
+                    (br_if $more (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let limits = StoreLimitsBuilder::new().gc_heap_size(4 << 20).build();
+    let mut store = Store::new(&engine, limits);
+    store.limiter(|limits: &mut StoreLimits| limits);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let allocate = instance
+        .get_typed_func::<i32, ()>(&mut store, "allocate")
+        .unwrap();
+    // Each array is 8 KiB and a bit: 100 fit in 4 MiB, 1000 do not.
+    allocate.call(&mut store, 100).unwrap();
+    assert_eq!(
+        trap_kind(allocate.call(&mut store, 1000)),
+        Trap::GcHeapExhausted
+    );
+}
+
+#[test]
+fn an_oversized_array_traps_instead_of_aborting() {
+    let engine = Engine::default();
+    let (mut store, instance) = instance(
+        &engine,
+        r#"(module
+            (type $big (array i64))
+            (func (export "big") (param i32) (result i32)
+                (array.len (array.new_default $big (local.get 0)))))"#,
+    );
+    let big = instance
+        .get_typed_func::<i32, i32>(&mut store, "big")
+        .unwrap();
+    assert_eq!(big.call(&mut store, 10).unwrap(), 10);
+    assert_eq!(trap_kind(big.call(&mut store, -1)), Trap::GcHeapExhausted);
+}

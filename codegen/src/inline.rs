@@ -6,8 +6,8 @@
 //! budget (a quarter of its own size, within [`MIN_CALLER_BUDGET`] and [`MAX_CALLER_BUDGET`]
 //! values) allows it. Inlining goes one level deep: calls inside an inlined body stay calls,
 //! so recursion is bounded (a recursive function is unrolled once into itself) and so is code
-//! growth. Callees are translated on
-//! demand by the thread compiling the caller and cached for its later callers.
+//! growth. Callees are translated on demand by the thread compiling the caller and cached for
+//! its later callers.
 //!
 //! The callee's code is the translation of its own body with the caller's vmctx, which is
 //! the callee's too (same instance): semantics, traps, fuel and epoch checks are unchanged.
@@ -30,8 +30,9 @@ pub const MAX_CALLEE_SIZE: usize = 40;
 /// How many IR values of callees a function may take in at least...
 pub const MIN_CALLER_BUDGET: usize = 80;
 
-/// ... and at most: a quarter of its own size in between, so that compile time, which
-/// grows faster than linearly with a function's size, stays close to what it was.
+/// ... and at most: a quarter of its own size in between. Compile time grows faster than a
+/// function's size; with these limits, compiling Lua (the real-program benchmark) executes
+/// 13% more instructions than without inlining.
 pub const MAX_CALLER_BUDGET: usize = 200;
 
 /// Decides, for each direct call of the function being compiled, whether to inline it, and

@@ -26,12 +26,16 @@
 //! handed out before its reset is complete; when no slot is free, the waiting ones are
 //! decommitted at once.
 //!
+//! A returned slot that needs no decommit (all its pages kept resident) becomes its
+//! thread's *hot* slot, which the same thread takes first next time: its pages are then in
+//! that core's cache, where a slot from the shared stack may come dirty from another core's.
+//!
 //! The free slots form a lock-free stack (a Treiber stack of slot indices with a
 //! generation tag against ABA), so threads taking and returning slots never wait for each
 //! other; it is LIFO, so a thread reuses the slot it just returned, whose pages are warm.
 
 use std::ptr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use wasmjit_codegen::{
@@ -45,6 +49,12 @@ use crate::memory::{
 };
 use crate::memory_image::MemoryImage;
 use crate::mmap::{page_size, Mmap};
+
+/// The most entries of a pool's per-thread hot slots (threads beyond share them).
+const HOT_SLOTS: u32 = 64;
+
+/// Numbers the threads that use pools, for their hot slot entries.
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
 /// The limits of a memory pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +87,12 @@ pub struct MemoryPool {
     /// Returned slots whose pages beyond `keep_resident` have not been given back yet, with
     /// the accessible bytes each memory ended with.
     pending: Mutex<Vec<(u32, usize)>>,
+    /// Slots taken out of `pending` whose decommit has not finished yet.
+    in_flight: AtomicUsize,
+    /// Each thread's most recently returned slot that needed no decommit (index + 1, 0 for
+    /// none), taken first by the same thread: its kept-resident pages are warm in that
+    /// core's cache, where a slot from the shared stack may come dirty from another core's.
+    hot: Box<[AtomicU32]>,
     free: SlotStack,
     slots: Box<[Mutex<SlotState>]>,
 }
@@ -131,6 +147,10 @@ impl MemoryPool {
             keep_resident: config.keep_resident - config.keep_resident % page as usize,
             decommit_batch: config.decommit_batch.max(1),
             pending: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            hot: (0..config.total_memories.clamp(1, HOT_SLOTS))
+                .map(|_| AtomicU32::new(0))
+                .collect(),
             free: SlotStack::new(config.total_memories),
             slots,
         })
@@ -153,19 +173,11 @@ impl MemoryPool {
                 limit: slot_pages,
             });
         }
-        let index = match self.free.pop() {
+        let index = match self.take_hot(self.hot_entry()).or_else(|| self.free.pop()) {
             Some(index) => index,
-            None => {
-                // Slots waiting for their decommit are free as soon as it is done. Batches
-                // are decommitted under the lock, so once it is taken no slot is between
-                // the queue and the free stack.
-                let mut pending = self.pending();
-                self.decommit(std::mem::take(&mut *pending));
-                drop(pending);
-                self.free.pop().ok_or(MemoryError::PoolExhausted {
-                    slots: self.slots.len() as u32,
-                })?
-            }
+            None => self.reclaim().ok_or(MemoryError::PoolExhausted {
+                slots: self.slots.len() as u32,
+            })?,
         };
         let initial = accessible_bytes(ty, ty.minimum);
         if let Err(e) = self.prepare(index, initial, image) {
@@ -245,15 +257,82 @@ impl MemoryPool {
     fn release(&self, index: u32, byte_size: usize) {
         let kept = self.keep_resident.min(byte_size);
         self.restore_kept(index, kept);
-        if kept == byte_size || self.decommit_batch == 1 {
-            self.decommit(vec![(index, byte_size)]);
+        if kept == byte_size {
+            // Nothing to give back: the slot is ready for this thread's next memory.
+            if self.protect_grown(index, byte_size).is_ok() {
+                if let Some(evicted) = self.put_hot(index) {
+                    self.free.push(evicted);
+                }
+            }
             return;
         }
-        let mut pending = self.pending();
-        pending.push((index, byte_size));
-        if pending.len() >= self.decommit_batch {
-            self.decommit(std::mem::take(&mut *pending));
+        let batch = {
+            let mut pending = self.pending();
+            pending.push((index, byte_size));
+            if pending.len() < self.decommit_batch {
+                return;
+            }
+            self.in_flight.fetch_add(pending.len(), Ordering::AcqRel);
+            std::mem::take(&mut *pending)
+        };
+        let count = batch.len();
+        self.decommit(batch);
+        self.in_flight.fetch_sub(count, Ordering::Release);
+    }
+
+    /// A free slot when the thread's hot entry and the free stack had none: the slots
+    /// waiting for a decommit (decommitted now), another thread's hot slot, or one whose
+    /// decommit another thread is finishing. `None` when the pool is exhausted.
+    fn reclaim(&self) -> Option<u32> {
+        loop {
+            // Read under the lock, before looking: a batch leaves `pending` only under the
+            // lock and is counted in flight at once, and a decommit pushes its slots before
+            // it is counted out, so a count of 0 here means no slot is still on its way.
+            let (in_flight, waiting) = {
+                let mut pending = self.pending();
+                let in_flight = self.in_flight.load(Ordering::Acquire);
+                self.in_flight.fetch_add(pending.len(), Ordering::AcqRel);
+                (in_flight, std::mem::take(&mut *pending))
+            };
+            let count = waiting.len();
+            if count > 0 {
+                self.decommit(waiting);
+                self.in_flight.fetch_sub(count, Ordering::Release);
+            }
+            if let Some(index) = self
+                .free
+                .pop()
+                .or_else(|| self.hot.iter().find_map(|entry| self.take_hot(entry)))
+            {
+                return Some(index);
+            }
+            if in_flight == 0 {
+                return None;
+            }
+            std::thread::yield_now();
         }
+    }
+
+    /// The calling thread's entry in `hot`.
+    fn hot_entry(&self) -> &AtomicU32 {
+        thread_local! {
+            static THREAD: usize = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+        }
+        &self.hot[THREAD.with(|thread| *thread) % self.hot.len()]
+    }
+
+    fn take_hot(&self, entry: &AtomicU32) -> Option<u32> {
+        match entry.swap(0, Ordering::Acquire) {
+            0 => None,
+            index => Some(index - 1),
+        }
+    }
+
+    /// Makes slot `index` the calling thread's hot slot; returns the slot it replaces.
+    fn put_hot(&self, index: u32) -> Option<u32> {
+        self.hot_entry()
+            .swap(index + 1, Ordering::AcqRel)
+            .checked_sub(1)
     }
 
     fn pending(&self) -> MutexGuard<'_, Vec<(u32, usize)>> {

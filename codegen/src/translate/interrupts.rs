@@ -1,10 +1,14 @@
 //! Interrupting runaway code: fuel metering and epoch checks.
 //!
 //! Both are opt-in (`CodegenConfig::consume_fuel`, `CodegenConfig::epoch_interruption`) and
-//! cost nothing when off. Fuel counts operators: it lives in a variable (a register) while a
-//! function runs, loaded from the store at entry and after calls and written back before
-//! calls and returns; the count of a straight-line run is subtracted before each control
-//! instruction, and function entries and loop headers trap once no fuel is left. Epochs:
+//! cost nothing when off. Fuel counts operators: it lives in Cranelift's pinned register
+//! (x86-64 `r15`, aarch64 `x21`, taken from the register allocator for all code of a fuel
+//! engine) for as long as wasm runs, so calls between wasm functions neither save nor reload
+//! it. The count of a straight-line run is subtracted before each control instruction, and
+//! function entries and loop headers trap once no fuel is left. The register is written back
+//! to the store only where code outside wasm may look: before builtin calls, throws and the
+//! out-of-fuel trap here, around host calls in the trampolines ([`crate::trampolines`]).
+//! Epochs:
 //! function entries and loop headers compare the engine's epoch counter with the store's
 //! deadline.
 
@@ -18,7 +22,7 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Counts `op` against the fuel; before a control instruction, subtracts what was counted
-    /// since the last one from the store's fuel.
+    /// since the last one from the fuel register.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -53,14 +57,12 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Loads the store's fuel into the function's fuel variable (at entry, after calls).
+    /// Reloads the pinned fuel register from the store, where the code that ran before
+    /// left it (in an exception handler: the thrower saved it before throwing).
     pub(super) fn load_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
         }
-        let var = *self
-            .fuel_var
-            .get_or_insert_with(|| self.builder.declare_var(I64));
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         let fuel = self.builder.ins().load(
             I64,
@@ -68,17 +70,17 @@ impl FuncTranslator<'_, '_> {
             ctx,
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         );
-        self.builder.def_var(var, fuel);
+        self.builder.ins().set_pinned_reg(fuel);
     }
 
-    /// Writes the fuel variable back to the store (before calls and returns), so callees
-    /// and the host see what is left.
+    /// Writes the pinned fuel register back to the store (before builtin calls, throws and
+    /// the out-of-fuel trap), so that the runtime and the host see what is left.
     pub(super) fn save_fuel(&mut self) {
-        let Some(var) = self.fuel_var else {
+        if !self.env.config.consume_fuel {
             return;
-        };
+        }
         self.flush_fuel();
-        let fuel = self.builder.use_var(var);
+        let fuel = self.builder.ins().get_pinned_reg(I64);
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         self.builder.ins().store(
             MemFlagsData::trusted(),
@@ -88,17 +90,14 @@ impl FuncTranslator<'_, '_> {
         );
     }
 
-    /// Subtracts the operators counted since the last flush from the fuel variable.
-    fn flush_fuel(&mut self) {
-        let Some(var) = self.fuel_var else {
-            return;
-        };
+    /// Subtracts the operators counted since the last flush from the pinned fuel register.
+    pub(super) fn flush_fuel(&mut self) {
         if self.fuel_pending == 0 {
             return;
         }
-        let fuel = self.builder.use_var(var);
+        let fuel = self.builder.ins().get_pinned_reg(I64);
         let left = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
-        self.builder.def_var(var, left);
+        self.builder.ins().set_pinned_reg(left);
         self.fuel_pending = 0;
     }
 
@@ -109,9 +108,9 @@ impl FuncTranslator<'_, '_> {
         if !config.consume_fuel && !config.epoch_interruption {
             return;
         }
-        if let Some(var) = self.fuel_var {
+        if config.consume_fuel {
             self.flush_fuel();
-            let fuel = self.builder.use_var(var);
+            let fuel = self.builder.ins().get_pinned_reg(I64);
             let spent = self
                 .builder
                 .ins()

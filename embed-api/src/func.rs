@@ -348,6 +348,18 @@ impl<T> Caller<'_, T> {
         instance.get_export(&mut *self, name)
     }
 
+    /// The store's fuel left, as wasm left it when it called this function (see
+    /// [`crate::Store::get_fuel`]).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.opaque.get_fuel()
+    }
+
+    /// Sets the store's fuel: the calling wasm goes on with `fuel` units when this function
+    /// returns (see [`crate::Store::set_fuel`]).
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.opaque.set_fuel(fuel)
+    }
+
     fn reborrow(&mut self) -> Caller<'_, T> {
         Caller {
             store: self.store,

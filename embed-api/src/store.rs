@@ -175,27 +175,12 @@ impl<T> Store<T> {
     /// Sets the fuel left to `fuel` units (one per operator run). Needs
     /// [`crate::Config::consume_fuel`].
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
-        self.fuel_enabled()?;
-        *self.inner.opaque.vm.fuel.get_mut() = i64::try_from(fuel).unwrap_or(i64::MAX);
-        Ok(())
+        self.inner.opaque.set_fuel(fuel)
     }
 
     /// The fuel left (0 once spent). Needs [`crate::Config::consume_fuel`].
     pub fn get_fuel(&self) -> Result<u64> {
-        self.fuel_enabled()?;
-        // SAFETY: `&self` excludes running wasm in this store, the only other writer.
-        let fuel = unsafe { *self.inner.opaque.vm.fuel.get() };
-        Ok(fuel.max(0) as u64)
-    }
-
-    fn fuel_enabled(&self) -> Result<()> {
-        if self.inner.opaque.engine.codegen().consume_fuel {
-            Ok(())
-        } else {
-            Err(Error::Type(
-                "fuel metering is off: see Config::consume_fuel".into(),
-            ))
-        }
+        self.inner.opaque.get_fuel()
     }
 
     /// Consumes the store, returning its host data.
@@ -205,6 +190,32 @@ impl<T> Store<T> {
 }
 
 impl StoreOpaque {
+    /// [`Store::set_fuel`], also reached through [`crate::Caller::set_fuel`].
+    pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.fuel_enabled()?;
+        *self.vm.fuel.get_mut() = i64::try_from(fuel).unwrap_or(i64::MAX);
+        Ok(())
+    }
+
+    /// [`Store::get_fuel`], also reached through [`crate::Caller::get_fuel`].
+    pub(crate) fn get_fuel(&self) -> Result<u64> {
+        self.fuel_enabled()?;
+        // SAFETY: wasm of this store runs only under an exclusive borrow of it, and has
+        // written its fuel back before calling the host (see the trampolines).
+        let fuel = unsafe { *self.vm.fuel.get() };
+        Ok(fuel.max(0) as u64)
+    }
+
+    fn fuel_enabled(&self) -> Result<()> {
+        if self.engine.codegen().consume_fuel {
+            Ok(())
+        } else {
+            Err(Error::Type(
+                "fuel metering is off: see Config::consume_fuel".into(),
+            ))
+        }
+    }
+
     /// Panics if a handle of store `id` is used with this store: mixing stores is a bug in
     /// the embedder, like indexing a vector with another vector's index.
     pub(crate) fn check(&self, id: StoreId) {

@@ -98,3 +98,104 @@ fn without_the_settings_code_is_not_metered() {
         .unwrap();
     assert_eq!(count.call(&mut store, 100_000).unwrap(), 100_000);
 }
+
+/// Host functions that look at the fuel: `peek` records it, `nested` runs more wasm,
+/// `refuel` sets it. Wasm keeps the fuel in a register; the trampolines hand it over.
+const HOST_CALLS: &str = r#"(module
+  (import "h" "peek" (func $peek))
+  (import "h" "nested" (func $nested))
+  (import "h" "refuel" (func $refuel))
+  (func (export "peek3") (call $peek) (call $peek) (call $peek))
+  (func (export "around_nested") (call $peek) (call $nested) (call $peek))
+  (func (export "refuel_then_burn") (call $refuel) (call $burn (i32.const 10000)))
+  (func $burn (export "burn") (param i32) (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get 0))))))"#;
+
+#[derive(Default)]
+struct Peeks {
+    fuel: Vec<u64>,
+    burn: Option<wasmjit::TypedFunc<i32, ()>>,
+}
+
+#[test]
+fn host_functions_see_and_set_the_fuel_wasm_keeps_in_a_register() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, Peeks::default());
+    let mut linker = wasmjit::Linker::new(&engine);
+    linker
+        .func_wrap("h", "peek", |mut caller: wasmjit::Caller<'_, Peeks>| {
+            let fuel = caller.get_fuel().unwrap();
+            caller.data_mut().fuel.push(fuel);
+        })
+        .unwrap();
+    linker
+        .func_wrap("h", "nested", |mut caller: wasmjit::Caller<'_, Peeks>| {
+            let burn = caller.data().burn.unwrap();
+            burn.call(&mut caller, 1000).unwrap();
+        })
+        .unwrap();
+    linker
+        .func_wrap("h", "refuel", |mut caller: wasmjit::Caller<'_, Peeks>| {
+            caller.set_fuel(1_000_000).unwrap();
+        })
+        .unwrap();
+    let module = Module::new(&engine, HOST_CALLS).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let func = |store: &mut Store<Peeks>, name| {
+        instance
+            .get_typed_func::<(), ()>(&mut *store, name)
+            .unwrap()
+    };
+    store.data_mut().burn = Some(instance.get_typed_func(&mut store, "burn").unwrap());
+
+    store.set_fuel(1_000_000).unwrap();
+    func(&mut store, "peek3").call(&mut store, ()).unwrap();
+    let left = store.get_fuel().unwrap();
+    let peeks = std::mem::take(&mut store.data_mut().fuel);
+    assert!(
+        1_000_000 > peeks[0] && peeks[0] > peeks[1] && peeks[1] > peeks[2] && peeks[2] > left,
+        "{peeks:?}, then {left}"
+    );
+    assert_eq!(peeks[0] - peeks[1], peeks[1] - peeks[2], "{peeks:?}");
+
+    // The nested call's fuel (8 operators per iteration) is gone when wasm goes on.
+    func(&mut store, "around_nested")
+        .call(&mut store, ())
+        .unwrap();
+    let peeks = std::mem::take(&mut store.data_mut().fuel);
+    let nested = peeks[0] - peeks[1];
+    assert!((8_000..8_100).contains(&nested), "{peeks:?}");
+
+    // With 100 units wasm could not burn 10,000 iterations: it goes on with the host's
+    // 1,000,000.
+    store.set_fuel(100).unwrap();
+    func(&mut store, "refuel_then_burn")
+        .call(&mut store, ())
+        .unwrap();
+    let used = 1_000_000 - store.get_fuel().unwrap();
+    assert!((80_000..80_100).contains(&used), "used {used}");
+
+    // Many calls in a row, each one a trap or a return: the host's own registers survive
+    // (the trampoline restores the one wasm keeps the fuel in).
+    let burn = store.data().burn.unwrap();
+    let mut sums = [0u64; 8];
+    for round in 0..200u64 {
+        store.set_fuel(if round % 2 == 0 { 50 } else { 1_000_000 }).unwrap();
+        let result = burn.call(&mut store, 100);
+        assert_eq!(result.is_ok(), round % 2 == 1, "round {round}");
+        for (i, sum) in sums.iter_mut().enumerate() {
+            *sum = sum.wrapping_mul(31).wrapping_add(round * i as u64);
+        }
+    }
+    let mut expected = [0u64; 8];
+    for round in 0..200u64 {
+        for (i, sum) in expected.iter_mut().enumerate() {
+            *sum = sum.wrapping_mul(31).wrapping_add(round * i as u64);
+        }
+    }
+    assert_eq!(sums, expected);
+}

@@ -1,14 +1,15 @@
 //! Interrupting runaway code: fuel metering and epoch checks.
 //!
 //! Both are opt-in (`CodegenConfig::consume_fuel`, `CodegenConfig::epoch_interruption`) and
-//! cost nothing when off. Fuel counts operators: it lives in Cranelift's pinned register
-//! (x86-64 `r15`, aarch64 `x21`, taken from the register allocator for all code of a fuel
-//! engine) for as long as wasm runs, so calls between wasm functions neither save nor reload
-//! it. The count of a straight-line run is subtracted before each control instruction, and
-//! function entries and loop headers trap once no fuel is left. The register is written back
-//! to the store only where code outside wasm may look: before builtin calls, throws and the
-//! out-of-fuel trap here, around host calls in the trampolines ([`crate::trampolines`]).
-//! Epochs:
+//! cost nothing when off. Fuel counts operators. Between functions it lives in Cranelift's
+//! pinned register (x86-64 `r15`, aarch64 `x21`, taken from the register allocator in all
+//! code of a fuel engine), so calls neither store nor reload it: a function takes it into a
+//! variable at entry and after calls and hands it back before calls and returns (register
+//! moves). The count of a straight-line run is subtracted from the variable before each
+//! control instruction (pure arithmetic, which Cranelift folds), and function entries and
+//! loop headers trap once no fuel is left. The fuel reaches the store only where code outside
+//! wasm may look: before builtin calls, throws and the out-of-fuel trap here, around host
+//! calls in the trampolines ([`crate::trampolines`]). Epochs:
 //! function entries and loop headers compare the engine's epoch counter with the store's
 //! deadline.
 
@@ -22,7 +23,7 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Counts `op` against the fuel; before a control instruction, subtracts what was counted
-    /// since the last one from the fuel register.
+    /// since the last one from the store's fuel.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -57,12 +58,36 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Reloads the pinned fuel register from the store, where the code that ran before
-    /// left it (in an exception handler: the thrower saved it before throwing).
-    pub(super) fn load_fuel(&mut self) {
+    /// Takes the fuel from the pinned register into the function's fuel variable (at entry,
+    /// after calls).
+    pub(super) fn take_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
         }
+        let var = *self
+            .fuel_var
+            .get_or_insert_with(|| self.builder.declare_var(I64));
+        let fuel = self.builder.ins().get_pinned_reg(I64);
+        self.builder.def_var(var, fuel);
+    }
+
+    /// Hands the fuel variable to the pinned register (before calls, tail calls and
+    /// returns), for the callee or the caller to go on with.
+    pub(super) fn give_fuel(&mut self) {
+        let Some(var) = self.fuel_var else {
+            return;
+        };
+        self.flush_fuel();
+        let fuel = self.builder.use_var(var);
+        self.builder.ins().set_pinned_reg(fuel);
+    }
+
+    /// Loads the fuel variable from the store (in an exception handler: the thrower saved it
+    /// there before throwing).
+    pub(super) fn load_fuel(&mut self) {
+        let Some(var) = self.fuel_var else {
+            return;
+        };
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         let fuel = self.builder.ins().load(
             I64,
@@ -70,17 +95,17 @@ impl FuncTranslator<'_, '_> {
             ctx,
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         );
-        self.builder.ins().set_pinned_reg(fuel);
+        self.builder.def_var(var, fuel);
     }
 
-    /// Writes the pinned fuel register back to the store (before builtin calls, throws and
-    /// the out-of-fuel trap), so that the runtime and the host see what is left.
+    /// Writes the fuel variable to the store (before builtin calls, throws and the
+    /// out-of-fuel trap), so that the runtime and the host see what is left.
     pub(super) fn save_fuel(&mut self) {
-        if !self.env.config.consume_fuel {
+        let Some(var) = self.fuel_var else {
             return;
-        }
+        };
         self.flush_fuel();
-        let fuel = self.builder.ins().get_pinned_reg(I64);
+        let fuel = self.builder.use_var(var);
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         self.builder.ins().store(
             MemFlagsData::trusted(),
@@ -90,14 +115,17 @@ impl FuncTranslator<'_, '_> {
         );
     }
 
-    /// Subtracts the operators counted since the last flush from the pinned fuel register.
-    pub(super) fn flush_fuel(&mut self) {
+    /// Subtracts the operators counted since the last flush from the fuel variable.
+    fn flush_fuel(&mut self) {
+        let Some(var) = self.fuel_var else {
+            return;
+        };
         if self.fuel_pending == 0 {
             return;
         }
-        let fuel = self.builder.ins().get_pinned_reg(I64);
+        let fuel = self.builder.use_var(var);
         let left = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
-        self.builder.ins().set_pinned_reg(left);
+        self.builder.def_var(var, left);
         self.fuel_pending = 0;
     }
 
@@ -108,9 +136,9 @@ impl FuncTranslator<'_, '_> {
         if !config.consume_fuel && !config.epoch_interruption {
             return;
         }
-        if config.consume_fuel {
+        if let Some(var) = self.fuel_var {
             self.flush_fuel();
-            let fuel = self.builder.ins().get_pinned_reg(I64);
+            let fuel = self.builder.use_var(var);
             let spent = self
                 .builder
                 .ins()

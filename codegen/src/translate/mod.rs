@@ -97,15 +97,27 @@ pub(crate) fn translate_function(
         reachable: true,
         unreachable_depth: 0,
         fuel_pending: 0,
+        fuel_var: None,
     };
     t.push_function_frame(&results);
+    t.take_fuel();
     t.check_interruption();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let op = ops.read()?;
         if t.reachable {
             t.charge_fuel(&op);
+            let call = matches!(
+                op,
+                Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }
+            );
+            if call {
+                t.give_fuel();
+            }
             t.translate(&op)?;
+            if call {
+                t.take_fuel();
+            }
             if matches!(op, Operator::Loop { .. }) {
                 t.check_interruption();
             }
@@ -172,6 +184,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     unreachable_depth: u32,
     /// Operators run since fuel was last subtracted (with fuel metering on).
     fuel_pending: i64,
+    /// The fuel left, while this function runs (with fuel metering on).
+    fuel_var: Option<Variable>,
 }
 
 impl FuncTranslator<'_, '_> {

@@ -59,8 +59,8 @@ impl FuncTranslator<'_, '_> {
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend(args);
         if tail {
-            // The callee replaces this function's frame: leave it the fuel this one used.
-            self.flush_fuel();
+            // The callee replaces this function's frame: hand it the fuel.
+            self.give_fuel();
         }
         let target = match callee {
             Callee::Defined(function_index) => {

@@ -42,10 +42,8 @@ impl CodeSettings {
         ];
         // Ours first: a mismatch is reported by the setting the user chose (`consume_fuel`),
         // not by the Cranelift flag it implies (`enable_pinned_reg`).
-        let mut settings: Vec<(String, String)> = ours
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), v))
-            .collect();
+        let mut settings: Vec<(String, String)> =
+            ours.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
         settings.extend(
             isa.flags()
                 .iter()

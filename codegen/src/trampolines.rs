@@ -110,9 +110,12 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     let callback_sig = b.import_signature(callback_sig);
     let len = b.ins().iconst(types::I64, len as i64);
     let store_context = fuel.then(|| {
-        let store_context =
-            b.ins()
-                .load(types::I64, flags, host_ctx, HOST_CONTEXT_STORE_CONTEXT as i32);
+        let store_context = b.ins().load(
+            types::I64,
+            flags,
+            host_ctx,
+            HOST_CONTEXT_STORE_CONTEXT as i32,
+        );
         save_fuel(&mut b, store_context);
         store_context
     });

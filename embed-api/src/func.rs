@@ -251,7 +251,15 @@ impl Func {
             })
         };
         result.map_err(|reason| match reason {
-            TrapReason::Wasm { kind, .. } => Error::Trap(Trap::from_codegen(kind)),
+            TrapReason::Wasm {
+                kind, pinned_reg, ..
+            } => {
+                if store.engine.codegen().consume_fuel {
+                    // Trapping code leaves its fuel in the pinned register, not in the store.
+                    *store.vm.fuel.get_mut() = pinned_reg as i64;
+                }
+                Error::Trap(Trap::from_codegen(kind))
+            }
             TrapReason::Host(e) => match e.downcast::<Error>() {
                 Ok(e) => *e,
                 Err(e) => Error::Host(e),

@@ -108,6 +108,7 @@ const HOST_CALLS: &str = r#"(module
   (func (export "peek3") (call $peek) (call $peek) (call $peek))
   (func (export "around_nested") (call $peek) (call $nested) (call $peek))
   (func (export "refuel_then_burn") (call $refuel) (call $burn (i32.const 10000)))
+  (func (export "burn_then_trap") (call $burn (i32.const 1000)) (unreachable))
   (func $burn (export "burn") (param i32) (local $i i32)
     (loop $l
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
@@ -179,12 +180,23 @@ fn host_functions_see_and_set_the_fuel_wasm_keeps_in_a_register() {
     let used = 1_000_000 - store.get_fuel().unwrap();
     assert!((80_000..80_100).contains(&used), "used {used}");
 
+    // A trap leaves the fuel counted up to the last call, as the store sees it.
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(
+        trap_kind(func(&mut store, "burn_then_trap").call(&mut store, ())),
+        Trap::UnreachableCodeReached
+    );
+    let used = 1_000_000 - store.get_fuel().unwrap();
+    assert!((8_000..8_100).contains(&used), "used {used}");
+
     // Many calls in a row, each one a trap or a return: the host's own registers survive
     // (the trampoline restores the one wasm keeps the fuel in).
     let burn = store.data().burn.unwrap();
     let mut sums = [0u64; 8];
     for round in 0..200u64 {
-        store.set_fuel(if round % 2 == 0 { 50 } else { 1_000_000 }).unwrap();
+        store
+            .set_fuel(if round % 2 == 0 { 50 } else { 1_000_000 })
+            .unwrap();
         let result = burn.call(&mut store, 100);
         assert_eq!(result.is_ok(), round % 2 == 1, "round {round}");
         for (i, sum) in sums.iter_mut().enumerate() {

@@ -163,6 +163,9 @@ impl Runner {
     ) -> wasmjit::Result<Self> {
         let engine = Engine::new(&config)?;
         let mut store = Store::new(&engine, ());
+        // With fuel metering on, all the fuel there is: scripts run to their end (an error
+        // means metering is off).
+        let _ = store.set_fuel(u64::MAX);
         let mut linker = Linker::new(&engine);
         // A script may `register` a name again, replacing the earlier module's exports.
         linker.allow_shadowing(true);

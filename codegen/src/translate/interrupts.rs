@@ -8,8 +8,10 @@
 //! moves). The count of a straight-line run is subtracted from the variable before each
 //! control instruction (pure arithmetic, which Cranelift folds), and function entries and
 //! loop headers trap once no fuel is left. The fuel reaches the store only where code outside
-//! wasm may look: before builtin calls, throws and the out-of-fuel trap here, around host
-//! calls in the trampolines ([`crate::trampolines`]). Epochs:
+//! wasm may look: before builtin calls and throws here, around host calls in the trampolines
+//! ([`crate::trampolines`]), and at a trap, whose handler reads the pinned register: the
+//! out-of-fuel trap hands it the count first, other traps leave what the function's entry or
+//! last call handed over. Epochs:
 //! function entries and loop headers compare the engine's epoch counter with the store's
 //! deadline.
 
@@ -23,7 +25,7 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Counts `op` against the fuel; before a control instruction, subtracts what was counted
-    /// since the last one from the store's fuel.
+    /// since the last one from the fuel variable.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -98,8 +100,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.def_var(var, fuel);
     }
 
-    /// Writes the fuel variable to the store (before builtin calls, throws and the
-    /// out-of-fuel trap), so that the runtime and the host see what is left.
+    /// Writes the fuel variable to the store (before builtin calls and throws), so that the
+    /// runtime and the host see what is left.
     pub(super) fn save_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
@@ -150,7 +152,8 @@ impl FuncTranslator<'_, '_> {
             self.builder.seal_block(out);
             self.builder.seal_block(go_on);
             self.builder.switch_to_block(out);
-            self.save_fuel();
+            // A trap hands the store the pinned register (see `catch_traps`' callers).
+            self.give_fuel();
             self.builder.ins().trap(TrapKind::OutOfFuel.trap_code());
             self.builder.switch_to_block(go_on);
         }

@@ -1,8 +1,9 @@
 //! Real programs (`benches/realworld/build.sh`) under our WASI, their output and the files
 //! they leave compared with the same program built natively: zlib (in memory, and a gzip
 //! file that the host's `gzip` reads back), SQLite (in memory and on a file), Lua 5.4 and
-//! QuickJS running their benchmark scripts, and a Rust program built for wasm32-wasip1.
-//! Building needs clang, wasi-libc and rustup's wasm32-wasip1 target (`.ci/run` installs
+//! QuickJS running their benchmark scripts, a Rust program built for wasm32-wasip1, and one
+//! built for wasm32-wasip1-threads that starts threads (wasi-threads). Building needs clang,
+//! wasi-libc and rustup's wasm32-wasip1 and wasm32-wasip1-threads targets (`build.sh` adds
 //! them) and fetches the sources with cargo; the builds are kept in `target/tmp/realworld`.
 
 mod common;
@@ -86,6 +87,17 @@ fn the_rust_program_runs_as_natively() {
 
 /// An error in a Lua script ends the wasm build as it ends the native one (the wasm build
 /// has no setjmp: `benches/realworld/lua-wasi/setjmp.h`): the message on stderr, status 1.
+#[test]
+fn a_program_with_threads_runs_as_natively() {
+    let (_, wasm_dir) = same_as_native("threads");
+    let mut written: Vec<_> = std::fs::read_dir(wasm_dir.join("threads-out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["0.txt", "1.txt", "2.txt", "3.txt"]);
+}
+
 #[test]
 fn a_lua_error_ends_the_program_with_its_message() {
     let dir = scratch("lua-error");

@@ -12,9 +12,10 @@
 //! As wasi-threads specifies, one thread ending the program ends all of it: a thread that
 //! calls `proc_exit` exits the host process with that status, one that traps prints the trap
 //! and exits the process with status 1 (wasmtime does the same). A host that must survive its
-//! guests runs threaded programs in a process of their own. The new thread's store has the
-//! engine's defaults: limits, fuel and epoch deadlines set on the caller's store are not
-//! carried over.
+//! guests runs threaded programs in a process of their own. The new thread's store starts with
+//! the engine's defaults; limits, fuel and epoch deadlines are set on it by the function given
+//! to [`WasiThreadsCtx::on_new_store`], if any (an engine that consumes fuel needs one: a
+//! store starts with none).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -102,7 +103,11 @@ pub struct WasiThreadsCtx<T> {
     module: Module,
     linker: Arc<Linker<T>>,
     next_id: AtomicU32,
+    setup: Option<Box<StoreSetup<T>>>,
 }
+
+/// What [`WasiThreadsCtx::on_new_store`] runs on each new thread's store.
+type StoreSetup<T> = dyn Fn(&mut Store<T>) -> wasmjit::Result<()> + Send + Sync;
 
 impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
     /// The context for `module`'s threads, instantiated by `linker`. An error if the module
@@ -122,27 +127,41 @@ impl<T: Clone + Send + 'static> WasiThreadsCtx<T> {
             module: module.clone(),
             linker: Arc::clone(linker),
             next_id: AtomicU32::new(1),
+            setup: None,
         })
+    }
+
+    /// Has `setup` run on each new thread's store before the instance is made: to give it
+    /// fuel, an epoch deadline or a limiter, as the host did for the first store. An error
+    /// from it ends the program as a trap would.
+    pub fn on_new_store(
+        mut self,
+        setup: impl Fn(&mut Store<T>) -> wasmjit::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.setup = Some(Box::new(setup));
+        self
     }
 
     /// Starts a thread running `wasi_thread_start(id, start_arg)` in a new instance whose
     /// store holds `host`; its id.
-    fn spawn(&self, host: T, start_arg: i32) -> wasmjit::Result<i32> {
+    fn spawn(self: &Arc<Self>, host: T, start_arg: i32) -> wasmjit::Result<i32> {
         let id = self
             .next_id
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |id| {
                 (id <= MAX_ID).then_some(id + 1)
             })
             .map_err(|_| Error::msg("wasi-threads: no thread ids left"))?;
-        let module = self.module.clone();
-        let linker = Arc::clone(&self.linker);
+        let cx = Arc::clone(self);
         std::thread::Builder::new()
             .name(format!("wasi-thread-{id}"))
             .stack_size(THREAD_STACK_SIZE)
             .spawn(move || {
-                let mut store = Store::new(module.engine(), host);
-                let result = linker
-                    .instantiate(&mut store, &module)
+                let mut store = Store::new(cx.module.engine(), host);
+                let result = cx
+                    .setup
+                    .as_ref()
+                    .map_or(Ok(()), |setup| setup(&mut store))
+                    .and_then(|()| cx.linker.instantiate(&mut store, &cx.module))
                     .and_then(|instance| {
                         instance.get_typed_func::<(i32, i32), ()>(&mut store, START)
                     })

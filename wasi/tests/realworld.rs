@@ -12,12 +12,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::realworld::{self, built, copy_inputs, run_native};
-use common::{run_module, scratch, snapshot};
+use common::{run_module, run_module_with, scratch, snapshot, Host};
+use wasmjit::{Config, Engine, Store};
 use wasmjit_wasi::{DirPerms, WasiCtxBuilder};
 
 /// Runs the real program `name` natively and under wasmjit, each in its own fresh folder;
 /// both must print the same and leave the same files. Returns the two folders.
 fn same_as_native(name: &str) -> (PathBuf, PathBuf) {
+    same_as_native_in(&Engine::default(), name, |_| Ok(()))
+}
+
+/// As [`same_as_native`], in `engine`, with `setup` run on every store of the run.
+fn same_as_native_in(
+    engine: &Engine,
+    name: &str,
+    setup: impl Fn(&mut Store<Host>) -> wasmjit::Result<()> + Clone + Send + Sync + 'static,
+) -> (PathBuf, PathBuf) {
     let program = realworld::program(name);
     let native_dir = scratch(&format!("{name}-native"));
     let wasm_dir = scratch(&format!("{name}-wasm"));
@@ -30,7 +40,12 @@ fn same_as_native(name: &str) -> (PathBuf, PathBuf) {
         .args(program.args)
         .preopened_dir(&wasm_dir, ".", DirPerms::ReadWrite)
         .unwrap();
-    let wasm = run_module(&built().join(format!("{name}.wasm")), &mut builder);
+    let wasm = run_module_with(
+        engine,
+        &built().join(format!("{name}.wasm")),
+        &mut builder,
+        setup,
+    );
     assert_eq!(wasm.status, 0, "{}{}", wasm.stdout, wasm.stderr);
     assert_eq!(wasm.stdout, native);
     assert!(!native.is_empty());
@@ -96,6 +111,14 @@ fn a_program_with_threads_runs_as_natively() {
         .collect();
     written.sort();
     assert_eq!(written, ["0.txt", "1.txt", "2.txt", "3.txt"]);
+}
+
+/// With fuel on, each thread's store must be given fuel too (a store starts with none, and a
+/// thread out of fuel would end the program): `on_new_store` does it.
+#[test]
+fn threads_get_their_stores_set_up_as_the_first() {
+    let engine = Engine::new(Config::new().consume_fuel(true)).unwrap();
+    same_as_native_in(&engine, "threads", |store| store.set_fuel(u64::MAX / 2));
 }
 
 #[test]

@@ -138,7 +138,7 @@ pub fn run_with(name: &str, builder: &mut WasiCtxBuilder) -> Outcome {
 
 /// A run's store data: the WASI context and, for a program that starts threads, theirs.
 #[derive(Clone)]
-struct Host {
+pub struct Host {
     wasi: WasiCtx,
     threads: Option<Arc<WasiThreadsCtx<Host>>>,
 }
@@ -146,28 +146,38 @@ struct Host {
 /// Runs the WASI command `wasm` with the context `builder` makes, with wasi-threads if it
 /// imports `thread-spawn`; stdout and stderr are captured.
 pub fn run_module(wasm: &Path, builder: &mut WasiCtxBuilder) -> Outcome {
+    run_module_with(&Engine::default(), wasm, builder, |_| Ok(()))
+}
+
+/// As [`run_module`], in `engine`, with `setup` run on the store and on each thread's.
+pub fn run_module_with(
+    engine: &Engine,
+    wasm: &Path,
+    builder: &mut WasiCtxBuilder,
+    setup: impl Fn(&mut Store<Host>) -> wasmjit::Result<()> + Clone + Send + Sync + 'static,
+) -> Outcome {
     let name = wasm.display();
     let (stdout, stderr) = (OutputPipe::new(), OutputPipe::new());
     let wasi = builder
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .build();
-    let engine = Engine::default();
-    let module = Module::from_file(&engine, wasm).unwrap();
-    let mut linker = Linker::new(&engine);
+    let module = Module::from_file(engine, wasm).unwrap();
+    let mut linker = Linker::new(engine);
     wasmjit_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi).unwrap();
     threads::add_to_linker(&mut linker, |host: &mut Host| host.threads.clone()).unwrap();
-    let mut store = Store::new(
-        &engine,
-        Host {
-            wasi,
-            threads: None,
-        },
-    );
+    let host = Host {
+        wasi,
+        threads: None,
+    };
+    let mut store = Store::new(engine, host);
+    setup(&mut store).unwrap();
     threads::define_shared_memories(&mut linker, &mut store, &module).unwrap();
     let linker = Arc::new(linker);
     if threads::uses_threads(&module) {
-        let cx = WasiThreadsCtx::new(&module, &linker).unwrap();
+        let cx = WasiThreadsCtx::new(&module, &linker)
+            .unwrap()
+            .on_new_store(setup);
         store.data_mut().threads = Some(Arc::new(cx));
     }
     let instance = linker.instantiate(&mut store, &module).unwrap();

@@ -295,7 +295,13 @@ fn fuel_is_counted_across_throws_and_runs_out_inside_a_handler_loop() {
                 (try_table (catch $t $caught) (call $throw (i32.const 0)))
                 (unreachable))
               (drop)
-              (br $again))))"#,
+              (br $again)))
+          (func (export "catch_then_trap")
+            (block $caught (result i32)
+              (try_table (catch $t $caught) (call $throw (i32.const 0)))
+              (unreachable))
+            (drop)
+            (unreachable)))"#,
     )
     .unwrap();
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
@@ -314,6 +320,16 @@ fn fuel_is_counted_across_throws_and_runs_out_inside_a_handler_loop() {
         .unwrap();
     let err = forever.call(&mut store, ()).unwrap_err();
     assert_eq!(err.trap(), Some(Trap::OutOfFuel));
+
+    // A trap in a handler leaves the fuel the handler took over from the thrower.
+    store.set_fuel(1_000_000).unwrap();
+    let catch_then_trap = instance
+        .get_typed_func::<(), ()>(&mut store, "catch_then_trap")
+        .unwrap();
+    let err = catch_then_trap.call(&mut store, ()).unwrap_err();
+    assert_eq!(err.trap(), Some(Trap::UnreachableCodeReached));
+    let left = store.get_fuel().unwrap();
+    assert!((1_000_000 - 100..1_000_000).contains(&left), "{left} left");
 }
 
 #[test]

@@ -85,7 +85,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Loads the fuel variable from the store (in an exception handler: the thrower saved it
-    /// there before throwing).
+    /// there before throwing), and the pinned register too, which the unwinder left as the
+    /// runtime had it and a trap would hand to the store.
     pub(super) fn load_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
@@ -98,6 +99,7 @@ impl FuncTranslator<'_, '_> {
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         );
         self.builder.def_var(var, fuel);
+        self.builder.ins().set_pinned_reg(fuel);
     }
 
     /// Writes the fuel variable to the store (before builtin calls and throws), so that the

@@ -20,9 +20,9 @@ pub struct CodeSettings {
     pub version: String,
     /// The target triple.
     pub target: String,
-    /// The calling convention of wasm functions and the code-changing fields of
-    /// [`CodegenConfig`] (`bounds_checks`, `consume_fuel`, ...), then Cranelift's shared and
-    /// target-specific flags (`opt_level`, `enable_pinned_reg`, `has_avx2`, ...).
+    /// Cranelift's shared and target-specific flags (`opt_level`, `has_avx2`, ...), the calling
+    /// convention of wasm functions, then the code-changing fields of [`CodegenConfig`]
+    /// (`bounds_checks`, `consume_fuel`, ...).
     pub settings: Vec<(String, String)>,
 }
 
@@ -30,6 +30,12 @@ impl CodeSettings {
     /// The settings code compiled for `target` with `config` depends on.
     pub fn new(target: &Target, config: &CodegenConfig) -> Result<Self, CompileError> {
         let isa = target.isa(config)?;
+        let mut settings: Vec<(String, String)> = isa
+            .flags()
+            .iter()
+            .chain(isa.isa_flags())
+            .map(|v| (v.name.to_string(), v.value_string()))
+            .collect();
         let ours = [
             ("wasm_call_conv", WASM_CALL_CONV.to_string()),
             ("wasm_features", format!("{:#x}", config.features.bits())),
@@ -40,16 +46,7 @@ impl CodeSettings {
             ("spectre_guard", config.spectre_guard.to_string()),
             ("inlining", config.inlining.to_string()),
         ];
-        // Ours first: a mismatch is reported by the setting the user chose (`consume_fuel`),
-        // not by the Cranelift flag it implies (`enable_pinned_reg`).
-        let mut settings: Vec<(String, String)> =
-            ours.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
-        settings.extend(
-            isa.flags()
-                .iter()
-                .chain(isa.isa_flags())
-                .map(|v| (v.name.to_string(), v.value_string())),
-        );
+        settings.extend(ours.into_iter().map(|(n, v)| (n.to_string(), v)));
         Ok(CodeSettings {
             version: env!("CARGO_PKG_VERSION").to_string(),
             target: target.to_string(),

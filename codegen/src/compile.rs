@@ -106,10 +106,9 @@ pub struct CompiledModule {
     pub target: Target,
     /// Where the functions and trampolines are in the code image, its trap sites and its
     /// load-time relocations. For each type, the image holds a host-to-wasm trampoline,
-    /// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values: *mut [u8; 16],
-    /// store_context)`, which reads the arguments from `values`, calls `func_ptr` and writes
-    /// the results back to it (and keeps the store's fuel in the pinned register with fuel
-    /// metering on), and a wasm-to-host trampoline, a function of the wasm signature of that type whose
+    /// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values: *mut [u8; 16])`, which
+    /// reads the arguments from `values`, calls `func_ptr` and writes the results back to it,
+    /// and a wasm-to-host trampoline, a function of the wasm signature of that type whose
     /// callee vmctx is a host-function context: it stores the arguments in a value array and
     /// calls the context's callback (see [`crate::trampolines`]).
     pub code: CodeLayout,
@@ -205,9 +204,9 @@ fn compile_trampolines(
     let none = FuncType::default();
     for ty in &info.types {
         let ty = ty.as_func().unwrap_or(&none);
-        ctx.func = trampolines::array_to_wasm(isa, ty, config.consume_fuel);
+        ctx.func = trampolines::array_to_wasm(isa, ty);
         array_to_wasm.push(emit(&mut ctx, isa, config.emit_disassembly)?);
-        ctx.func = trampolines::wasm_to_array(isa, ty, config.consume_fuel);
+        ctx.func = trampolines::wasm_to_array(isa, ty);
         wasm_to_array.push(emit(&mut ctx, isa, config.emit_disassembly)?);
     }
     Ok((array_to_wasm, wasm_to_array))

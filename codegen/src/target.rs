@@ -94,9 +94,6 @@ impl Target {
         // The prologue's stack-limit check covers the whole frame, so no probes are needed.
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
-        // Fuel lives in the pinned register while wasm runs (see `translate::interrupts`).
-        let pinned = if config.consume_fuel { "true" } else { "false" };
-        set(&mut flags, "enable_pinned_reg", pinned)?;
         let flags = settings::Flags::new(flags);
 
         let builder = if self.is_host() {

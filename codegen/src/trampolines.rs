@@ -10,15 +10,6 @@
 //! loads the results from the array. The callback returns 0, or an exception the host
 //! function throws: the trampoline then throws it into its caller with the context's throw
 //! function (at [`HOST_CONTEXT_THROW`], the runtime's `throw_ref` entry).
-//!
-//! With fuel metering on, wasm keeps the fuel in Cranelift's pinned register (see
-//! `translate::interrupts`). The trampolines are where it meets the store: the array-to-wasm
-//! trampoline saves the host's value of that register (callee-saved in the host's
-//! convention, which Cranelift does not save for a pinned register), loads the store's fuel
-//! into it, and writes it back and restores the host's value after the call (a trap restores
-//! the host's registers from `catch_traps`' jump buffer); the wasm-to-array trampoline
-//! writes the fuel to the store before the callback, which may read or set it or run more
-//! wasm, and reloads it afterwards.
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -28,7 +19,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::abi::{value_type, wasm_signature};
 use crate::module::FuncType;
-use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
+use crate::vmoffsets::VALRAW_SIZE;
 
 /// Offset of the callback pointer in a host-function context.
 pub const HOST_CONTEXT_CALLBACK: u32 = 0;
@@ -37,28 +28,18 @@ pub const HOST_CONTEXT_CALLBACK: u32 = 0;
 /// `tail` convention, which never returns.
 pub const HOST_CONTEXT_THROW: u32 = 8;
 
-/// Offset of the store context pointer in a host-function context, through which the
-/// wasm-to-array trampoline writes back and reloads the fuel.
-pub const HOST_CONTEXT_STORE_CONTEXT: u32 = 16;
-
 /// Builds the host-to-wasm trampoline for functions of type `ty`:
-/// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values, store_context)`; `fuel`:
-/// whether the code meters fuel in the pinned register.
-pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
+/// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values)`.
+pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
     let mut sig = Signature::new(isa.default_call_conv());
-    sig.params.extend([AbiParam::new(types::I64); 5]);
+    sig.params.extend([AbiParam::new(types::I64); 4]);
     let mut func = ir::Function::with_name_signature(ir::UserFuncName::default(), sig);
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);
-    let [callee_vmctx, caller_vmctx, func_ptr, values, store_context] = params[..] else {
-        unreachable!("the trampoline signature has five parameters")
+    let [callee_vmctx, caller_vmctx, func_ptr, values] = params[..] else {
+        unreachable!("the trampoline signature has four parameters")
     };
-    let host_pinned = fuel.then(|| {
-        let host_pinned = b.ins().get_pinned_reg(types::I64);
-        load_fuel(&mut b, store_context);
-        host_pinned
-    });
     // The host's value array is only byte-aligned: no `aligned` flag.
     let flags = MemFlagsData::new().with_notrap();
     let mut args = vec![callee_vmctx, caller_vmctx];
@@ -69,10 +50,6 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     let wasm_sig = b.import_signature(wasm_signature(ty));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
-    if let Some(host_pinned) = host_pinned {
-        save_fuel(&mut b, store_context);
-        b.ins().set_pinned_reg(host_pinned);
-    }
     for (i, result) in results.into_iter().enumerate() {
         b.ins().store(flags, result, values, slot_offset(i));
     }
@@ -81,9 +58,8 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     func
 }
 
-/// Builds the wasm-to-host trampoline for host functions of type `ty`; `fuel`: whether the
-/// code meters fuel in the pinned register.
-pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
+/// Builds the wasm-to-host trampoline for host functions of type `ty`.
+pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
     let mut func =
         ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty));
     let mut builder_ctx = FunctionBuilderContext::new();
@@ -109,16 +85,6 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     callback_sig.returns.push(AbiParam::new(types::I64));
     let callback_sig = b.import_signature(callback_sig);
     let len = b.ins().iconst(types::I64, len as i64);
-    let store_context = fuel.then(|| {
-        let store_context = b.ins().load(
-            types::I64,
-            flags,
-            host_ctx,
-            HOST_CONTEXT_STORE_CONTEXT as i32,
-        );
-        save_fuel(&mut b, store_context);
-        store_context
-    });
     let call = b.ins().call_indirect(
         callback_sig,
         callback,
@@ -144,9 +110,6 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     b.ins()
         .trap(crate::TrapKind::UnreachableCodeReached.trap_code());
     b.switch_to_block(done);
-    if let Some(store_context) = store_context {
-        load_fuel(&mut b, store_context);
-    }
     let results: Vec<_> = ty
         .results
         .iter()
@@ -168,28 +131,6 @@ fn enter(b: &mut FunctionBuilder<'_>) -> Vec<ir::Value> {
     b.switch_to_block(block);
     b.seal_block(block);
     b.block_params(block).to_vec()
-}
-
-/// Loads the store's fuel into the pinned register.
-fn load_fuel(b: &mut FunctionBuilder<'_>, store_context: ir::Value) {
-    let fuel = b.ins().load(
-        types::I64,
-        MemFlagsData::trusted(),
-        store_context,
-        VMOffsets::STORE_CONTEXT_FUEL as i32,
-    );
-    b.ins().set_pinned_reg(fuel);
-}
-
-/// Writes the pinned register's fuel to the store.
-fn save_fuel(b: &mut FunctionBuilder<'_>, store_context: ir::Value) {
-    let fuel = b.ins().get_pinned_reg(types::I64);
-    b.ins().store(
-        MemFlagsData::trusted(),
-        fuel,
-        store_context,
-        VMOffsets::STORE_CONTEXT_FUEL as i32,
-    );
 }
 
 fn slot_offset(i: usize) -> i32 {

@@ -5,7 +5,7 @@ use std::ptr;
 
 use wasmjit_runtime::instance::Instance as RtInstance;
 use wasmjit_runtime::traps::{catch_traps, raise_trap, TrapReason};
-use wasmjit_runtime::vmcontext::{VMFuncRef, VMStoreContext, ValRaw};
+use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
 
 use crate::error::{Error, Result, Trap};
 use crate::instance::Instance;
@@ -36,8 +36,7 @@ pub(crate) struct FuncData {
 }
 
 /// The signature of the array-to-wasm trampolines codegen emits.
-type ArrayToWasm =
-    unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw, *const VMStoreContext);
+type ArrayToWasm = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
 
 /// A host function as the store keeps it: takes the caller and the argument/result array.
 pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync;
@@ -49,8 +48,6 @@ struct HostContext<T> {
     callback: unsafe extern "C" fn(*mut HostContext<T>, *mut u8, *mut ValRaw, usize) -> u64,
     /// Where the trampoline throws the exception the callback returns.
     throw: unsafe extern "C" fn(*mut u8, u64),
-    /// The store's context, where the trampoline writes back and reloads the fuel.
-    store_context: *const VMStoreContext,
     func_ref: VMFuncRef,
     store: *mut StoreInner<T>,
     func: Box<HostFn<T>>,
@@ -64,8 +61,6 @@ const _: () = assert!(
         == wasmjit_codegen::HOST_CONTEXT_CALLBACK as usize
         && std::mem::offset_of!(HostContext<()>, throw)
             == wasmjit_codegen::HOST_CONTEXT_THROW as usize
-        && std::mem::offset_of!(HostContext<()>, store_context)
-            == wasmjit_codegen::HOST_CONTEXT_STORE_CONTEXT as usize
 );
 
 impl FuncData {
@@ -124,7 +119,6 @@ impl Func {
         let mut ctx = Box::new(HostContext {
             callback: host_callback::<T>,
             throw: wasmjit_runtime::exceptions::throw_entry(),
-            store_context: &inner.opaque.vm,
             func_ref: VMFuncRef {
                 func_ptr: trampolines.code().wasm_to_array(0),
                 type_id,
@@ -247,19 +241,11 @@ impl Func {
         // hold, as the exclusive borrow of the store guarantees no one else uses it.
         let result = unsafe {
             catch_traps(vm, max_stack, || {
-                trampoline(vmctx, ptr::null_mut(), func_ptr, values, vm);
+                trampoline(vmctx, ptr::null_mut(), func_ptr, values);
             })
         };
         result.map_err(|reason| match reason {
-            TrapReason::Wasm {
-                kind, pinned_reg, ..
-            } => {
-                if store.engine.codegen().consume_fuel {
-                    // Trapping code leaves its fuel in the pinned register, not in the store.
-                    *store.vm.fuel.get_mut() = pinned_reg as i64;
-                }
-                Error::Trap(Trap::from_codegen(kind))
-            }
+            TrapReason::Wasm { kind, .. } => Error::Trap(Trap::from_codegen(kind)),
             TrapReason::Host(e) => match e.downcast::<Error>() {
                 Ok(e) => *e,
                 Err(e) => Error::Host(e),

@@ -34,10 +34,6 @@ pub enum TrapReason {
         pc: usize,
         /// The address accessed, for memory faults.
         fault_addr: Option<usize>,
-        /// The value of Cranelift's pinned register (x86-64 `r15`, aarch64 `x21`) at the
-        /// trap: with fuel metering on, the fuel the trapping code last handed over, which
-        /// the store takes back.
-        pinned_reg: usize,
     },
     /// A host function called from wasm failed.
     Host(Box<dyn std::error::Error + Send + Sync>),
@@ -210,7 +206,7 @@ unsafe extern "C" fn handle_signal(
 ) {
     let state = CURRENT.with(|c| c.get());
     // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO handlers.
-    let (pc, pinned_reg) = unsafe { (context_pc(context), context_pinned_reg(context)) };
+    let pc = unsafe { context_pc(context) };
     if !state.is_null() {
         if let Some(kind) = lookup_trap(pc) {
             let fault_addr = (signal == libc::SIGSEGV || signal == libc::SIGBUS)
@@ -238,7 +234,6 @@ unsafe extern "C" fn handle_signal(
                         kind,
                         pc,
                         fault_addr,
-                        pinned_reg,
                     }),
                 );
                 resume_at_longjmp(context, (*state).jmpbuf.get());
@@ -265,25 +260,6 @@ unsafe fn context_pc(context: *mut libc::c_void) -> usize {
         #[cfg(target_arch = "aarch64")]
         {
             (*uc).uc_mcontext.pc as usize
-        }
-    }
-}
-
-/// Reads the interrupted value of Cranelift's pinned register.
-///
-/// # Safety
-/// `context` must be the ucontext the kernel passed to the handler.
-unsafe fn context_pinned_reg(context: *mut libc::c_void) -> usize {
-    let uc = context as *mut libc::ucontext_t;
-    // SAFETY: per the contract.
-    unsafe {
-        #[cfg(target_arch = "x86_64")]
-        {
-            (*uc).uc_mcontext.gregs[libc::REG_R15 as usize] as usize
-        }
-        #[cfg(target_arch = "aarch64")]
-        {
-            (*uc).uc_mcontext.regs[21] as usize
         }
     }
 }

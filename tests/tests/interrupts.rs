@@ -100,7 +100,8 @@ fn without_the_settings_code_is_not_metered() {
 }
 
 /// Host functions that look at the fuel: `peek` records it, `nested` runs more wasm,
-/// `refuel` sets it. Wasm keeps the fuel in a register; the trampolines hand it over.
+/// `refuel` sets it. Wasm keeps the fuel in a variable while a function runs, in the store
+/// across calls.
 const HOST_CALLS: &str = r#"(module
   (import "h" "peek" (func $peek))
   (import "h" "nested" (func $nested))
@@ -121,7 +122,7 @@ struct Peeks {
 }
 
 #[test]
-fn host_functions_see_and_set_the_fuel_wasm_keeps_in_a_register() {
+fn host_functions_see_and_set_the_fuel_and_traps_leave_it_counted() {
     let mut config = Config::new();
     config.consume_fuel(true);
     let engine = Engine::new(&config).unwrap();
@@ -189,25 +190,12 @@ fn host_functions_see_and_set_the_fuel_wasm_keeps_in_a_register() {
     let used = 1_000_000 - store.get_fuel().unwrap();
     assert!((8_000..8_100).contains(&used), "used {used}");
 
-    // Many calls in a row, each one a trap or a return: the host's own registers survive
-    // (the trampoline restores the one wasm keeps the fuel in).
+    // Calls in a row, each one a trap or a return, each starting from the fuel set.
     let burn = store.data().burn.unwrap();
-    let mut sums = [0u64; 8];
-    for round in 0..200u64 {
-        store
-            .set_fuel(if round % 2 == 0 { 50 } else { 1_000_000 })
-            .unwrap();
+    for round in 0..20u64 {
+        let fuel = if round % 2 == 0 { 50 } else { 1_000_000 };
+        store.set_fuel(fuel).unwrap();
         let result = burn.call(&mut store, 100);
         assert_eq!(result.is_ok(), round % 2 == 1, "round {round}");
-        for (i, sum) in sums.iter_mut().enumerate() {
-            *sum = sum.wrapping_mul(31).wrapping_add(round * i as u64);
-        }
     }
-    let mut expected = [0u64; 8];
-    for round in 0..200u64 {
-        for (i, sum) in expected.iter_mut().enumerate() {
-            *sum = sum.wrapping_mul(31).wrapping_add(round * i as u64);
-        }
-    }
-    assert_eq!(sums, expected);
 }

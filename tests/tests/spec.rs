@@ -254,10 +254,9 @@ struct FileReport {
 
 /// The configurations every file runs under: the defaults (which inline small callees), and
 /// no optimisation with explicit bounds checks, no inlining and fuel metering (the other code
-/// paths of the translator and of Cranelift's lowering, and code without the pinned register
-/// that holds the fuel) with every module round-tripped through its precompiled form
-/// (`Module::serialize`, then `Module::deserialize`). A directive passes only if it passes
-/// under both. Each comes with the label its files' lines carry in the output.
+/// paths of the translator and of Cranelift's lowering) with every module round-tripped
+/// through its precompiled form (`Module::serialize`, then `Module::deserialize`). A
+/// directive passes only if it passes under both. Each comes with the label its files' lines carry in the output.
 fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
     let mut default = Config::new();
     features(&mut default);

@@ -305,7 +305,7 @@ impl FuncTranslator<'_, '_> {
     fn translate_return(&mut self) {
         let count = self.control[0].results;
         let values = self.peek(count).to_vec();
-        self.give_fuel();
+        self.save_fuel();
         self.builder.ins().return_(&values);
     }
 
@@ -378,7 +378,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.switch_to_block(frame.next);
             let results = self.builder.block_params(frame.next).to_vec();
             if frame.kind == FrameKind::Function {
-                self.give_fuel();
+                self.save_fuel();
                 self.builder.ins().return_(&results);
             } else {
                 self.stack.extend(results);

@@ -1,17 +1,10 @@
 //! Interrupting runaway code: fuel metering and epoch checks.
 //!
 //! Both are opt-in (`CodegenConfig::consume_fuel`, `CodegenConfig::epoch_interruption`) and
-//! cost nothing when off. Fuel counts operators. Between functions it lives in Cranelift's
-//! pinned register (x86-64 `r15`, aarch64 `x21`, taken from the register allocator in all
-//! code of a fuel engine), so calls neither store nor reload it: a function takes it into a
-//! variable at entry and after calls and hands it back before calls and returns (register
-//! moves). The count of a straight-line run is subtracted from the variable before each
-//! control instruction (pure arithmetic, which Cranelift folds), and function entries and
-//! loop headers trap once no fuel is left. The fuel reaches the store only where code outside
-//! wasm may look: before builtin calls and throws here, around host calls in the trampolines
-//! ([`crate::trampolines`]), and at a trap, whose handler reads the pinned register: the
-//! out-of-fuel trap hands it the count first, other traps leave what the function's entry or
-//! last call handed over. Epochs:
+//! cost nothing when off. Fuel counts operators: it lives in a variable (a register) while a
+//! function runs, loaded from the store at entry and after calls and written back before
+//! calls and returns; the count of a straight-line run is subtracted before each control
+//! instruction, and function entries and loop headers trap once no fuel is left. Epochs:
 //! function entries and loop headers compare the engine's epoch counter with the store's
 //! deadline.
 
@@ -25,7 +18,7 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Counts `op` against the fuel; before a control instruction, subtracts what was counted
-    /// since the last one from the fuel variable.
+    /// since the last one from the store's fuel.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -60,37 +53,14 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Takes the fuel from the pinned register into the function's fuel variable (at entry,
-    /// after calls).
-    pub(super) fn take_fuel(&mut self) {
+    /// Loads the store's fuel into the function's fuel variable (at entry, after calls).
+    pub(super) fn load_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
         }
         let var = *self
             .fuel_var
             .get_or_insert_with(|| self.builder.declare_var(I64));
-        let fuel = self.builder.ins().get_pinned_reg(I64);
-        self.builder.def_var(var, fuel);
-    }
-
-    /// Hands the fuel variable to the pinned register (before calls, tail calls and
-    /// returns), for the callee or the caller to go on with.
-    pub(super) fn give_fuel(&mut self) {
-        let Some(var) = self.fuel_var else {
-            return;
-        };
-        self.flush_fuel();
-        let fuel = self.builder.use_var(var);
-        self.builder.ins().set_pinned_reg(fuel);
-    }
-
-    /// Loads the fuel variable from the store (in an exception handler: the thrower saved it
-    /// there before throwing), and the pinned register too, which the unwinder left as the
-    /// runtime had it and a trap would hand to the store.
-    pub(super) fn load_fuel(&mut self) {
-        let Some(var) = self.fuel_var else {
-            return;
-        };
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         let fuel = self.builder.ins().load(
             I64,
@@ -99,11 +69,10 @@ impl FuncTranslator<'_, '_> {
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         );
         self.builder.def_var(var, fuel);
-        self.builder.ins().set_pinned_reg(fuel);
     }
 
-    /// Writes the fuel variable to the store (before builtin calls and throws), so that the
-    /// runtime and the host see what is left.
+    /// Writes the fuel variable back to the store (before calls and returns), so callees
+    /// and the host see what is left.
     pub(super) fn save_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
@@ -154,8 +123,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.seal_block(out);
             self.builder.seal_block(go_on);
             self.builder.switch_to_block(out);
-            // A trap hands the store the pinned register (see `catch_traps`' callers).
-            self.give_fuel();
+            self.save_fuel();
             self.builder.ins().trap(TrapKind::OutOfFuel.trap_code());
             self.builder.switch_to_block(go_on);
         }

@@ -105,7 +105,7 @@ pub(crate) fn translate_function(
         callees: HashMap::new(),
     };
     t.push_function_frame(&results);
-    t.take_fuel();
+    t.load_fuel();
     t.check_interruption();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
@@ -117,11 +117,11 @@ pub(crate) fn translate_function(
                 Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }
             );
             if call {
-                t.give_fuel();
+                t.save_fuel();
             }
             t.translate(&op)?;
             if call {
-                t.take_fuel();
+                t.load_fuel();
             }
             if matches!(op, Operator::Loop { .. }) {
                 t.check_interruption();

@@ -17,9 +17,7 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Calls a runtime builtin with this function's vmctx and `args`; returns its results.
-    /// The fuel is in the store first: a builtin may trap, and the host reads it then.
     pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Vec<Value> {
-        self.save_fuel();
         let table = self.vmctx_readonly(types::I64, VMOffsets::BUILTINS);
         let flags = MemFlagsData::trusted().with_readonly();
         let callee =
@@ -97,8 +95,8 @@ impl FuncTranslator<'_, '_> {
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend(args);
         if tail {
-            // The callee replaces this function's frame: hand it the fuel.
-            self.give_fuel();
+            // The callee replaces this function's frame: leave the fuel in the store for it.
+            self.save_fuel();
         }
         let target = match callee {
             Callee::Defined(function_index) => {

@@ -27,7 +27,8 @@ mod vmoffsets;
 pub use builtins::Builtin;
 pub use code_settings::CodeSettings;
 pub use compile::{
-    compile_host_trampolines, compile_module, CallSiteHandler, StackMap, CompiledModule, MathCall, RelocKind,
+    compile_host_trampolines, compile_module, CallSiteHandler, CompiledModule, MathCall, RelocKind,
+    StackMap,
 };
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;

@@ -129,6 +129,8 @@ impl<T> Store<T> {
         *inner.opaque.vm.store.get_mut() = ptr.cast();
         *inner.opaque.vm.epoch.get_mut() = engine.epoch();
         *inner.opaque.vm.types.get_mut() = inner.opaque.engine.types();
+        *inner.opaque.vm.gc_roots.get_mut() = Some(trace_gc_roots::<T>);
+        *inner.opaque.vm.gc_stress.get_mut() = engine.gc_stress();
         Store { inner }
     }
 
@@ -198,13 +200,60 @@ impl<T> Store<T> {
         }
     }
 
+    /// Collects the store's GC heap: frees every struct and array that neither wasm nor
+    /// the host can reach any more. Collections also happen by themselves as wasm
+    /// allocates; this one does nothing when called from a host function while wasm runs.
+    pub fn gc(&mut self) {
+        // SAFETY: the store is held exclusively, and its roots hook gives every reference
+        // the host holds.
+        unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.inner.opaque.vm) }
+    }
+
     /// Consumes the store, returning its host data.
     pub fn into_data(self) -> T {
         self.inner.data
     }
 }
 
+/// The collector's [`wasmjit_runtime::gc::TraceRoots`] hook for stores of `T`.
+///
+/// # Safety
+/// `store` must be the `StoreInner<T>` whose store context runs the collection.
+unsafe fn trace_gc_roots<T>(store: *mut u8, visit: &mut dyn FnMut(u64)) {
+    // SAFETY: per the contract; the collector only reads the store.
+    let store = unsafe { &*store.cast::<StoreInner<T>>() };
+    store.opaque.trace_gc_roots(visit);
+}
+
 impl StoreOpaque {
+    /// Gives the collector every reference the store holds outside wasm's frames: its
+    /// instances' globals, tables and element segments, the host's own globals and tables,
+    /// externalised internal references and host handles.
+    fn trace_gc_roots(&self, visit: &mut dyn FnMut(u64)) {
+        for instance in &self.instances {
+            instance.trace_gc_roots(visit);
+        }
+        for global in &self.globals {
+            if matches!(global.ty.content, wasmjit_codegen::ValType::Ref(_)) {
+                // SAFETY: the global lives as long as the store; its first 8 bytes are the
+                // reference's word.
+                let bytes = unsafe { &*global.ptr.as_ref().bytes.get() };
+                visit(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")));
+            }
+        }
+        for table in &self.tables {
+            // SAFETY: the table lives as long as the store.
+            for &element in unsafe { table.as_ref() }.elements() {
+                visit(element as u64);
+            }
+        }
+        for data in &self.externs {
+            if let Some(Externalized(word)) = data.value.downcast_ref::<Externalized>() {
+                visit(*word);
+            }
+        }
+    }
+
     /// Panics if a handle of store `id` is used with this store: mixing stores is a bug in
     /// the embedder, like indexing a vector with another vector's index.
     pub(crate) fn check(&self, id: StoreId) {

@@ -26,7 +26,7 @@
 use std::cell::UnsafeCell;
 use std::ops::ControlFlow;
 
-use wasmjit_codegen::FuncType;
+use wasmjit_codegen::{FuncType, ValType};
 
 use crate::code_memory::FrameKind;
 use crate::frames;
@@ -106,6 +106,26 @@ impl ExceptionArena {
         list.push(exn);
         let last = list.last_mut().expect("just pushed");
         &mut **last
+    }
+}
+
+impl ExceptionArena {
+    /// Gives each payload value of every exception, with its type, to `visit` (the
+    /// collector's roots: exceptions live as long as the store).
+    ///
+    /// # Safety
+    /// Not called concurrently with [`ExceptionArena::push`].
+    pub unsafe fn trace(&self, visit: &mut dyn FnMut(ValType, u64)) {
+        // SAFETY: per the contract, nothing changes the vector now.
+        let list = unsafe { &*self.exceptions.get() };
+        for exn in list {
+            // SAFETY: a tag outlives the exceptions of the stores that use it.
+            let ty = unsafe { &(*exn.tag).ty };
+            for (param, value) in ty.params.iter().zip(exn.values.iter()) {
+                let word = u64::from_le_bytes(value[..8].try_into().expect("8 bytes"));
+                visit(*param, word);
+            }
+        }
     }
 }
 

@@ -9,7 +9,10 @@ use wasmjit::{Engine, Error, Instance, Module, Store, StoreLimits, StoreLimitsBu
 /// A store whose GC heap may hold at most `limit` bytes, and `file` instantiated in it.
 fn instantiate(file: &str, limit: usize) -> (Store<StoreLimits>, Instance) {
     let engine = Engine::default();
-    let mut store = Store::new(&engine, StoreLimitsBuilder::new().gc_heap_size(limit).build());
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new().gc_heap_size(limit).build(),
+    );
     store.limiter(|limits| limits);
     let path = format!("{}/gc/{file}", env!("CARGO_MANIFEST_DIR"));
     let module = Module::from_file(&engine, &path).unwrap();
@@ -74,7 +77,10 @@ fn unreachable_cycles_between_structs_and_arrays_are_reclaimed() {
         .unwrap();
     // 1,000,000 cycles of a struct, an array of 8 references back to it and 1 KiB of
     // payload: about 1 GiB through a 16 MiB heap.
-    assert_eq!(cycles.call(&mut store, (1_000_000, 1024)).unwrap(), 1_000_000);
+    assert_eq!(
+        cycles.call(&mut store, (1_000_000, 1024)).unwrap(),
+        1_000_000
+    );
 }
 
 #[test]

@@ -90,7 +90,11 @@ impl GcValues {
 
     /// After an operator was translated in reachable code: declares each value it pushed
     /// that may be an object as needing stack maps.
-    pub fn declare_new_operands(&self, stack: &mut OperandStack, builder: &mut FunctionBuilder<'_>) {
+    pub fn declare_new_operands(
+        &self,
+        stack: &mut OperandStack,
+        builder: &mut FunctionBuilder<'_>,
+    ) {
         let new = stack.take_new();
         let Some(validator) = &self.validator else {
             return;
@@ -126,7 +130,10 @@ fn may_be_object(ty: wasmparser::ValType, resources: &ValidatorResources) -> boo
         HeapType::Concrete(index) | HeapType::Exact(index) => {
             let sub = match index.as_core_type_id() {
                 Some(id) => resources.sub_type_at_id(id),
-                None => match index.as_module_index().and_then(|i| resources.sub_type_at(i)) {
+                None => match index
+                    .as_module_index()
+                    .and_then(|i| resources.sub_type_at(i))
+                {
                     Some(sub) => sub,
                     None => return true,
                 },

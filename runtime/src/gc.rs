@@ -548,16 +548,26 @@ pub(crate) unsafe extern "C" fn array_fill(
     }
     // SAFETY: compiled code passes the address of a filled value slot.
     let value = unsafe { *(value as usize as *const ValRaw) };
-    for i in index..index + len {
-        // SAFETY: element `i` lies inside the array (checked); the slot holds at least
-        // `elem_size` bytes.
-        unsafe {
-            ptr::copy_nonoverlapping(
-                ptr::from_ref(&value).cast::<u8>(),
-                element(array, i, elem_size),
-                elem_size as usize,
-            )
-        };
+    let (size, total) = (elem_size as usize, len as usize * elem_size as usize);
+    let start = element(array, index, elem_size);
+    if total == 0 {
+        return 0;
+    }
+    // SAFETY: the elements `index..index + len` lie inside the array (checked): the first
+    // is written from the slot (at least `elem_size` bytes), then the filled part is copied
+    // after itself, doubling each time.
+    unsafe {
+        if size == 1 {
+            ptr::write_bytes(start, value[0], total);
+        } else {
+            ptr::copy_nonoverlapping(value.as_ptr(), start, size);
+            let mut filled = size;
+            while filled < total {
+                let n = filled.min(total - filled);
+                ptr::copy_nonoverlapping(start, start.add(filled), n);
+                filled += n;
+            }
+        }
     }
     0
 }

@@ -4,11 +4,13 @@
 //! hold. The programs are in `tests/gc/*.wat`; each checks its own objects and traps if one
 //! is wrong.
 
-use wasmjit::{Engine, Error, Instance, Module, Store, StoreLimits, StoreLimitsBuilder};
+use wasmjit::{Config, Engine, Error, Instance, Module, Store, StoreLimits, StoreLimitsBuilder};
 
-/// A store whose GC heap may hold at most `limit` bytes, and `file` instantiated in it.
+/// A store whose GC heap may hold at most `limit` bytes, and `file` instantiated in it. The
+/// wasm stack is 1 MiB: 5,000 frames each holding two references across their call take
+/// more than the default 512 KiB.
 fn instantiate(file: &str, limit: usize) -> (Store<StoreLimits>, Instance) {
-    let engine = Engine::default();
+    let engine = Engine::new(Config::new().max_wasm_stack(1 << 20)).unwrap();
     let mut store = Store::new(
         &engine,
         StoreLimitsBuilder::new().gc_heap_size(limit).build(),
@@ -63,9 +65,11 @@ fn collections_in_deep_recursion_keep_what_every_frame_holds() {
     let deep = instance
         .get_typed_func::<(i32, i32, i32), i64>(&mut store, "deep")
         .unwrap();
-    // At the bottom, 200,000 objects of 256 bytes (some 50 MiB) in a 16 MiB heap: several
-    // collections while 5,000 frames each hold a struct and an array.
-    let sum = deep.call(&mut store, (DEPTH, 200_000, 256)).unwrap();
+    // At the bottom, a chain of 40,000 objects of 256 bytes (some 12 MiB, all live until
+    // the function making it returns) in a 16 MiB heap: a collection at each doubling of
+    // the live bytes while 5,000 frames each hold a struct and an array. (200,000 such
+    // objects, 58 MiB live at once, cannot fit: see the test below.)
+    let sum = deep.call(&mut store, (DEPTH, 40_000, 256)).unwrap();
     assert_eq!(sum, i64::from(DEPTH) * i64::from(DEPTH + 1) / 2);
 }
 

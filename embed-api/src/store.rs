@@ -85,6 +85,9 @@ pub(crate) struct StoreOpaque {
     /// The values behind `externref`s, and their indices by address.
     pub(crate) externs: Vec<Box<ExternData>>,
     pub(crate) extern_by_ptr: HashMap<usize, usize>,
+    /// The words of the internal references handed to the host ([`crate::AnyRef`]), which
+    /// the collector treats as roots for the store's life.
+    pub(crate) gc_handles: Vec<u64>,
     /// How many memories and tables this store created, for the limiter's counts.
     pub(crate) memories_created: usize,
     pub(crate) tables_created: usize,
@@ -119,6 +122,7 @@ impl<T> Store<T> {
                 host_funcs: Vec::new(),
                 externs: Vec::new(),
                 extern_by_ptr: HashMap::new(),
+                gc_handles: Vec::new(),
                 memories_created: 0,
                 tables_created: 0,
             },
@@ -251,6 +255,9 @@ impl StoreOpaque {
             if let Some(Externalized(word)) = data.value.downcast_ref::<Externalized>() {
                 visit(*word);
             }
+        }
+        for &word in &self.gc_handles {
+            visit(word);
         }
     }
 

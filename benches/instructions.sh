@@ -4,11 +4,16 @@
 # machine. Prints a table of counts and the ratios wasmjit/wasmtime and wasmjit/native.
 #
 # Usage: benches/instructions.sh [--smoke] [--kernels a,b] [--engines wasmjit,wasmtime,native]
+#        benches/instructions.sh --compile [--kernels sqlite,lua] [--engines wasmjit,wasmtime]
 #   --smoke    the kernels' smoke sizes (seconds per kernel; counts dominated by short loops)
 #              instead of their full sizes (about a minute per kernel and engine)
 #   --kernels  a subset of the kernels (default: all)
 #   --engines  the engines to count (default: wasmjit,wasmtime,native; wasmtime needs a
 #              bench built with --features wasmtime or peers)
+#   --compile  count compilation instead: one single-threaded compile of each real program
+#              of benches/realworld (built by benches/realworld/build.sh into
+#              target/tmp/realworld; --kernels picks programs), per engine (wasmjit,
+#              wasmtime), the whole `bench --compile-child` process counted
 # BENCH names the bench binary (default: target/release/bench; build it with
 # `cargo build --release -p wasmjit-bench --features peers`). Each engine runs in its own
 # bench process under callgrind, which counts only inside `counted_call` (the span of one
@@ -23,17 +28,24 @@ bench=${BENCH:-$repo_root/target/release/bench}
 size_flag=()
 kernels=""
 engines="wasmjit,wasmtime,native"
+compile=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) size_flag=(--smoke) ;;
         --kernels) kernels=$2; shift ;;
         --engines) engines=$2; shift ;;
+        --compile) compile=1 ;;
         *) sed -n '2,/^set/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     esac
     shift
 done
 command -v valgrind > /dev/null || { echo "instructions.sh: valgrind is not installed" >&2; exit 1; }
 [ -x "$bench" ] || { echo "instructions.sh: no bench binary at $bench (set BENCH)" >&2; exit 1; }
+if [ -n "$compile" ]; then
+    programs_dir=$repo_root/target/tmp/realworld
+    [ "$engines" = "wasmjit,wasmtime,native" ] && engines="wasmjit,wasmtime"
+    [ -n "$kernels" ] || kernels="zlib,sqlite,lua,quickjs,rust"
+fi
 if [ -z "$kernels" ]; then
     kernels=$(cd "$repo_root/benches/kernels" && ls ./*.c | sed 's|^\./||; s|\.c$||' | paste -sd,)
 fi
@@ -48,7 +60,16 @@ for kernel in "${kernel_list[@]}"; do
     for engine in "${engine_list[@]}"; do
         out=$out_dir/$kernel.$engine.out
         echo "instructions.sh: $kernel in $engine ..." >&2
-        if ! valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
+        if [ -n "$compile" ]; then
+            out=$out_dir/compile-$kernel.$engine.out
+            wasm=$programs_dir/$kernel.wasm
+            [ -f "$wasm" ] || { echo "instructions.sh: no $wasm (run benches/realworld/build.sh)" >&2; exit 1; }
+            if ! valgrind --tool=callgrind --callgrind-out-file="$out" "$bench" \
+                --compile-child "$engine" "$wasm" > "$out.log" 2>&1; then
+                echo "instructions.sh: compiling $kernel in $engine failed, see $out.log" >&2
+                exit 1
+            fi
+        elif ! valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
             '--toggle-collect=*counted_call*' "$bench" "${size_flag[@]}" --engines "$engine" \
             --kernels "$kernel" --runs 1 --warmups 0 --no-focused > "$out.log" 2>&1; then
             echo "instructions.sh: $kernel in $engine failed, see $out.log" >&2

@@ -6,16 +6,18 @@
 #   lua     crate lua-src (lua-5.4.9) + lua_driver.c, runs bench.lua -> OUT/lua.{wasm,native}
 #   quickjs crate rquickjs-sys (quickjs-ng and its qjs), runs bench.js -> OUT/quickjs.{wasm,native}
 #   rust    rust/ (a Cargo package) for wasm32-wasip1                -> OUT/rust.{wasm,native}
-# Usage: build.sh OUT [PROGRAM...]   (default: all five). A program is rebuilt only when a
+#   threads threads/ (a Cargo package starting threads) for wasm32-wasip1-threads
+#                                                                    -> OUT/threads.{wasm,native}
+# Usage: build.sh OUT [PROGRAM...]   (default: all six). A program is rebuilt only when a
 # file of ours it is made from (driver, this script) is newer than its outputs. Needs cargo,
 # clang, cc and wasi-libc (`apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32`);
-# adds rustup's wasm32-wasip1 target when it is missing. Compiles on every core.
+# adds rustup's wasm32-wasip1 and wasm32-wasip1-threads targets when they are missing. Compiles on every core.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:?usage: build.sh OUT [PROGRAM...]}"
 shift
 programs=("$@")
-if [ ${#programs[@]} -eq 0 ]; then programs=(zlib sqlite lua quickjs rust); fi
+if [ ${#programs[@]} -eq 0 ]; then programs=(zlib sqlite lua quickjs rust threads); fi
 mkdir -p "$out/fetch/src"
 out="$(cd "$out" && pwd)"
 jobs=$(nproc 2> /dev/null || echo 2)
@@ -138,6 +140,17 @@ for program in "${programs[@]}"; do
         cargo build --quiet --release --manifest-path "$manifest" --target-dir "$out/rust-target"
         cp "$out/rust-target/wasm32-wasip1/release/realworld-rust.wasm" "$out/rust.wasm"
         cp "$out/rust-target/release/realworld-rust" "$out/rust.native"
+        ;;
+    threads)
+        if command -v rustup > /dev/null && ! rustup target list --installed | grep -qx wasm32-wasip1-threads; then
+            rustup target add wasm32-wasip1-threads
+        fi
+        manifest="$here/threads/Cargo.toml"
+        cargo build --quiet --release --manifest-path "$manifest" --target-dir "$out/threads-target" \
+            --target wasm32-wasip1-threads
+        cargo build --quiet --release --manifest-path "$manifest" --target-dir "$out/threads-target"
+        cp "$out/threads-target/wasm32-wasip1-threads/release/realworld-threads.wasm" "$out/threads.wasm"
+        cp "$out/threads-target/release/realworld-threads" "$out/threads.native"
         ;;
     *)
         echo "build.sh: unknown program $program" >&2

@@ -400,6 +400,9 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some(gc::CHILD_FLAG) {
         return gc::child(&args[1..]);
     }
+    if args.first().map(String::as_str) == Some(realworld::COMPILE_CHILD_FLAG) {
+        return realworld::compile_child(&args[1..]);
+    }
     let options = match parse_options(args.into_iter()) {
         Ok(options) => options,
         Err(e) => {

@@ -5,7 +5,7 @@
 //! ratio to wasmtime's. Every run's stdout must be the native build's.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use wasmjit::{Engine, Linker, Module, Store};
@@ -58,6 +58,46 @@ struct Times {
     compile_ns: Vec<u64>,
     compile_one_thread_ns: Vec<u64>,
     run_ns: Vec<u64>,
+}
+
+/// The flag of the child mode `bench --compile-child ENGINE FILE`, which compiles FILE once on
+/// one thread with ENGINE (`wasmjit` or `wasmtime`) and exits: what `benches/instructions.sh
+/// --compile` counts the instructions of, per real program and engine.
+pub const COMPILE_CHILD_FLAG: &str = "--compile-child";
+
+/// The child mode of [`COMPILE_CHILD_FLAG`].
+pub fn compile_child(args: &[String]) -> ExitCode {
+    let result = match args {
+        [engine, file] => compile_once(engine, file),
+        _ => Err(crate::error::Error(format!(
+            "usage: bench {COMPILE_CHILD_FLAG} ENGINE FILE"
+        ))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench {COMPILE_CHILD_FLAG}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn compile_once(engine: &str, file: &str) -> Result<()> {
+    let wasm = std::fs::read(file).context(format_args!("reading {file}"))?;
+    match engine {
+        "wasmjit" => {
+            on_one_cpu(|| Module::new(&Engine::default(), &wasm))?.context("wasmjit: compiling")?;
+        }
+        #[cfg(feature = "wasmtime")]
+        "wasmtime" => {
+            let mut config = wasmtime::Config::new();
+            config.parallel_compilation(false);
+            let engine = wasmtime::Engine::new(&config).context("creating the wasmtime engine")?;
+            wasmtime::Module::new(&engine, &wasm).context("wasmtime: compiling")?;
+        }
+        other => bail!("no engine {other:?} in this build"),
+    }
+    Ok(())
 }
 
 /// Fresh folders for runs, holding a program's inputs; removed when dropped.

@@ -301,10 +301,11 @@ fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// `wasmjit run --dir . PROGRAM.wasm ARGS` in a folder holding the program's inputs prints
 /// what the native build prints there and leaves the same files: the Lua and QuickJS
-/// interpreters on their benchmark scripts, and the Rust program.
+/// interpreters on their benchmark scripts, the Rust program, and the one that starts threads
+/// (wasi-threads).
 #[test]
 fn real_programs_run_as_natively() {
-    for name in ["lua", "quickjs", "rust"] {
+    for name in ["lua", "quickjs", "rust", "threads"] {
         let program = realworld::program(name);
         let base = std::env::temp_dir().join(format!("wasmjit-cli-{name}-{}", std::process::id()));
         let (native_dir, wasm_dir) = (base.join("native"), base.join("wasm"));
@@ -327,6 +328,22 @@ fn real_programs_run_as_natively() {
         assert_eq!(files(&wasm_dir), files(&native_dir), "{name}: files left");
         std::fs::remove_dir_all(&base).unwrap();
     }
+}
+
+#[test]
+fn a_thread_calling_proc_exit_ends_the_program_with_its_status() {
+    let wasm = realworld::built().join("threads.wasm");
+    let out = wasmjit_command()
+        .arg("run")
+        .arg(&wasm)
+        .args(["exit", "3"])
+        .output()
+        .expect("the wasmjit binary runs");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "thread: exiting with 3\n"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use cap_rand::{RngCore, TryRngCore};
 use cap_std::fs::Dir;
@@ -22,13 +23,23 @@ pub enum DirPerms {
     ReadWrite,
 }
 
-/// The WASI state of one guest: its arguments, environment, descriptors (standard streams,
-/// preopened folders and what it opened since), clocks and randomness.
+/// The WASI state of one guest program: its arguments, environment, descriptors (standard
+/// streams, preopened folders and what it opened since), clocks and randomness.
 ///
-/// One per store, reached by the host functions through the store's data (see
-/// [`add_to_linker`](crate::add_to_linker)). It is `Send`, so the store can move to another
-/// thread; guests in other stores, on other threads, each have their own.
+/// Reached by the host functions through the store's data (see
+/// [`add_to_linker`](crate::add_to_linker)). It is `Send` and `Sync`, so the store can move
+/// to another thread. A clone is the same context, not a copy: the threads of one program
+/// (wasi-threads, see [`crate::threads`]) each have a store whose data holds a clone, and see
+/// the same descriptors. Each call of a WASI function holds the context's lock for its
+/// length (a clock-only `poll_oneoff` sleeps without it); separate programs get contexts of
+/// their own from [`WasiCtx::builder`].
+#[derive(Clone)]
 pub struct WasiCtx {
+    state: Arc<Mutex<WasiState>>,
+}
+
+/// What a [`WasiCtx`] holds, reached under its lock.
+pub(crate) struct WasiState {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<String>,
     pub(crate) fds: FdTable,
@@ -39,9 +50,10 @@ pub struct WasiCtx {
 
 impl fmt::Debug for WasiCtx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock();
         f.debug_struct("WasiCtx")
-            .field("args", &self.args)
-            .field("env", &self.env)
+            .field("args", &state.args)
+            .field("env", &state.env)
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +62,12 @@ impl WasiCtx {
     /// A builder, as wasmtime's `WasiCtxBuilder`.
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
+    }
+
+    /// The state, locked. A WASI function that panicked (a bug of ours) leaves it usable:
+    /// every function keeps the state consistent between its steps.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WasiState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -250,13 +268,16 @@ impl WasiCtxBuilder {
         for (kind, base, inheriting) in dirs.into_iter().chain(sockets) {
             let _ = fds.push(Descriptor::new(kind, base, inheriting));
         }
-        WasiCtx {
+        let state = WasiState {
             args: built.args,
             env: built.env,
             fds,
             wall_clock: built.wall_clock,
             monotonic_clock: built.monotonic_clock,
             random: built.random,
+        };
+        WasiCtx {
+            state: Arc::new(Mutex::new(state)),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! folders it was given (cap-std resolves every path inside them: `..`, absolute paths and
 //! symbolic links that leave a folder are refused) and only with the rights they were given
 //! ([`DirPerms`]). `proc_exit` ends the run with an [`I32Exit`] error the host can read.
+//! Programs that start threads (wasi-threads) also need [`threads`].
 //!
 //! ```no_run
 //! use wasmjit::{Engine, Linker, Module, Store};
@@ -38,6 +39,7 @@ mod memory;
 mod poll;
 mod preview1;
 mod stdio;
+pub mod threads;
 mod types;
 
 use std::fmt;
@@ -68,17 +70,19 @@ impl fmt::Display for I32Exit {
 
 impl std::error::Error for I32Exit {}
 
-/// The calling instance's memory (its export `memory`) and the store's data.
+/// The calling instance's memory (its export `memory`), shared or not, and the store's data.
 fn memory_and_data<'a, T>(
     caller: &'a mut Caller<'_, T>,
-) -> wasmjit::Result<(&'a mut [u8], &'a mut T)> {
+) -> wasmjit::Result<(GuestMemory<'a>, &'a mut T)> {
     match caller.get_export("memory") {
-        Some(Extern::Memory(memory)) if !memory.is_shared(&*caller) => {
-            Ok(memory.data_and_store_mut(caller.as_context_mut()))
-        }
-        Some(Extern::Memory(_) | Extern::SharedMemory(_)) => Err(Error::msg(
-            "WASI: the guest's memory is shared; wasi-threads is not supported",
-        )),
+        Some(Extern::Memory(memory)) => match memory.shared(&*caller) {
+            Some(shared) => Ok((GuestMemory::Shared(shared), caller.data_mut())),
+            None => {
+                let (bytes, data) = memory.data_and_store_mut(caller.as_context_mut());
+                Ok((GuestMemory::Exclusive(bytes), data))
+            }
+        },
+        Some(Extern::SharedMemory(shared)) => Ok((GuestMemory::Shared(shared), caller.data_mut())),
         _ => Err(Error::msg(
             "WASI: the guest does not export its memory as `memory`",
         )),
@@ -97,9 +101,8 @@ pub fn add_to_linker<T: 'static>(
                 MODULE,
                 stringify!($name),
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmjit::Result<i32> {
-                    let (bytes, data) = memory_and_data(&mut caller)?;
-                    let mut mem = GuestMemory::new(bytes);
-                    let result = $module::$name(get_cx(data), &mut mem, $($arg),*);
+                    let (mut mem, data) = memory_and_data(&mut caller)?;
+                    let result = $module::$name(&mut get_cx(data).lock(), &mut mem, $($arg),*);
                     Ok(result.err().map_or(0, |errno| errno as i32))
                 },
             )?;
@@ -156,7 +159,26 @@ pub fn add_to_linker<T: 'static>(
         old_path: u32, old_len: u32, fd: u32, new_path: u32, new_len: u32
     ));
     define!(preview1::path_unlink_file(fd: u32, path: u32, len: u32));
-    define!(poll::poll_oneoff(subscriptions: u32, events: u32, count: u32, nevents: u32));
+    linker.func_wrap(
+        MODULE,
+        "poll_oneoff",
+        move |mut caller: Caller<'_, T>,
+              subscriptions: u32,
+              events: u32,
+              count: u32,
+              nevents: u32| {
+            let (mut mem, data) = memory_and_data(&mut caller)?;
+            let result = poll::poll_oneoff(
+                get_cx(data),
+                &mut mem,
+                subscriptions,
+                events,
+                count,
+                nevents,
+            );
+            Ok(result.err().map_or(0, |errno| errno as i32))
+        },
+    )?;
     define!(preview1::proc_raise(signal: u32));
     define!(preview1::random_get(buf: u32, len: u32));
     define!(preview1::sched_yield());

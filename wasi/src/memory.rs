@@ -1,12 +1,24 @@
 //! The guest's linear memory as the preview1 functions see it: little-endian values and byte
 //! ranges at guest addresses, each access checked against the memory's size (an access
 //! outside it is `EFAULT` for the guest, never a host fault).
+//!
+//! A shared memory (a program using wasi-threads) can change under the guest's other threads
+//! while a host call runs, so its bytes are never lent to the host as Rust references: they
+//! are copied in and out ([`SharedMemory::read`] and [`SharedMemory::write`]). An instance's
+//! own memory is borrowed for the call and read and written in place.
+
+use std::borrow::Cow;
+
+use wasmjit::SharedMemory;
 
 use crate::types::{Errno, WasiResult};
 
 /// A view of the calling instance's memory for the length of one host call.
-pub(crate) struct GuestMemory<'a> {
-    bytes: &'a mut [u8],
+pub(crate) enum GuestMemory<'a> {
+    /// The instance's own memory, borrowed from its store.
+    Exclusive(&'a mut [u8]),
+    /// A memory shared with other threads.
+    Shared(SharedMemory),
 }
 
 /// A guest buffer: address and length, as an `iovec` or `ciovec` gives it.
@@ -16,35 +28,72 @@ pub(crate) struct GuestBuf {
     pub len: u32,
 }
 
-impl<'a> GuestMemory<'a> {
-    pub(crate) fn new(bytes: &'a mut [u8]) -> Self {
-        GuestMemory { bytes }
+impl GuestMemory<'_> {
+    /// The memory's size in bytes (a shared memory's may grow meanwhile: every access is
+    /// checked again by [`SharedMemory::read`] and [`SharedMemory::write`]).
+    fn len(&self) -> usize {
+        match self {
+            GuestMemory::Exclusive(bytes) => bytes.len(),
+            GuestMemory::Shared(memory) => memory.data_size(),
+        }
     }
 
     fn range(&self, ptr: u32, len: u32) -> WasiResult<std::ops::Range<usize>> {
         let start = ptr as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::Fault)?;
-        if end > self.bytes.len() {
+        if end > self.len() {
             return Err(Errno::Fault);
         }
         Ok(start..end)
     }
 
-    /// The `len` bytes at `ptr`.
-    pub(crate) fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
+    /// The `len` bytes at `ptr` (a copy, for a shared memory).
+    pub(crate) fn slice(&self, ptr: u32, len: u32) -> WasiResult<Cow<'_, [u8]>> {
         let range = self.range(ptr, len)?;
-        Ok(&self.bytes[range])
+        match self {
+            GuestMemory::Exclusive(bytes) => Ok(Cow::Borrowed(&bytes[range])),
+            GuestMemory::Shared(memory) => {
+                let mut copy = vec![0; range.len()];
+                memory
+                    .read(range.start, &mut copy)
+                    .map_err(|_| Errno::Fault)?;
+                Ok(Cow::Owned(copy))
+            }
+        }
     }
 
-    /// The `len` bytes at `ptr`, writable.
-    pub(crate) fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
+    /// Lets `fill` write into the `len` bytes at `ptr`; `fill` returns how many bytes, from
+    /// the start, it wrote (a read's count), which is what a shared memory gets copied back.
+    pub(crate) fn fill(
+        &mut self,
+        ptr: u32,
+        len: u32,
+        fill: impl FnOnce(&mut [u8]) -> WasiResult<usize>,
+    ) -> WasiResult<usize> {
         let range = self.range(ptr, len)?;
-        Ok(&mut self.bytes[range])
+        match self {
+            GuestMemory::Exclusive(bytes) => fill(&mut bytes[range]),
+            GuestMemory::Shared(memory) => {
+                let mut buf = vec![0; range.len()];
+                let n = fill(&mut buf)?.min(buf.len());
+                memory
+                    .write(range.start, &buf[..n])
+                    .map_err(|_| Errno::Fault)?;
+                Ok(n)
+            }
+        }
     }
 
     /// The UTF-8 string of `len` bytes at `ptr` (a path); `EILSEQ` if it is not UTF-8.
-    pub(crate) fn str(&self, ptr: u32, len: u32) -> WasiResult<&str> {
-        std::str::from_utf8(self.slice(ptr, len)?).map_err(|_| Errno::Ilseq)
+    pub(crate) fn str(&self, ptr: u32, len: u32) -> WasiResult<Cow<'_, str>> {
+        match self.slice(ptr, len)? {
+            Cow::Borrowed(bytes) => std::str::from_utf8(bytes)
+                .map(Cow::Borrowed)
+                .map_err(|_| Errno::Ilseq),
+            Cow::Owned(bytes) => String::from_utf8(bytes)
+                .map(Cow::Owned)
+                .map_err(|_| Errno::Ilseq),
+        }
     }
 
     pub(crate) fn read_u8(&self, ptr: u32) -> WasiResult<u8> {
@@ -65,13 +114,19 @@ impl<'a> GuestMemory<'a> {
 
     fn array<const N: usize>(&self, ptr: u32) -> WasiResult<[u8; N]> {
         let mut out = [0; N];
-        out.copy_from_slice(self.slice(ptr, N as u32)?);
+        out.copy_from_slice(&self.slice(ptr, N as u32)?);
         Ok(out)
     }
 
     pub(crate) fn write(&mut self, ptr: u32, bytes: &[u8]) -> WasiResult {
         let len = u32::try_from(bytes.len()).map_err(|_| Errno::Fault)?;
-        self.slice_mut(ptr, len)?.copy_from_slice(bytes);
+        let range = self.range(ptr, len)?;
+        match self {
+            GuestMemory::Exclusive(memory) => memory[range].copy_from_slice(bytes),
+            GuestMemory::Shared(memory) => {
+                memory.write(range.start, bytes).map_err(|_| Errno::Fault)?
+            }
+        }
         Ok(())
     }
 

@@ -59,8 +59,12 @@ struct Waiting<'a> {
     fd: BorrowedFd<'a>,
 }
 
+/// `poll_oneoff`. Unlike the other functions it takes the context unlocked: it holds the lock
+/// while it reads the subscriptions and while it waits on descriptors (which it borrows from
+/// the context), but not while it sleeps for clocks only, so that a sleeping thread does not
+/// stop the program's other threads from calling WASI.
 pub(crate) fn poll_oneoff(
-    ctx: &mut WasiCtx,
+    cx: &WasiCtx,
     mem: &mut GuestMemory<'_>,
     subscriptions: u32,
     events: u32,
@@ -70,6 +74,8 @@ pub(crate) fn poll_oneoff(
     if count == 0 {
         return Err(Errno::Inval);
     }
+    let state = cx.lock();
+    let ctx = &*state;
     let mut ready = Vec::new();
     let mut clocks: Vec<(u64, Duration)> = Vec::new();
     let mut waiting = Vec::new();
@@ -163,8 +169,10 @@ pub(crate) fn poll_oneoff(
             Some(Duration::ZERO)
         };
         let fired = if waiting.is_empty() {
-            // Only clocks: sleep until the first.
+            // Only clocks: sleep until the first, without the lock.
             if let Some(t) = timeout {
+                drop(waiting);
+                drop(state);
                 std::thread::sleep(t);
             }
             Vec::new()

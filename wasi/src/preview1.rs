@@ -1,4 +1,4 @@
-//! The functions of `wasi_snapshot_preview1`, one Rust function each, on a [`WasiCtx`] and
+//! The functions of `wasi_snapshot_preview1`, one Rust function each, on a [`WasiState`] and
 //! the caller's memory. Guest addresses are `u32`, 64-bit values `u64`, as the witx
 //! signatures give them; every function returns success or an [`Errno`].
 //!
@@ -6,8 +6,10 @@
 //! path that leaves it (by `..`, as an absolute path or through a symbolic link) fails,
 //! whatever the host's current folder.
 
+use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cap_fs_ext::{
@@ -19,7 +21,7 @@ use cap_std::time::SystemTime;
 use rustix::fs::{Advice, FallocateFlags, OFlags, Timestamps};
 use rustix::time::{ClockId, Timespec};
 
-use crate::ctx::WasiCtx;
+use crate::ctx::WasiState;
 use crate::fd::{Descriptor, Kind};
 use crate::memory::{GuestBuf, GuestMemory};
 use crate::types::{
@@ -55,19 +57,24 @@ fn write_sizes(mem: Mem, strings: &[String], count: u32, size: u32) -> WasiResul
     mem.write_u32(size, u32::try_from(total).map_err(|_| Errno::Overflow)?)
 }
 
-pub(crate) fn args_get(ctx: &mut WasiCtx, mem: Mem, argv: u32, buf: u32) -> WasiResult {
+pub(crate) fn args_get(ctx: &mut WasiState, mem: Mem, argv: u32, buf: u32) -> WasiResult {
     write_strings(mem, &ctx.args, argv, buf)
 }
 
-pub(crate) fn args_sizes_get(ctx: &mut WasiCtx, mem: Mem, count: u32, size: u32) -> WasiResult {
+pub(crate) fn args_sizes_get(ctx: &mut WasiState, mem: Mem, count: u32, size: u32) -> WasiResult {
     write_sizes(mem, &ctx.args, count, size)
 }
 
-pub(crate) fn environ_get(ctx: &mut WasiCtx, mem: Mem, environ: u32, buf: u32) -> WasiResult {
+pub(crate) fn environ_get(ctx: &mut WasiState, mem: Mem, environ: u32, buf: u32) -> WasiResult {
     write_strings(mem, &ctx.env, environ, buf)
 }
 
-pub(crate) fn environ_sizes_get(ctx: &mut WasiCtx, mem: Mem, count: u32, size: u32) -> WasiResult {
+pub(crate) fn environ_sizes_get(
+    ctx: &mut WasiState,
+    mem: Mem,
+    count: u32,
+    size: u32,
+) -> WasiResult {
     write_sizes(mem, &ctx.env, count, size)
 }
 
@@ -84,7 +91,7 @@ fn timespec_nanos(t: Timespec) -> u64 {
 }
 
 /// The time of clock `id` in nanoseconds.
-pub(crate) fn clock_now_ns(ctx: &WasiCtx, id: u32) -> WasiResult<u64> {
+pub(crate) fn clock_now_ns(ctx: &WasiState, id: u32) -> WasiResult<u64> {
     Ok(match id {
         clockid::REALTIME => nanos(ctx.wall_clock.now()),
         clockid::MONOTONIC => ctx.monotonic_clock.now(),
@@ -98,7 +105,7 @@ pub(crate) fn clock_now_ns(ctx: &WasiCtx, id: u32) -> WasiResult<u64> {
     })
 }
 
-pub(crate) fn clock_res_get(ctx: &mut WasiCtx, mem: Mem, id: u32, res: u32) -> WasiResult {
+pub(crate) fn clock_res_get(ctx: &mut WasiState, mem: Mem, id: u32, res: u32) -> WasiResult {
     let resolution = match id {
         clockid::REALTIME => nanos(ctx.wall_clock.resolution()),
         clockid::MONOTONIC => nanos(ctx.monotonic_clock.resolution()),
@@ -114,7 +121,7 @@ pub(crate) fn clock_res_get(ctx: &mut WasiCtx, mem: Mem, id: u32, res: u32) -> W
 }
 
 pub(crate) fn clock_time_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     id: u32,
     _precision: u64,
@@ -124,25 +131,28 @@ pub(crate) fn clock_time_get(
     mem.write_u64(time, now)
 }
 
-pub(crate) fn random_get(ctx: &mut WasiCtx, mem: Mem, buf: u32, len: u32) -> WasiResult {
-    ctx.random.fill_bytes(mem.slice_mut(buf, len)?);
+pub(crate) fn random_get(ctx: &mut WasiState, mem: Mem, buf: u32, len: u32) -> WasiResult {
+    mem.fill(buf, len, |bytes| {
+        ctx.random.fill_bytes(bytes);
+        Ok(bytes.len())
+    })?;
     Ok(())
 }
 
-pub(crate) fn sched_yield(_: &mut WasiCtx, _: Mem) -> WasiResult {
+pub(crate) fn sched_yield(_: &mut WasiState, _: Mem) -> WasiResult {
     std::thread::yield_now();
     Ok(())
 }
 
 /// `proc_raise`: signals were removed from WASI; the guest is told it is not supported.
-pub(crate) fn proc_raise(_: &mut WasiCtx, _: Mem, _signal: u32) -> WasiResult {
+pub(crate) fn proc_raise(_: &mut WasiState, _: Mem, _signal: u32) -> WasiResult {
     Err(Errno::Notsup)
 }
 
 // ---- descriptors -----------------------------------------------------------------------------
 
 pub(crate) fn fd_advise(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     _: Mem,
     fd: u32,
     offset: u64,
@@ -163,18 +173,24 @@ pub(crate) fn fd_advise(
     Ok(())
 }
 
-pub(crate) fn fd_allocate(ctx: &mut WasiCtx, _: Mem, fd: u32, offset: u64, len: u64) -> WasiResult {
+pub(crate) fn fd_allocate(
+    ctx: &mut WasiState,
+    _: Mem,
+    fd: u32,
+    offset: u64,
+    len: u64,
+) -> WasiResult {
     let file = ctx.fds.file(fd, rights::FD_ALLOCATE)?;
     rustix::fs::fallocate(&*file, FallocateFlags::empty(), offset, len)?;
     Ok(())
 }
 
-pub(crate) fn fd_close(ctx: &mut WasiCtx, _: Mem, fd: u32) -> WasiResult {
+pub(crate) fn fd_close(ctx: &mut WasiState, _: Mem, fd: u32) -> WasiResult {
     ctx.fds.remove(fd).map(drop)
 }
 
 /// Flushes `fd` to storage: its data only, or its data and metadata.
-fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
+fn sync(ctx: &mut WasiState, fd: u32, data_only: bool) -> WasiResult {
     let right = if data_only {
         rights::FD_DATASYNC
     } else {
@@ -191,11 +207,11 @@ fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> WasiResult {
     Ok(())
 }
 
-pub(crate) fn fd_datasync(ctx: &mut WasiCtx, _: Mem, fd: u32) -> WasiResult {
+pub(crate) fn fd_datasync(ctx: &mut WasiState, _: Mem, fd: u32) -> WasiResult {
     sync(ctx, fd, true)
 }
 
-pub(crate) fn fd_sync(ctx: &mut WasiCtx, _: Mem, fd: u32) -> WasiResult {
+pub(crate) fn fd_sync(ctx: &mut WasiState, _: Mem, fd: u32) -> WasiResult {
     sync(ctx, fd, false)
 }
 
@@ -259,7 +275,7 @@ fn filetype_of(ty: &FileType) -> u8 {
     }
 }
 
-pub(crate) fn fd_fdstat_get(ctx: &mut WasiCtx, mem: Mem, fd: u32, stat: u32) -> WasiResult {
+pub(crate) fn fd_fdstat_get(ctx: &mut WasiState, mem: Mem, fd: u32, stat: u32) -> WasiResult {
     let descriptor = ctx.fds.get(fd)?;
     let (ty, flags) = type_and_flags(descriptor)?;
     let mut bytes = [0u8; 24];
@@ -270,7 +286,7 @@ pub(crate) fn fd_fdstat_get(ctx: &mut WasiCtx, mem: Mem, fd: u32, stat: u32) -> 
     mem.write(stat, &bytes)
 }
 
-pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _: Mem, fd: u32, flags: u32) -> WasiResult {
+pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiState, _: Mem, fd: u32, flags: u32) -> WasiResult {
     let flags = u16::try_from(flags).map_err(|_| Errno::Inval)?;
     if flags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
         // Linux cannot change these on an open file.
@@ -299,7 +315,7 @@ pub(crate) fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _: Mem, fd: u32, flags: u32
 }
 
 pub(crate) fn fd_fdstat_set_rights(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     _: Mem,
     fd: u32,
     base: u64,
@@ -341,7 +357,7 @@ fn write_filestat(mem: Mem, ptr: u32, meta: &Metadata) -> WasiResult {
     mem.write(ptr, &bytes)
 }
 
-pub(crate) fn fd_filestat_get(ctx: &mut WasiCtx, mem: Mem, fd: u32, buf: u32) -> WasiResult {
+pub(crate) fn fd_filestat_get(ctx: &mut WasiState, mem: Mem, fd: u32, buf: u32) -> WasiResult {
     let descriptor = ctx.fds.get_with(fd, rights::FD_FILESTAT_GET)?;
     let meta = match &descriptor.kind {
         Kind::File(file) => file.metadata()?,
@@ -357,7 +373,7 @@ pub(crate) fn fd_filestat_get(ctx: &mut WasiCtx, mem: Mem, fd: u32, buf: u32) ->
     write_filestat(mem, buf, &meta)
 }
 
-pub(crate) fn fd_filestat_set_size(ctx: &mut WasiCtx, _: Mem, fd: u32, size: u64) -> WasiResult {
+pub(crate) fn fd_filestat_set_size(ctx: &mut WasiState, _: Mem, fd: u32, size: u64) -> WasiResult {
     let file = ctx.fds.file(fd, rights::FD_FILESTAT_SET_SIZE)?;
     file.set_len(size)?;
     Ok(())
@@ -407,7 +423,7 @@ fn to_timespec(spec: &Option<SystemTimeSpec>) -> Timespec {
 }
 
 pub(crate) fn fd_filestat_set_times(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     _: Mem,
     fd: u32,
     atim: u64,
@@ -436,8 +452,7 @@ fn read_into(
 ) -> WasiResult<u32> {
     let mut total: u64 = 0;
     for buf in bufs {
-        let slice = mem.slice_mut(buf.ptr, buf.len)?;
-        let n = read(slice, total)?;
+        let n = mem.fill(buf.ptr, buf.len, |slice| Ok(read(slice, total)?))?;
         total += n as u64;
         if n < buf.len as usize {
             break;
@@ -455,7 +470,7 @@ fn write_from(
     let mut total: u64 = 0;
     for buf in bufs {
         let slice = mem.slice(buf.ptr, buf.len)?;
-        let n = write(slice, total)?;
+        let n = write(&slice, total)?;
         total += n as u64;
         if n < buf.len as usize {
             break;
@@ -465,7 +480,7 @@ fn write_from(
 }
 
 pub(crate) fn fd_read(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     iovs: u32,
@@ -485,7 +500,7 @@ pub(crate) fn fd_read(
 }
 
 pub(crate) fn fd_pread(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     iovs: u32,
@@ -500,7 +515,7 @@ pub(crate) fn fd_pread(
 }
 
 pub(crate) fn fd_write(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     iovs: u32,
@@ -520,7 +535,7 @@ pub(crate) fn fd_write(
 }
 
 pub(crate) fn fd_pwrite(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     iovs: u32,
@@ -534,7 +549,7 @@ pub(crate) fn fd_pwrite(
     mem.write_u32(nwritten, n)
 }
 
-pub(crate) fn fd_prestat_get(ctx: &mut WasiCtx, mem: Mem, fd: u32, buf: u32) -> WasiResult {
+pub(crate) fn fd_prestat_get(ctx: &mut WasiState, mem: Mem, fd: u32, buf: u32) -> WasiResult {
     let name_len = match &ctx.fds.get(fd)?.kind {
         Kind::Dir {
             preopen: Some(name),
@@ -547,7 +562,7 @@ pub(crate) fn fd_prestat_get(ctx: &mut WasiCtx, mem: Mem, fd: u32, buf: u32) -> 
 }
 
 pub(crate) fn fd_prestat_dir_name(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     path: u32,
@@ -566,12 +581,12 @@ pub(crate) fn fd_prestat_dir_name(
     mem.write(path, name.as_bytes())
 }
 
-pub(crate) fn fd_renumber(ctx: &mut WasiCtx, _: Mem, from: u32, to: u32) -> WasiResult {
+pub(crate) fn fd_renumber(ctx: &mut WasiState, _: Mem, from: u32, to: u32) -> WasiResult {
     ctx.fds.renumber(from, to)
 }
 
 pub(crate) fn fd_seek(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     offset: u64,
@@ -603,7 +618,7 @@ pub(crate) fn fd_seek(
     mem.write_u64(newoffset, new)
 }
 
-pub(crate) fn fd_tell(ctx: &mut WasiCtx, mem: Mem, fd: u32, offset: u32) -> WasiResult {
+pub(crate) fn fd_tell(ctx: &mut WasiState, mem: Mem, fd: u32, offset: u32) -> WasiResult {
     let file = ctx.fds.file(fd, rights::FD_TELL)?;
     let position = file.stream_position()?;
     mem.write_u64(offset, position)
@@ -613,7 +628,7 @@ pub(crate) fn fd_tell(ctx: &mut WasiCtx, mem: Mem, fd: u32, offset: u32) -> Wasi
 const DIRENT_SIZE: usize = 24;
 
 pub(crate) fn fd_readdir(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     buf: u32,
@@ -660,18 +675,22 @@ pub(crate) fn fd_readdir(
 
 /// The directory `fd` with `rights`, and the guest path at `path`/`len`.
 fn dir_and_path<'c, 'm>(
-    ctx: &'c WasiCtx,
+    ctx: &'c WasiState,
     mem: &'m GuestMemory<'_>,
     fd: u32,
     right: u64,
     path: u32,
     len: u32,
-) -> WasiResult<(&'c Dir, &'m str)> {
-    Ok((ctx.fds.dir(fd, right)?, mem.str(path, len)?))
+) -> WasiResult<(&'c Dir, Cow<'m, Path>)> {
+    let path = match mem.str(path, len)? {
+        Cow::Borrowed(path) => Cow::Borrowed(Path::new(path)),
+        Cow::Owned(path) => Cow::Owned(PathBuf::from(path)),
+    };
+    Ok((ctx.fds.dir(fd, right)?, path))
 }
 
 pub(crate) fn path_create_directory(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     path: u32,
@@ -683,7 +702,7 @@ pub(crate) fn path_create_directory(
 }
 
 pub(crate) fn path_filestat_get(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     flags: u32,
@@ -702,7 +721,7 @@ pub(crate) fn path_filestat_get(
 
 #[allow(clippy::too_many_arguments)] // the witx signature
 pub(crate) fn path_filestat_set_times(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     flags: u32,
@@ -724,7 +743,7 @@ pub(crate) fn path_filestat_set_times(
 
 #[allow(clippy::too_many_arguments)] // the witx signature
 pub(crate) fn path_link(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     old_fd: u32,
     old_flags: u32,
@@ -760,7 +779,7 @@ pub(crate) fn path_link(
 
 #[allow(clippy::too_many_arguments)] // the witx signature
 pub(crate) fn path_open(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     dirflags: u32,
@@ -854,7 +873,7 @@ pub(crate) fn path_open(
 
 #[allow(clippy::too_many_arguments)] // the witx signature
 pub(crate) fn path_readlink(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     path: u32,
@@ -873,7 +892,7 @@ pub(crate) fn path_readlink(
 }
 
 pub(crate) fn path_remove_directory(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     path: u32,
@@ -886,7 +905,7 @@ pub(crate) fn path_remove_directory(
 
 #[allow(clippy::too_many_arguments)] // the witx signature
 pub(crate) fn path_rename(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     old_path: u32,
@@ -910,7 +929,7 @@ pub(crate) fn path_rename(
 }
 
 pub(crate) fn path_symlink(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     old_path: u32,
     old_len: u32,
@@ -925,7 +944,7 @@ pub(crate) fn path_symlink(
 }
 
 pub(crate) fn path_unlink_file(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     path: u32,
@@ -939,7 +958,7 @@ pub(crate) fn path_unlink_file(
 // ---- sockets ---------------------------------------------------------------------------------
 
 pub(crate) fn sock_accept(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     flags: u32,
@@ -967,7 +986,7 @@ pub(crate) fn sock_accept(
 }
 
 /// The connected socket `fd`.
-fn stream(ctx: &mut WasiCtx, fd: u32, right: u64) -> WasiResult<&mut std::net::TcpStream> {
+fn stream(ctx: &mut WasiState, fd: u32, right: u64) -> WasiResult<&mut std::net::TcpStream> {
     let descriptor = ctx.fds.get(fd)?;
     let Kind::Stream(stream) = &mut descriptor.kind else {
         return Err(Errno::Notsock);
@@ -980,7 +999,7 @@ fn stream(ctx: &mut WasiCtx, fd: u32, right: u64) -> WasiResult<&mut std::net::T
 
 #[allow(clippy::too_many_arguments)] // the witx signature
 pub(crate) fn sock_recv(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     iovs: u32,
@@ -999,7 +1018,7 @@ pub(crate) fn sock_recv(
     let n = if flags & PEEK != 0 {
         let first = bufs.iter().find(|b| b.len > 0).copied();
         match first {
-            Some(b) => stream.peek(mem.slice_mut(b.ptr, b.len)?)? as u32,
+            Some(b) => mem.fill(b.ptr, b.len, |bytes| Ok(stream.peek(bytes)?))? as u32,
             None => 0,
         }
     } else if flags & WAITALL != 0 {
@@ -1021,7 +1040,7 @@ pub(crate) fn sock_recv(
 }
 
 pub(crate) fn sock_send(
-    ctx: &mut WasiCtx,
+    ctx: &mut WasiState,
     mem: Mem,
     fd: u32,
     iovs: u32,
@@ -1038,7 +1057,7 @@ pub(crate) fn sock_send(
     mem.write_u32(datalen, n)
 }
 
-pub(crate) fn sock_shutdown(ctx: &mut WasiCtx, _: Mem, fd: u32, how: u32) -> WasiResult {
+pub(crate) fn sock_shutdown(ctx: &mut WasiState, _: Mem, fd: u32, how: u32) -> WasiResult {
     let how = match how {
         1 => std::net::Shutdown::Read,
         2 => std::net::Shutdown::Write,

@@ -1,8 +1,9 @@
 //! Real programs (`benches/realworld/build.sh`) under our WASI, their output and the files
 //! they leave compared with the same program built natively: zlib (in memory, and a gzip
 //! file that the host's `gzip` reads back), SQLite (in memory and on a file), Lua 5.4 and
-//! QuickJS running their benchmark scripts, and a Rust program built for wasm32-wasip1.
-//! Building needs clang, wasi-libc and rustup's wasm32-wasip1 target (`.ci/run` installs
+//! QuickJS running their benchmark scripts, a Rust program built for wasm32-wasip1, and one
+//! built for wasm32-wasip1-threads that starts threads (wasi-threads). Building needs clang,
+//! wasi-libc and rustup's wasm32-wasip1 and wasm32-wasip1-threads targets (`build.sh` adds
 //! them) and fetches the sources with cargo; the builds are kept in `target/tmp/realworld`.
 
 mod common;
@@ -11,12 +12,22 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::realworld::{self, built, copy_inputs, run_native};
-use common::{run_module, scratch, snapshot};
+use common::{run_module, run_module_with, scratch, snapshot, Host};
+use wasmjit::{Config, Engine, Store};
 use wasmjit_wasi::{DirPerms, WasiCtxBuilder};
 
 /// Runs the real program `name` natively and under wasmjit, each in its own fresh folder;
 /// both must print the same and leave the same files. Returns the two folders.
 fn same_as_native(name: &str) -> (PathBuf, PathBuf) {
+    same_as_native_in(&Engine::default(), name, |_| Ok(()))
+}
+
+/// As [`same_as_native`], in `engine`, with `setup` run on every store of the run.
+fn same_as_native_in(
+    engine: &Engine,
+    name: &str,
+    setup: impl Fn(&mut Store<Host>) -> wasmjit::Result<()> + Clone + Send + Sync + 'static,
+) -> (PathBuf, PathBuf) {
     let program = realworld::program(name);
     let native_dir = scratch(&format!("{name}-native"));
     let wasm_dir = scratch(&format!("{name}-wasm"));
@@ -29,7 +40,12 @@ fn same_as_native(name: &str) -> (PathBuf, PathBuf) {
         .args(program.args)
         .preopened_dir(&wasm_dir, ".", DirPerms::ReadWrite)
         .unwrap();
-    let wasm = run_module(&built().join(format!("{name}.wasm")), &mut builder);
+    let wasm = run_module_with(
+        engine,
+        &built().join(format!("{name}.wasm")),
+        &mut builder,
+        setup,
+    );
     assert_eq!(wasm.status, 0, "{}{}", wasm.stdout, wasm.stderr);
     assert_eq!(wasm.stdout, native);
     assert!(!native.is_empty());
@@ -86,6 +102,25 @@ fn the_rust_program_runs_as_natively() {
 
 /// An error in a Lua script ends the wasm build as it ends the native one (the wasm build
 /// has no setjmp: `benches/realworld/lua-wasi/setjmp.h`): the message on stderr, status 1.
+#[test]
+fn a_program_with_threads_runs_as_natively() {
+    let (_, wasm_dir) = same_as_native("threads");
+    let mut written: Vec<_> = std::fs::read_dir(wasm_dir.join("threads-out"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["0.txt", "1.txt", "2.txt", "3.txt"]);
+}
+
+/// With fuel on, each thread's store must be given fuel too (a store starts with none, and a
+/// thread out of fuel would end the program): `on_new_store` does it.
+#[test]
+fn threads_get_their_stores_set_up_as_the_first() {
+    let engine = Engine::new(Config::new().consume_fuel(true)).unwrap();
+    same_as_native_in(&engine, "threads", |store| store.set_fuel(u64::MAX / 2));
+}
+
 #[test]
 fn a_lua_error_ends_the_program_with_its_message() {
     let dir = scratch("lua-error");

@@ -4,19 +4,30 @@
 //! Without `--invoke`, a module exporting `_start` runs as a WASI command: ARGS after FILE
 //! are its arguments (FILE is its `argv[0]`), it inherits stdin, stdout and stderr, sees the
 //! folders given by `--dir` (none otherwise) and the variables given by `--env`, and its exit
-//! status (from `proc_exit` or 0) is the process's. With `--invoke NAME` (before or right
+//! status (from `proc_exit` or 0) is the process's. A program that imports `thread-spawn`
+//! (wasi-threads) gets its shared memory and threads. With `--invoke NAME` (before or right
 //! after FILE), ARGS are parsed by the export's parameter types and each result is printed
 //! on its own line.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Args;
 use wasmjit::{Engine, Linker, Module, Store, Val, ValType};
+use wasmjit_wasi::threads::{self, WasiThreadsCtx};
 use wasmjit_wasi::{DirPerms, I32Exit, WasiCtx};
 
 use super::CliError;
+
+/// The store's data: the guest's WASI context and, for a program that starts threads
+/// (wasi-threads), what `thread-spawn` needs. Each of the program's threads gets a clone.
+#[derive(Clone)]
+struct Host {
+    wasi: WasiCtx,
+    threads: Option<Arc<WasiThreadsCtx<Host>>>,
+}
 
 /// Runs a WebAssembly module: a WASI command, or one export with `--invoke`.
 #[derive(Args)]
@@ -81,9 +92,26 @@ impl RunCommand {
         }
         .map_err(|e| CliError::Wasm(format!("cannot load {}: {e}", self.file.display())))?;
         let mut linker = Linker::new(&engine);
-        wasmjit_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx)?;
+        wasmjit_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+        let threaded = threads::uses_threads(&module);
+        if threaded {
+            threads::add_to_linker(&mut linker, |host: &mut Host| host.threads.clone())?;
+        }
         let wasi = self.wasi_ctx()?;
-        let mut store = Store::new(&engine, wasi);
+        let mut store = Store::new(
+            &engine,
+            Host {
+                wasi,
+                threads: None,
+            },
+        );
+        if threaded {
+            threads::define_shared_memories(&mut linker, &mut store, &module)?;
+        }
+        let linker = Arc::new(linker);
+        if threaded {
+            store.data_mut().threads = Some(Arc::new(WasiThreadsCtx::new(&module, &linker)?));
+        }
         let instance = linker.instantiate(&mut store, &module)?;
 
         let name = match self.invoke.as_deref() {

@@ -183,7 +183,7 @@ impl FuncTranslator<'_, '_> {
                 });
             }
             Operator::If { blockty } => {
-                let cond = self.pop();
+                let cond = self.pop_condition();
                 let (params, results) = self.block_signature(*blockty);
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
@@ -217,7 +217,7 @@ impl FuncTranslator<'_, '_> {
                 self.set_unreachable();
             }
             Operator::BrIf { relative_depth } => {
-                let cond = self.pop();
+                let cond = self.pop_condition();
                 let (block, count) = self.branch_target(*relative_depth);
                 let values = args(self.peek(count));
                 let fallthrough = self.builder.create_block();

@@ -113,9 +113,7 @@ impl FuncTranslator<'_, '_> {
         // registers of a platform-convention `try_call`, and ours restores none (a `tail`
         // `try_call` clobbers every register on the exceptional edge). The two integer
         // arguments travel in the same registers in both conventions, which the stub relies on.
-        let sig = self
-            .builder
-            .import_signature(Builtin::ThrowRef.signature(WASM_CALL_CONV));
+        let sig = self.builtin_signature(Builtin::ThrowRef, WASM_CALL_CONV);
         let vmctx = self.vmctx;
         self.emit_call(sig, CallTarget::Indirect(callee), &[vmctx, exn]);
         // The builtin never returns.

@@ -24,12 +24,15 @@ mod stack_maps;
 mod tables;
 mod vm;
 
+use std::collections::HashMap;
+
 use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
-use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FunctionBody, Operator};
 
 use crate::abi::value_type;
+use crate::builtins::Builtin;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
 use crate::memory_layout::MemoryAssumptions;
@@ -107,6 +110,8 @@ pub(crate) fn translate_function(
         unreachable_depth: 0,
         fuel_pending: 0,
         fuel_var: None,
+        signatures: HashMap::new(),
+        callees: HashMap::new(),
     };
     t.push_function_frame(&results);
     t.load_fuel();
@@ -202,6 +207,20 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     fuel_pending: i64,
     /// The fuel left, while this function runs (with fuel metering on).
     fuel_var: Option<Variable>,
+    /// The signatures imported so far: one per wasm type or builtin however many calls use
+    /// it, so that Cranelift computes each signature's ABI once per function.
+    signatures: HashMap<Signature, ir::SigRef>,
+    /// The defined functions imported so far, by function index, for direct calls.
+    callees: HashMap<u32, ir::FuncRef>,
+}
+
+/// What an imported signature is the signature of.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Signature {
+    /// A wasm function type, by type index.
+    Wasm(u32),
+    /// A runtime builtin, called in a calling convention.
+    Builtin(Builtin, CallConv),
 }
 
 impl FuncTranslator<'_, '_> {
@@ -209,6 +228,28 @@ impl FuncTranslator<'_, '_> {
         self.stack
             .pop()
             .expect("validated code never underflows the stack")
+    }
+
+    /// Pops an `i32` used as a condition (`if`, `br_if`, `select`). A comparison's result is
+    /// pushed as `uextend.i32` of Cranelift's boolean; the condition is that boolean itself,
+    /// which spares Cranelift the widening (left unused, it is never emitted).
+    fn pop_condition(&mut self) -> Value {
+        let cond = self.pop();
+        let dfg = &self.builder.func.dfg;
+        if let ir::ValueDef::Result(inst, 0) = dfg.value_def(cond) {
+            if let ir::InstructionData::Unary {
+                opcode: ir::Opcode::Uextend,
+                arg,
+            } = dfg.insts[inst]
+            {
+                if let ir::ValueDef::Result(def, 0) = dfg.value_def(arg) {
+                    if matches!(dfg.insts[def].opcode(), ir::Opcode::Icmp | ir::Opcode::Fcmp) {
+                        return arg;
+                    }
+                }
+            }
+        }
+        cond
     }
 
     fn pop2(&mut self) -> (Value, Value) {
@@ -246,7 +287,7 @@ impl FuncTranslator<'_, '_> {
                 self.pop();
             }
             Operator::Select | Operator::TypedSelect { .. } => {
-                let cond = self.pop();
+                let cond = self.pop_condition();
                 let (a, b) = self.pop2();
                 let v = self.builder.ins().select(cond, a, b);
                 self.push(v);

@@ -4,10 +4,11 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, types, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, Value,
 };
+use cranelift_codegen::isa::CallConv;
 use wasmparser::Operator;
 
 use super::exceptions::CallTarget;
-use super::FuncTranslator;
+use super::{FuncTranslator, Signature};
 use crate::abi::{value_type, wasm_signature};
 use crate::builtins::Builtin;
 use crate::error::CompileError;
@@ -23,13 +24,52 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I64, flags, table, (builtin.index() * 8) as i32);
-        let sig = self
-            .builder
-            .import_signature(builtin.signature(self.env.isa.default_call_conv()));
+        let sig = self.builtin_signature(builtin, self.env.isa.default_call_conv());
         let mut all = vec![self.vmctx];
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(sig, callee, &all);
         self.builder.inst_results(call).to_vec()
+    }
+
+    /// The signature of wasm type `type_index`, imported into the function on first use.
+    pub(super) fn wasm_signature(&mut self, type_index: u32) -> ir::SigRef {
+        let (module, builder) = (self.env.module, &mut self.builder);
+        *self
+            .signatures
+            .entry(Signature::Wasm(type_index))
+            .or_insert_with(|| {
+                builder.import_signature(wasm_signature(module.signature(type_index)))
+            })
+    }
+
+    /// The signature of `builtin` in `call_conv`, imported into the function on first use.
+    pub(super) fn builtin_signature(
+        &mut self,
+        builtin: Builtin,
+        call_conv: CallConv,
+    ) -> ir::SigRef {
+        let builder = &mut self.builder;
+        *self
+            .signatures
+            .entry(Signature::Builtin(builtin, call_conv))
+            .or_insert_with(|| builder.import_signature(builtin.signature(call_conv)))
+    }
+
+    /// Defined function `function_index` (of signature `sig`) as a direct callee, imported
+    /// into the function on first use.
+    fn defined_callee(&mut self, function_index: u32, sig: ir::SigRef) -> ir::FuncRef {
+        let builder = &mut self.builder;
+        *self.callees.entry(function_index).or_insert_with(|| {
+            let name = builder
+                .func
+                .declare_imported_user_function(ir::UserExternalName::new(0, function_index));
+            builder.import_function(ExtFuncData {
+                name: ExternalName::user(name),
+                signature: sig,
+                colocated: true,
+                patchable: false,
+            })
+        })
     }
 
     /// Calls a builtin that reports failure with a status, trapping with its trap kind when
@@ -45,10 +85,8 @@ impl FuncTranslator<'_, '_> {
     /// with them, pushing the results; with `tail`, tail-calls it instead (the callee's
     /// results are this function's, and the current position becomes unreachable).
     fn call_with(&mut self, type_index: u32, callee: Callee, tail: bool) {
-        let ty = self.env.module.signature(type_index);
-        let sig = wasm_signature(ty);
-        let sig = self.builder.import_signature(sig);
-        let count = ty.params.len();
+        let sig = self.wasm_signature(type_index);
+        let count = self.env.module.signature(type_index).params.len();
         let args = self.stack.split_off(self.stack.len() - count);
         let callee_vmctx = match callee {
             Callee::Defined(_) => self.vmctx,
@@ -62,17 +100,7 @@ impl FuncTranslator<'_, '_> {
         }
         let target = match callee {
             Callee::Defined(function_index) => {
-                let name = self
-                    .builder
-                    .func
-                    .declare_imported_user_function(ir::UserExternalName::new(0, function_index));
-                let func = self.builder.import_function(ExtFuncData {
-                    name: ExternalName::user(name),
-                    signature: sig,
-                    colocated: true,
-                    patchable: false,
-                });
-                CallTarget::Direct(func)
+                CallTarget::Direct(self.defined_callee(function_index, sig))
             }
             Callee::Pointer { code, .. } => CallTarget::Indirect(code),
         };

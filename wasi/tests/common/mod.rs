@@ -9,9 +9,10 @@ pub mod realworld;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use wasmjit::{Engine, Linker, Module, Store};
+use wasmjit_wasi::threads::{self, WasiThreadsCtx};
 use wasmjit_wasi::{DirPerms, I32Exit, OutputPipe, WasiCtx, WasiCtxBuilder};
 
 /// The folder of the C sources.
@@ -135,20 +136,50 @@ pub fn run_with(name: &str, builder: &mut WasiCtxBuilder) -> Outcome {
     run_module(&program(name), builder)
 }
 
-/// Runs the WASI command `wasm` with the context `builder` makes; stdout and stderr are
-/// captured.
+/// A run's store data: the WASI context and, for a program that starts threads, theirs.
+#[derive(Clone)]
+pub struct Host {
+    wasi: WasiCtx,
+    threads: Option<Arc<WasiThreadsCtx<Host>>>,
+}
+
+/// Runs the WASI command `wasm` with the context `builder` makes, with wasi-threads if it
+/// imports `thread-spawn`; stdout and stderr are captured.
 pub fn run_module(wasm: &Path, builder: &mut WasiCtxBuilder) -> Outcome {
+    run_module_with(&Engine::default(), wasm, builder, |_| Ok(()))
+}
+
+/// As [`run_module`], in `engine`, with `setup` run on the store and on each thread's.
+pub fn run_module_with(
+    engine: &Engine,
+    wasm: &Path,
+    builder: &mut WasiCtxBuilder,
+    setup: impl Fn(&mut Store<Host>) -> wasmjit::Result<()> + Clone + Send + Sync + 'static,
+) -> Outcome {
     let name = wasm.display();
     let (stdout, stderr) = (OutputPipe::new(), OutputPipe::new());
     let wasi = builder
         .stdout(stdout.clone())
         .stderr(stderr.clone())
         .build();
-    let engine = Engine::default();
-    let module = Module::from_file(&engine, wasm).unwrap();
-    let mut linker = Linker::new(&engine);
-    wasmjit_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx).unwrap();
-    let mut store = Store::new(&engine, wasi);
+    let module = Module::from_file(engine, wasm).unwrap();
+    let mut linker = Linker::new(engine);
+    wasmjit_wasi::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi).unwrap();
+    threads::add_to_linker(&mut linker, |host: &mut Host| host.threads.clone()).unwrap();
+    let host = Host {
+        wasi,
+        threads: None,
+    };
+    let mut store = Store::new(engine, host);
+    setup(&mut store).unwrap();
+    threads::define_shared_memories(&mut linker, &mut store, &module).unwrap();
+    let linker = Arc::new(linker);
+    if threads::uses_threads(&module) {
+        let cx = WasiThreadsCtx::new(&module, &linker)
+            .unwrap()
+            .on_new_store(setup);
+        store.data_mut().threads = Some(Arc::new(cx));
+    }
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let start = instance
         .get_typed_func::<(), ()>(&mut store, "_start")

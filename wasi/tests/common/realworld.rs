@@ -45,9 +45,21 @@ pub const PROGRAMS: [Program; 5] = [
     },
 ];
 
+/// The program that starts threads (wasi-threads): not among [`PROGRAMS`], which also run
+/// under wasmtime's Python package, whose WASI has no threads.
+pub const THREADS: Program = Program {
+    name: "threads",
+    args: &["4"],
+    inputs: &[],
+};
+
 /// The program called `name`.
 pub fn program(name: &str) -> Program {
-    *PROGRAMS.iter().find(|p| p.name == name).unwrap()
+    *PROGRAMS
+        .iter()
+        .chain([&THREADS])
+        .find(|p| p.name == name)
+        .unwrap()
 }
 
 /// `benches/realworld`.
@@ -71,8 +83,8 @@ pub fn built() -> &'static Path {
             .expect("bash runs");
         assert!(
             status.success(),
-            "{} failed: it needs clang, wasi-libc, cc and rustup's wasm32-wasip1 target \
-             (.ci/run installs them)",
+            "{} failed: it needs clang, wasi-libc, cc and rustup's wasm32-wasip1 and \
+             wasm32-wasip1-threads targets (.ci/run installs them)",
             script.display()
         );
         out

@@ -302,6 +302,12 @@ impl HeapState {
             // holds its size.
             let word = unsafe { &mut *((base + at + GC_MARK as usize) as *mut u32) };
             let size = (*word & !15) as usize;
+            // Every block is at least a header: a smaller size means the heap was
+            // corrupted, and walking on could not end.
+            assert!(
+                size >= GC_PAYLOAD as usize,
+                "corrupt GC heap at offset {at}"
+            );
             if *word & 1 == 1 {
                 *word &= !1;
                 live += size;

@@ -8,7 +8,9 @@
 //! [`bounds_checks`] (how each access stays inside its memory), [`tables`] (references and
 //! tables), [`simd`] (`v128`), [`atomics`] (threads), [`vm`] (calls, globals and builtins)
 //! [`exceptions`] (`throw`, `throw_ref`, `try_table`'s handlers) and [`gc`] (structs, arrays,
-//! `i31` and casts).
+//! `i31` and casts). [`stack_maps`] tells Cranelift which values are references to GC objects
+//! (typed by wasmparser's validator, run alongside), so that calls get stack maps;
+//! [`operands`] is the operand stack that shows which values each operator pushed.
 
 mod atomics;
 mod bounds_checks;

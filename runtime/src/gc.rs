@@ -18,7 +18,9 @@
 //! free blocks into one free block, and puts the free blocks in size-class free lists
 //! (exact sizes up to [`SMALL_LIMIT`] bytes, a size-ordered map above); a run of free
 //! blocks at the end moves the bump pointer back instead. Allocation takes the exact size
-//! class, then the smallest larger block (splitting it), then bumps.
+//! class, then the smallest larger block (splitting it), then bumps. The sweep gives the
+//! pages of whole free 1 MiB chunks back to the kernel (they stay committed, and read as
+//! zero when used again).
 //!
 //! A collection runs at an allocation from wasm when the bytes allocated since the last one
 //! exceed the live bytes it left (at least [`MIN_TRIGGER`]), or when the limiter refuses to
@@ -92,6 +94,9 @@ struct HeapState {
     allocated: usize,
     /// Bytes of the objects the last collection kept.
     live: usize,
+    /// The highest the bump pointer reached since the sweep last gave the pages above it
+    /// back.
+    touched: usize,
     /// Where objects of each type hold references, by engine-wide type id.
     traces: std::collections::HashMap<u32, std::sync::Arc<collector::Trace>>,
 }
@@ -161,6 +166,7 @@ impl GcHeap {
                 unsafe { state.commit(store, end)? };
                 let offset = state.used;
                 state.used = end;
+                state.touched = state.touched.max(end);
                 offset
             }
         };
@@ -297,6 +303,7 @@ impl HeapState {
         let base = self.base();
         let (mut at, mut live) = (0, 0);
         let mut free_from = None;
+        let mut decommit = Vec::new();
         while at < self.used {
             // SAFETY: `at` is the start of a block below the bump pointer, whose header
             // holds its size.
@@ -312,6 +319,8 @@ impl HeapState {
                 *word &= !1;
                 live += size;
                 if let Some(from) = free_from.take() {
+                    // The free block's header stays resident; whole chunks after it go.
+                    decommit.push(whole_chunks(from + GC_PAYLOAD as usize, at));
                     self.add_free(from, at - from);
                 }
             } else if free_from.is_none() {
@@ -322,9 +331,27 @@ impl HeapState {
         if let Some(from) = free_from {
             self.used = from;
         }
+        let top = self
+            .touched
+            .next_multiple_of(COMMIT_CHUNK)
+            .min(self.committed);
+        decommit.push(whole_chunks(self.used, top));
+        self.touched = self.used;
+        decommit.retain(|(_, len)| *len > 0);
+        if let Some(mapping) = &self.mapping {
+            // Pages given back read as zero when next used; a failure only keeps them.
+            let _ = mapping.decommit_ranges(&decommit);
+        }
         self.live = live;
         self.allocated = 0;
     }
+}
+
+/// The whole commit chunks inside `start..end`, as an offset and a length (empty if none).
+fn whole_chunks(start: usize, end: usize) -> (usize, usize) {
+    let first = start.next_multiple_of(COMMIT_CHUNK);
+    let last = end / COMMIT_CHUNK * COMMIT_CHUNK;
+    (first, last.saturating_sub(first))
 }
 
 /// A new object of engine-wide type `type_id`, kind `kind` and `size` bytes, its array

@@ -18,7 +18,8 @@
 //! free blocks into one free block, and puts the free blocks in size-class free lists
 //! (exact sizes up to [`SMALL_LIMIT`] bytes, a size-ordered map above); a run of free
 //! blocks at the end moves the bump pointer back instead. Allocation takes the exact size
-//! class, then the smallest larger block (splitting it), then bumps. The sweep gives the
+//! class, then bumps inside a large free block taken whole (the smallest that fits), then
+//! bumps the heap's pointer. The sweep gives the
 //! pages of whole free 1 MiB chunks back to the kernel (they stay committed, and read as
 //! zero when used again).
 //!
@@ -90,6 +91,9 @@ struct HeapState {
     small: Vec<Vec<usize>>,
     /// Larger free blocks by size, as offsets.
     large: BTreeMap<usize, Vec<usize>>,
+    /// A large free block taken whole, from which allocations without a free block of
+    /// their exact size bump (its unused rest keeps a free block's header).
+    buffer: std::ops::Range<usize>,
     /// Bytes allocated since the last collection.
     allocated: usize,
     /// Bytes of the objects the last collection kept.
@@ -98,7 +102,7 @@ struct HeapState {
     /// back.
     touched: usize,
     /// Where objects of each type hold references, by engine-wide type id.
-    traces: std::collections::HashMap<u32, std::sync::Arc<collector::Trace>>,
+    traces: Vec<Option<std::sync::Arc<collector::Trace>>>,
 }
 
 /// Why an allocation is made, which decides whether it may collect.
@@ -260,20 +264,29 @@ impl HeapState {
                 return Some(offset);
             }
         }
-        let (&found, _) = self.large.range(size..).next()?;
-        let list = self.large.get_mut(&found).expect("found above");
-        let offset = list.pop().expect("no empty lists are kept");
-        if list.is_empty() {
-            self.large.remove(&found);
+        if self.buffer.len() < size {
+            let (&found, _) = self.large.range(size..).next()?;
+            let list = self.large.get_mut(&found).expect("found above");
+            let offset = list.pop().expect("no empty lists are kept");
+            if list.is_empty() {
+                self.large.remove(&found);
+            }
+            let old = std::mem::replace(&mut self.buffer, offset..offset + found);
+            if !old.is_empty() {
+                self.add_free(old.start, old.len());
+            }
         }
-        if found > size {
-            self.add_free(offset + size, found - size);
+        let offset = self.buffer.start;
+        self.buffer.start += size;
+        if !self.buffer.is_empty() {
+            // The rest stays a free block, which the sweep can step over.
+            self.write_free_header(self.buffer.start, self.buffer.len());
         }
         Some(offset)
     }
 
-    /// Records the free block of `size` bytes at `offset`, writing its header.
-    fn add_free(&mut self, offset: usize, size: usize) {
+    /// Writes the header of a free block of `size` bytes at `offset`.
+    fn write_free_header(&self, offset: usize, size: usize) {
         let block = self.base() + offset;
         // SAFETY: the block lies in the committed part and holds no live object; its header
         // is its own.
@@ -282,6 +295,11 @@ impl HeapState {
             ((block + GC_KIND as usize) as *mut u32).write(GC_KIND_FREE);
             ((block + GC_MARK as usize) as *mut u32).write(size as u32);
         }
+    }
+
+    /// Records the free block of `size` bytes at `offset`, writing its header.
+    fn add_free(&mut self, offset: usize, size: usize) {
+        self.write_free_header(offset, size);
         if size <= SMALL_LIMIT {
             let class = size / 16;
             if self.small.len() <= class {
@@ -300,6 +318,7 @@ impl HeapState {
             class.clear();
         }
         self.large.clear();
+        self.buffer = 0..0;
         let base = self.base();
         let (mut at, mut live) = (0, 0);
         let mut free_from = None;

@@ -7,14 +7,13 @@
 //! handles: [`TraceRoots`]) and the payloads of the store's exceptions (kept as long as the
 //! store). Marking follows references with an explicit work list, so deep structures do
 //! not overflow the host stack, and reads each object's reference fields from its type's
-//! layout, cached per engine-wide type id.
+//! layout, cached by engine-wide type id.
 //!
 //! A collection needs every frame's roots. Frames of outer calls into wasm (wasm that
 //! called the host that called wasm again) are not reachable from the innermost walk, so a
 //! collection only runs when one call into wasm is in progress (from wasm) or none (from
 //! the embedder); otherwise the heap grows instead.
 
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -54,7 +53,7 @@ struct Marker<'a> {
     /// Marked objects whose references are still to be followed.
     work: Vec<usize>,
     types: &'a TypeRegistry,
-    traces: &'a mut HashMap<u32, Arc<Trace>>,
+    traces: &'a mut Vec<Option<Arc<Trace>>>,
 }
 
 impl Marker<'_> {
@@ -103,7 +102,7 @@ impl Marker<'_> {
 
     /// Where objects of type `type_id` hold references.
     fn trace(&mut self, type_id: u32) -> Arc<Trace> {
-        if let Some(trace) = self.traces.get(&type_id) {
+        if let Some(Some(trace)) = self.traces.get(type_id as usize) {
             return trace.clone();
         }
         let types = self.types;
@@ -122,7 +121,10 @@ impl Marker<'_> {
             CompositeType::Array(elem) if elem.storage.is_gc_ref(types) => Trace::Array,
             _ => Trace::None,
         });
-        self.traces.insert(type_id, trace.clone());
+        if self.traces.len() <= type_id as usize {
+            self.traces.resize(type_id as usize + 1, None);
+        }
+        self.traces[type_id as usize] = Some(trace.clone());
         trace
     }
 }

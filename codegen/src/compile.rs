@@ -7,7 +7,9 @@ use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{ExternalName, Function, LibCall, UserExternalName, UserFuncName};
+use cranelift_codegen::ir::{
+    types, ExternalName, Function, LibCall, UserExternalName, UserFuncName,
+};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
@@ -72,6 +74,8 @@ pub(crate) struct CompiledFunction {
     /// Every call site with an exception handler (inside a `try_table`), sorted by return
     /// address.
     pub handlers: Vec<CallSiteHandler>,
+    /// The GC references the function's frame holds at each call, sorted by return address.
+    pub stack_maps: Vec<StackMap>,
     /// Required alignment of the function's start, in bytes.
     pub alignment: u32,
     /// Cranelift's listing of the machine instructions, when
@@ -90,6 +94,18 @@ pub struct CallSiteHandler {
     pub handler_offset: u32,
     /// Distance from the frame pointer down to the stack pointer at the call.
     pub frame_offset: u32,
+}
+
+/// Where a compiled frame holds references to GC objects while a call is in progress: the
+/// collector reads them through the frame pointer (see `declare_value_needs_stack_map` in
+/// [`crate::translate`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackMap {
+    /// Offset of the call's return address (from the function's start while compiled, in
+    /// the image once linked).
+    pub return_offset: u32,
+    /// Each 8-byte slot holding a reference, as its distance below the frame pointer.
+    pub slots: Vec<u32>,
 }
 
 /// A module compiled for one target: its metadata and all of its code.
@@ -392,6 +408,25 @@ fn emit(
         }
     }
     handlers.sort_unstable_by_key(|h| h.return_offset);
+    let mut stack_maps = Vec::with_capacity(buffer.user_stack_maps().len());
+    for (return_offset, frame_size, map) in buffer.user_stack_maps() {
+        // `entries` gives offsets from the stack pointer at the call, which lies
+        // `frame_size` bytes below the frame pointer.
+        let slots = map
+            .entries()
+            .map(|(ty, offset)| match ty {
+                types::I64 if offset + 8 <= *frame_size => Ok(frame_size - offset),
+                _ => Err(CompileError::Codegen(format!(
+                    "{func_name}: a stack map slot of type {ty} at {offset} in a frame of \
+                     {frame_size} bytes"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        stack_maps.push(StackMap {
+            return_offset: *return_offset,
+            slots,
+        });
+    }
     let traps = buffer
         .traps()
         .iter()
@@ -408,6 +443,7 @@ fn emit(
         relocs,
         traps,
         handlers,
+        stack_maps,
         alignment: isa.function_alignment().preferred,
         disassembly: code.vcode.clone(),
     })

@@ -28,6 +28,7 @@ pub use builtins::Builtin;
 pub use code_settings::CodeSettings;
 pub use compile::{
     compile_host_trampolines, compile_module, CallSiteHandler, CompiledModule, MathCall, RelocKind,
+    StackMap,
 };
 pub use config::{BoundsChecks, CodegenConfig, OptLevel, MEMORY_RESERVATION};
 pub use error::CompileError;

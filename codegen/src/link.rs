@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::{CallSiteHandler, CompiledFunction, MathCall, RelocKind, RelocTarget};
+use crate::compile::{
+    CallSiteHandler, CompiledFunction, MathCall, RelocKind, RelocTarget, StackMap,
+};
 use crate::error::CompileError;
 use crate::trap::TrapKind;
 
@@ -31,6 +33,9 @@ pub struct CodeLayout {
     /// Every call site with an exception handler, by offsets in the image, sorted by
     /// return address.
     pub handlers: Vec<CallSiteHandler>,
+    /// Every call site where a frame holds GC references, by offsets in the image, sorted
+    /// by return address.
+    pub stack_maps: Vec<StackMap>,
     /// Places to patch once the image's address is known.
     pub load_relocs: Vec<LoadReloc>,
 }
@@ -128,6 +133,12 @@ pub(crate) fn link(
                 handler_offset: start + h.handler_offset,
                 frame_offset: h.frame_offset,
             }));
+        layout
+            .stack_maps
+            .extend(f.stack_maps.iter().map(|map| StackMap {
+                return_offset: start + map.return_offset,
+                slots: map.slots.clone(),
+            }));
         for reloc in &f.relocs {
             let place = start + reloc.offset;
             let target = match reloc.target {
@@ -170,6 +181,7 @@ pub(crate) fn link(
     }
     layout.traps.sort_unstable_by_key(|(at, _)| *at);
     layout.handlers.sort_unstable_by_key(|h| h.return_offset);
+    layout.stack_maps.sort_unstable_by_key(|m| m.return_offset);
     Ok(Linked {
         layout,
         image,

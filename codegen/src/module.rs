@@ -10,7 +10,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use wasmparser::{
-    Data, Element, ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
+    Data, Element, ExternalKind, FuncValidatorAllocations, Operator, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
 use crate::error::CompileError;
@@ -151,6 +152,18 @@ impl RefType {
     /// Whether the references point to functions (`func`, `nofunc` or a function type).
     pub fn is_func(self, types: &dyn TypeLookup) -> bool {
         self.heap.top(types) == HeapType::Func
+    }
+
+    /// Whether a reference of this type may point to a GC object, so that the collector
+    /// must see it: references of the `any` hierarchy but `i31` and `none` (never an
+    /// object), and `externref`, which may hold an object made external with
+    /// `extern.convert_any`.
+    pub fn may_be_gc_object(self, types: &dyn TypeLookup) -> bool {
+        matches!(self.heap.top(types), HeapType::Any | HeapType::Extern)
+            && !matches!(
+                self.heap,
+                HeapType::I31 | HeapType::None | HeapType::NoExtern
+            )
     }
 
     pub(crate) fn from_wasm(r: wasmparser::RefType) -> Result<Self, CompileError> {
@@ -350,6 +363,12 @@ pub enum StorageType {
 }
 
 impl StorageType {
+    /// Whether a field of this type may refer to a GC object (see
+    /// [`RefType::may_be_gc_object`]): the collector traces it.
+    pub fn is_gc_ref(self, types: &dyn TypeLookup) -> bool {
+        matches!(self, StorageType::Val(ValType::Ref(r)) if r.may_be_gc_object(types))
+    }
+
     /// The size in bytes of one stored field.
     pub fn size(self) -> u32 {
         match self {
@@ -845,6 +864,11 @@ pub struct ModuleInfo {
     pub(crate) bodies: Vec<Range<usize>>,
     /// Names from the name section, by function index, where present.
     pub func_names: Vec<(u32, String)>,
+    /// What a function validator needs to type the operand stack of each body again while
+    /// it is translated (see [`crate::translate`]'s GC references); absent in a module read
+    /// back from an artifact, which is not translated again.
+    #[serde(skip)]
+    pub(crate) validation: Option<(ValidatorResources, WasmFeatures)>,
 }
 
 impl ModuleInfo {
@@ -852,12 +876,45 @@ impl ModuleInfo {
     ///
     /// An invalid module is an error whose message names the byte offset of the problem.
     pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Self, CompileError> {
-        Validator::new_with_features(features).validate_all(bytes)?;
+        // As `Validator::validate_all`, which checks the bodies after every section, but
+        // keeping the module's validation resources for the translator.
+        let mut validator = Validator::new_with_features(features);
+        let mut bodies = Vec::new();
+        let mut parser = Parser::new(0);
+        parser.set_features(features);
+        for payload in parser.parse_all(bytes) {
+            if let ValidPayload::Func(func, body) = validator.payload(&payload?)? {
+                bodies.push((func, body));
+            }
+        }
+        let mut resources = None;
+        let mut allocs = FuncValidatorAllocations::default();
+        for (func, body) in bodies {
+            resources.get_or_insert_with(|| func.resources.clone());
+            let mut validator = func.into_validator(allocs);
+            validator.validate(&body)?;
+            allocs = validator.into_allocations();
+        }
         let mut info = ModuleInfo::default();
         for payload in Parser::new(0).parse_all(bytes) {
             info.read_payload(payload?)?;
         }
+        info.validation = resources.map(|r| (r, features));
         Ok(info)
+    }
+
+    /// Whether a value of this module may be a reference to a GC object: some type it
+    /// declares (of a function, global, table, field or tag) is such a reference type.
+    /// Values of other modules never are (their locals can only hold null), and their
+    /// translation needs no stack maps.
+    pub fn may_hold_gc_refs(&self) -> bool {
+        let gc = |ty: &ValType| matches!(ty, ValType::Ref(r) if r.may_be_gc_object(self));
+        self.types.iter().any(|ty| match &ty.composite {
+            CompositeType::Func(f) => f.params.iter().chain(f.results.iter()).any(gc),
+            CompositeType::Struct(fields) => fields.iter().any(|f| f.storage.is_gc_ref(self)),
+            CompositeType::Array(elem) => elem.storage.is_gc_ref(self),
+        }) || self.globals.iter().any(|g| gc(&g.content))
+            || self.tables.iter().any(|t| t.element.may_be_gc_object(self))
     }
 
     fn read_payload(&mut self, payload: Payload<'_>) -> Result<(), CompileError> {

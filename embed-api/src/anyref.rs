@@ -39,8 +39,14 @@ impl I31 {
 }
 
 /// A non-null internal reference: a struct, an array, an `i31`, or a host value that wasm
-/// internalised. It lives as long as its store (the store's GC heap does not reclaim
-/// objects yet).
+/// internalised.
+///
+/// A handle to an object roots it: the store keeps the object's word in its table of host
+/// roots from the moment wasm hands the reference to the host, and the collector marks
+/// from that table, so the object stays alive (and, the collector never moving objects,
+/// at its address) for as long as the store: a handle never dangles. The cost is one word
+/// per reference handed to the host, kept until the store is dropped. Handles compare
+/// equal when they refer to the same object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AnyRef {
     pub(crate) store: StoreId,
@@ -54,6 +60,18 @@ pub struct AnyRef {
 pub(crate) struct Externalized(pub(crate) u64);
 
 impl AnyRef {
+    /// A handle to the reference `raw` that wasm gave the host: an object's word is
+    /// added to the store's host roots first.
+    pub(crate) fn rooted(store: &mut StoreOpaque, raw: u64) -> AnyRef {
+        if raw & 1 == 0 {
+            store.gc_handles.push(raw);
+        }
+        AnyRef {
+            store: store.id,
+            raw,
+        }
+    }
+
     /// The `i31ref` of `value`.
     pub fn from_i31(store: impl AsContextMut, value: I31) -> AnyRef {
         let mut store = store;

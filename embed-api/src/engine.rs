@@ -186,6 +186,7 @@ pub struct Config {
     allocation_strategy: InstanceAllocationStrategy,
     memory_init_cow: bool,
     cache: Option<Cache>,
+    gc_stress: bool,
 }
 
 impl Default for Config {
@@ -198,6 +199,7 @@ impl Default for Config {
             allocation_strategy: InstanceAllocationStrategy::OnDemand,
             memory_init_cow: true,
             cache: None,
+            gc_stress: false,
         }
     }
 }
@@ -429,6 +431,14 @@ impl Config {
         self.feature(WasmFeatures::GC, enable)
     }
 
+    /// A test mode: every allocation of a GC object from wasm runs a collection first, so
+    /// that every call site's stack map is used. Slow; off by default.
+    #[doc(hidden)]
+    pub fn gc_stress(&mut self, enable: bool) -> &mut Self {
+        self.gc_stress = enable;
+        self
+    }
+
     /// Exception handling (Wasm 3.0): tags, `throw`, `throw_ref`, `try_table` and `exnref`.
     /// On by default; turned off, modules using it are invalid.
     pub fn wasm_exceptions(&mut self, enable: bool) -> &mut Self {
@@ -569,6 +579,11 @@ impl Engine {
 
     pub(crate) fn max_wasm_stack(&self) -> usize {
         self.inner.config.max_wasm_stack
+    }
+
+    /// Whether every GC allocation from wasm collects first ([`Config::gc_stress`]).
+    pub(crate) fn gc_stress(&self) -> bool {
+        self.inner.config.gc_stress
     }
 
     pub(crate) fn types(&self) -> &TypeRegistry {

@@ -85,6 +85,9 @@ pub(crate) struct StoreOpaque {
     /// The values behind `externref`s, and their indices by address.
     pub(crate) externs: Vec<Box<ExternData>>,
     pub(crate) extern_by_ptr: HashMap<usize, usize>,
+    /// The words of the internal references handed to the host ([`crate::AnyRef`]), which
+    /// the collector treats as roots for the store's life.
+    pub(crate) gc_handles: Vec<u64>,
     /// How many memories and tables this store created, for the limiter's counts.
     pub(crate) memories_created: usize,
     pub(crate) tables_created: usize,
@@ -119,6 +122,7 @@ impl<T> Store<T> {
                 host_funcs: Vec::new(),
                 externs: Vec::new(),
                 extern_by_ptr: HashMap::new(),
+                gc_handles: Vec::new(),
                 memories_created: 0,
                 tables_created: 0,
             },
@@ -129,6 +133,8 @@ impl<T> Store<T> {
         *inner.opaque.vm.store.get_mut() = ptr.cast();
         *inner.opaque.vm.epoch.get_mut() = engine.epoch();
         *inner.opaque.vm.types.get_mut() = inner.opaque.engine.types();
+        *inner.opaque.vm.gc_roots.get_mut() = Some(trace_gc_roots::<T>);
+        *inner.opaque.vm.gc_stress.get_mut() = engine.gc_stress();
         Store { inner }
     }
 
@@ -183,10 +189,29 @@ impl<T> Store<T> {
         self.inner.opaque.get_fuel()
     }
 
+    /// Collects the store's GC heap: frees every struct and array that neither wasm nor
+    /// the host can reach any more. Collections also happen by themselves as wasm
+    /// allocates; this one does nothing when called from a host function while wasm runs.
+    pub fn gc(&mut self) {
+        // SAFETY: the store is held exclusively, and its roots hook gives every reference
+        // the host holds.
+        unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.inner.opaque.vm) }
+    }
+
     /// Consumes the store, returning its host data.
     pub fn into_data(self) -> T {
         self.inner.data
     }
+}
+
+/// The collector's [`wasmjit_runtime::gc::TraceRoots`] hook for stores of `T`.
+///
+/// # Safety
+/// `store` must be the `StoreInner<T>` whose store context runs the collection.
+unsafe fn trace_gc_roots<T>(store: *mut u8, visit: &mut dyn FnMut(u64)) {
+    // SAFETY: per the contract; the collector only reads the store.
+    let store = unsafe { &*store.cast::<StoreInner<T>>() };
+    store.opaque.trace_gc_roots(visit);
 }
 
 impl StoreOpaque {
@@ -213,6 +238,37 @@ impl StoreOpaque {
             Err(Error::Type(
                 "fuel metering is off: see Config::consume_fuel".into(),
             ))
+        }
+    }
+
+    /// Gives the collector every reference the store holds outside wasm's frames: its
+    /// instances' globals, tables and element segments, the host's own globals and tables,
+    /// externalised internal references and host handles.
+    fn trace_gc_roots(&self, visit: &mut dyn FnMut(u64)) {
+        for instance in &self.instances {
+            instance.trace_gc_roots(visit);
+        }
+        for global in &self.globals {
+            if matches!(global.ty.content, wasmjit_codegen::ValType::Ref(_)) {
+                // SAFETY: the global lives as long as the store; its first 8 bytes are the
+                // reference's word.
+                let bytes = unsafe { &*global.ptr.as_ref().bytes.get() };
+                visit(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")));
+            }
+        }
+        for table in &self.tables {
+            // SAFETY: the table lives as long as the store.
+            for &element in unsafe { table.as_ref() }.elements() {
+                visit(element as u64);
+            }
+        }
+        for data in &self.externs {
+            if let Some(Externalized(word)) = data.value.downcast_ref::<Externalized>() {
+                visit(*word);
+            }
+        }
+        for &word in &self.gc_handles {
+            visit(word);
         }
     }
 

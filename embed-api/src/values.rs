@@ -227,10 +227,7 @@ impl Val {
             }
             ValType::Ref(r) if r.heap_type().is_any() => {
                 let raw = bits as u64;
-                Val::AnyRef((raw != 0).then_some(AnyRef {
-                    store: store.id,
-                    raw,
-                }))
+                Val::AnyRef((raw != 0).then(|| AnyRef::rooted(store, raw)))
             }
             ValType::Ref(r) if !r.heap_type().is_extern() => {
                 let ptr = bits as u64 as usize as *const VMFuncRef;

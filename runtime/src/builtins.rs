@@ -13,10 +13,11 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub(crate) use crate::exceptions::wasmjit_throw_ref as throw_ref;
-pub(crate) use crate::gc::{
-    array_copy, array_fill, array_init_data, array_init_elem, array_new_data, array_new_elem,
-    gc_alloc_array, gc_alloc_struct, ref_test,
+pub(crate) use crate::gc::entry::{
+    wasmjit_array_new_data as array_new_data, wasmjit_array_new_elem as array_new_elem,
+    wasmjit_gc_alloc_array as gc_alloc_array, wasmjit_gc_alloc_struct as gc_alloc_struct,
 };
+pub(crate) use crate::gc::{array_copy, array_fill, array_init_data, array_init_elem, ref_test};
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;
 

@@ -175,6 +175,10 @@ fn check_image(layout: &CodeLayout, len: usize) -> io::Result<()> {
             .iter()
             .all(|h| inside(h.return_offset, 0) && inside(h.handler_offset, 1))
         && layout.traps.iter().all(|(at, _)| inside(*at, 1))
+        && layout
+            .stack_maps
+            .iter()
+            .all(|m| inside(m.return_offset, 0) && m.slots.iter().all(|s| *s >= 8))
         && layout.load_relocs.iter().all(|r: &LoadReloc| {
             inside(r.offset, reloc_width(r.kind))
                 && match r.target {
@@ -321,6 +325,9 @@ struct CodeRange {
     end: usize,
     traps: Arc<[(usize, TrapKind)]>,
     handlers: Arc<[Handler]>,
+    /// Return addresses with the GC reference slots of their frames (distances below the
+    /// frame pointer).
+    stack_maps: Arc<[(usize, Box<[u32]>)]>,
     entries: Arc<[std::ops::Range<usize>]>,
 }
 
@@ -342,6 +349,11 @@ fn register(start: usize, len: usize, layout: &CodeLayout) {
             frame_offset: h.frame_offset,
         })
         .collect();
+    let stack_maps = layout
+        .stack_maps
+        .iter()
+        .map(|m| (start + m.return_offset as usize, m.slots.clone().into()))
+        .collect();
     let entries = layout
         .array_to_wasm
         .iter()
@@ -353,6 +365,7 @@ fn register(start: usize, len: usize, layout: &CodeLayout) {
             end: start + len,
             traps,
             handlers,
+            stack_maps,
             entries,
         },
     );
@@ -377,6 +390,18 @@ pub(crate) fn lookup_trap(pc: usize) -> Option<TrapKind> {
     }
     let i = range.traps.binary_search_by_key(&pc, |(at, _)| *at).ok()?;
     Some(range.traps[i].1)
+}
+
+/// Appends to `slots` the GC reference slots of the compiled frame whose call returns to
+/// `pc`, as distances below its frame pointer (none if the frame holds no reference there).
+pub(crate) fn stack_map_slots(pc: usize, slots: &mut Vec<u32>) {
+    let code = CODE.read().unwrap_or_else(|e| e.into_inner());
+    let Some((_, range)) = code.range(..=pc).next_back() else {
+        return;
+    };
+    if let Ok(i) = range.stack_maps.binary_search_by_key(&pc, |(at, _)| *at) {
+        slots.extend_from_slice(&range.stack_maps[i].1);
+    }
 }
 
 /// What the unwinder finds at a return address.

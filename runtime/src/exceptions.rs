@@ -24,10 +24,12 @@
 //! comparison per `catch` clause of each `try_table` reached.
 
 use std::cell::UnsafeCell;
+use std::ops::ControlFlow;
 
-use wasmjit_codegen::FuncType;
+use wasmjit_codegen::{FuncType, ValType};
 
-use crate::code_memory::{lookup_frame, FrameKind};
+use crate::code_memory::FrameKind;
+use crate::frames;
 use crate::instance::Instance;
 use crate::traps::{raise_trap, TrapReason};
 use crate::vmcontext::ValRaw;
@@ -107,6 +109,26 @@ impl ExceptionArena {
     }
 }
 
+impl ExceptionArena {
+    /// Gives each payload value of every exception, with its type, to `visit` (the
+    /// collector's roots: exceptions live as long as the store).
+    ///
+    /// # Safety
+    /// Not called concurrently with [`ExceptionArena::push`].
+    pub unsafe fn trace(&self, visit: &mut dyn FnMut(ValType, u64)) {
+        // SAFETY: per the contract, nothing changes the vector now.
+        let list = unsafe { &*self.exceptions.get() };
+        for exn in list {
+            // SAFETY: a tag outlives the exceptions of the stores that use it.
+            let ty = unsafe { &(*exn.tag).ty };
+            for (param, value) in ty.params.iter().zip(exn.values.iter()) {
+                let word = u64::from_le_bytes(value[..8].try_into().expect("8 bytes"));
+                visit(*param, word);
+            }
+        }
+    }
+}
+
 /// `exn_new`: a new exception of the caller's tag `tag` whose payload is copied from the value
 /// slots at `values`; returns its address.
 ///
@@ -132,29 +154,22 @@ pub(crate) unsafe fn exn_new(vmctx: *mut u8, tag: u32, values: u64) -> u64 {
 /// Reached only through `wasmjit_throw_ref` from compiled code of a store running on this
 /// thread, inside `catch_traps`, with a live exception of that store.
 unsafe extern "C" fn throw_impl(_vmctx: *mut u8, exn: u64, pc: usize, fp: usize) -> ! {
-    let (mut pc, mut fp) = (pc, fp);
-    loop {
-        match lookup_frame(pc) {
-            Some(FrameKind::Handler {
+    // SAFETY: per the contract, `fp` is the thrower's compiled frame, returning to `pc`.
+    let handler = unsafe {
+        frames::walk(pc, fp, |frame| match frame.kind {
+            FrameKind::Handler {
                 handler,
                 frame_offset,
-            }) => {
-                // SAFETY: `fp` is the frame of the compiled function whose call site returns
-                // to `pc`; codegen recorded the handler and the frame's size at that call.
-                // Only compiled frames and this function (which holds nothing needing a
-                // destructor) lie above it.
-                unsafe { resume(handler, fp - frame_offset as usize, fp, exn as usize) }
-            }
-            Some(FrameKind::Compiled) => {
-                // SAFETY: compiled code keeps frame pointers: `fp` points at the saved frame
-                // pointer of the caller, with the return address into the caller above it.
-                unsafe {
-                    pc = *((fp + 8) as *const usize);
-                    fp = *(fp as *const usize);
-                }
-            }
-            Some(FrameKind::Entry) | None => break,
-        }
+            } => ControlFlow::Break((handler, frame.fp - frame_offset as usize, frame.fp)),
+            _ => ControlFlow::Continue(()),
+        })
+    };
+    if let Some((handler, sp, fp)) = handler {
+        // SAFETY: `fp` is the frame of the compiled function whose call site returns to a
+        // call site with a handler; codegen recorded the handler and the frame's size at
+        // that call. Only compiled frames and this function (which holds nothing needing a
+        // destructor) lie above it.
+        unsafe { resume(handler, sp, fp, exn as usize) }
     }
     // SAFETY: per the contract, inside catch_traps; nothing here needs a destructor.
     unsafe { raise_trap(TrapReason::Exception(exn as *mut VMException)) }

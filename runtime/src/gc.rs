@@ -1,5 +1,5 @@
-//! The store's GC heap, where wasm's structs and arrays live, and the builtins that
-//! allocate, fill, copy and test them.
+//! The store's GC heap, where wasm's structs and arrays live, its collector, and the
+//! builtins that allocate, fill, copy and test objects.
 //!
 //! Objects are laid out as `wasmjit_codegen::gc_layout` describes. The heap is one
 //! reservation of address space per store, made on the first allocation and committed in
@@ -9,10 +9,35 @@
 //! so a reference is a plain address, and "is this reference a GC object" is a range check
 //! (an internalised host reference lies outside the heap).
 //!
-//! Allocation bumps a pointer; objects are not reclaimed yet (the collector is future
-//! work), so a store's GC heap only grows until the store is dropped.
+//! # Collection
+//!
+//! A non-moving mark-sweep collector ([`collector`]). The header word at
+//! [`GC_MARK`] holds each block's size (a multiple of 16) and, in its low bit, the mark.
+//! The heap is a sequence of blocks, objects and free blocks (kind [`GC_KIND_FREE`]), from
+//! its start to the bump pointer; the sweep walks it, merging neighbouring dead objects and
+//! free blocks into one free block, and puts the free blocks in size-class free lists
+//! (exact sizes up to [`SMALL_LIMIT`] bytes, a size-ordered map above); a run of free
+//! blocks at the end moves the bump pointer back instead. Allocation takes the exact size
+//! class, then bumps inside a large free block taken whole (the smallest that fits), then
+//! bumps the heap's pointer. The sweep gives the
+//! pages of whole free 1 MiB chunks back to the kernel (they stay committed, and read as
+//! zero when used again).
+//!
+//! A collection runs at an allocation from wasm when the bytes allocated since the last one
+//! exceed the live bytes it left (at least [`MIN_TRIGGER`]), or when the limiter refuses to
+//! grow the heap (then the allocation is retried once, and traps if it still does not fit);
+//! and when the embedder asks (`Store::gc`). Allocations the embedder makes (constant
+//! expressions at instantiation, host-made objects) never collect: their roots are not all
+//! reachable yet.
+//!
+//! Costs: an allocation is a free-list pop or a bump plus zeroing the block; a collection
+//! marks in time proportional to the live objects and references (with an explicit work
+//! list: no recursion) and sweeps in time proportional to the heap's used part; memory
+//! overhead is the 16-byte header (the mark bit lives in it) and fragmentation (blocks are
+//! merged but never moved).
 
 use std::cell::UnsafeCell;
+use std::collections::BTreeMap;
 use std::ptr;
 
 use wasmjit_codegen::gc_layout::{
@@ -25,11 +50,28 @@ use crate::mmap::Mmap;
 use crate::type_registry::TypeRegistry;
 use crate::vmcontext::{GrowRequest, GrowResource, VMFuncRef, VMStoreContext, ValRaw};
 
+pub mod collector;
+pub(crate) mod entry;
+
+pub use collector::TraceRoots;
+
 /// Address space reserved for one store's GC heap: the most it can ever hold.
 pub const GC_HEAP_RESERVATION: usize = 4 << 30;
 
 /// The committed part of the heap grows by at least this much at a time.
 const COMMIT_CHUNK: usize = 1 << 20;
+
+/// Offset of the header word holding a block's size and, in bit 0, its mark.
+pub(crate) const GC_MARK: u32 = 12;
+
+/// The kind of a free block.
+pub(crate) const GC_KIND_FREE: u32 = 0;
+
+/// Free blocks up to this size are kept in exact size classes.
+const SMALL_LIMIT: usize = 4096;
+
+/// A collection runs once at least this many bytes were allocated since the last one.
+const MIN_TRIGGER: usize = 1 << 20;
 
 /// One store's GC heap (see the module documentation).
 #[derive(Debug, Default)]
@@ -41,56 +83,108 @@ pub struct GcHeap {
 struct HeapState {
     /// The reservation, made on the first allocation.
     mapping: Option<Mmap>,
-    /// Bytes allocated from the reservation's start.
+    /// Bytes used by blocks from the reservation's start (the bump pointer).
     used: usize,
     /// Bytes made accessible from the reservation's start.
     committed: usize,
+    /// Free blocks of each size up to [`SMALL_LIMIT`], by size / 16, as offsets.
+    small: Vec<Vec<usize>>,
+    /// Larger free blocks by size, as offsets.
+    large: BTreeMap<usize, Vec<usize>>,
+    /// A large free block taken whole, from which allocations without a free block of
+    /// their exact size bump (its unused rest keeps a free block's header).
+    buffer: std::ops::Range<usize>,
+    /// Bytes allocated since the last collection.
+    allocated: usize,
+    /// Bytes of the objects the last collection kept.
+    live: usize,
+    /// The highest the bump pointer reached since the sweep last gave the pages above it
+    /// back.
+    touched: usize,
+    /// Where objects of each type hold references, by engine-wide type id.
+    traces: Vec<Option<std::sync::Arc<collector::Trace>>>,
+}
+
+/// Why an allocation is made, which decides whether it may collect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Allocator {
+    /// A builtin called by wasm, whose entry stub recorded the calling frame.
+    Wasm,
+    /// The embedder (instantiation, host-made objects): never collects.
+    Host,
 }
 
 impl GcHeap {
-    /// A zeroed, 16-byte aligned block of `size` bytes (a multiple of 16), or `None` if the
-    /// heap cannot grow that far.
+    /// A zeroed, 16-byte aligned block of `size` bytes (a multiple of 16, at least 16), or
+    /// `None` if the heap cannot grow that far.
     ///
     /// # Safety
     /// Not called concurrently with any other use of this heap (the store is used by one
-    /// thread at a time); only from a builtin called by wasm of `store`'s store, or by the
-    /// embedder holding the store (instantiation), so that the limiter may be asked.
-    unsafe fn alloc(&self, store: &VMStoreContext, size: usize) -> Option<*mut u8> {
+    /// thread at a time); only from a builtin called by wasm of `store`'s store (with
+    /// `Allocator::Wasm`, through its entry stub), or by the embedder holding the store, so
+    /// that the limiter may be asked.
+    unsafe fn alloc(&self, store: &VMStoreContext, size: usize, by: Allocator) -> Option<*mut u8> {
+        // SAFETY: per the contract, only this thread uses the store.
+        let stress = unsafe { *store.gc_stress.get() };
+        let may_collect = by == Allocator::Wasm && collector::can_collect_from_wasm(store);
+        {
+            // SAFETY: per the contract, nothing else uses the state now.
+            let state = unsafe { &mut *self.state.get() };
+            state.allocated += size;
+            let due = state.allocated > state.live.max(MIN_TRIGGER);
+            if may_collect && (due || stress) {
+                // SAFETY: per the contract, called from wasm through an entry stub.
+                unsafe { collector::collect_from_wasm(store) };
+            }
+        }
+        // SAFETY: as above.
+        if let Some(block) = unsafe { self.take(store, size) } {
+            return Some(block);
+        }
+        if !may_collect {
+            return None;
+        }
+        // SAFETY: as above.
+        unsafe {
+            collector::collect_from_wasm(store);
+            self.take(store, size)
+        }
+    }
+
+    /// A zeroed block of `size` bytes from the free lists or the bump pointer, growing the
+    /// committed part if the limiter allows.
+    ///
+    /// # Safety
+    /// As [`GcHeap::alloc`].
+    unsafe fn take(&self, store: &VMStoreContext, size: usize) -> Option<*mut u8> {
         // SAFETY: per the contract, nothing else uses the state now.
         let state = unsafe { &mut *self.state.get() };
         if state.mapping.is_none() {
             state.mapping = Some(Mmap::reserve(GC_HEAP_RESERVATION).ok()?);
         }
-        let end = state.used.checked_add(size)?;
-        let mapping = state.mapping.as_ref()?;
-        if end > mapping.len() {
-            return None;
-        }
-        if end > state.committed {
-            let desired = end.next_multiple_of(COMMIT_CHUNK).min(mapping.len());
-            let request = GrowRequest {
-                resource: GrowResource::GcHeap,
-                current: state.committed,
-                desired,
-                maximum: Some(mapping.len()),
-            };
-            // SAFETY: per the contract.
-            if !unsafe { store.allows(request) } {
-                return None;
+        let offset = match state.take_free(size) {
+            Some(offset) => offset,
+            None => {
+                let end = state.used.checked_add(size)?;
+                // SAFETY: per the contract.
+                unsafe { state.commit(store, end)? };
+                let offset = state.used;
+                state.used = end;
+                state.touched = state.touched.max(end);
+                offset
             }
-            mapping
-                .make_accessible(state.committed, desired - state.committed)
-                .ok()?;
-            state.committed = desired;
-        }
-        // SAFETY: `used..end` lies inside the committed part of the reservation.
-        let block = unsafe { mapping.as_ptr().add(state.used) };
-        state.used = end;
+        };
+        let base = state.base();
+        // SAFETY: the block lies inside the committed part of the reservation, and holds
+        // no object now.
+        let block = unsafe {
+            let block = (base + offset) as *mut u8;
+            ptr::write_bytes(block, 0, size);
+            block.add(GC_MARK as usize).cast::<u32>().write(size as u32);
+            block
+        };
         // SAFETY: per the contract, no wasm reads the bounds while this runs.
-        unsafe {
-            *store.gc_heap_start.get() = mapping.as_ptr() as usize;
-            *store.gc_heap_end.get() = mapping.as_ptr() as usize + end;
-        }
+        unsafe { state.publish_bounds(store) };
         Some(block)
     }
 
@@ -107,11 +201,176 @@ impl GcHeap {
         })
     }
 
-    /// Bytes allocated so far.
+    /// Bytes from the heap's start to its last block (live objects, garbage not yet
+    /// collected and free blocks in between).
     pub fn used(&self) -> usize {
         // SAFETY: a read of a plain field; the store is used by one thread at a time.
         unsafe { (*self.state.get()).used }
     }
+}
+
+impl HeapState {
+    /// The reservation's address (0 before the first allocation).
+    fn base(&self) -> usize {
+        self.mapping.as_ref().map_or(0, |m| m.as_ptr() as usize)
+    }
+
+    /// Makes the first `end` bytes accessible, asking the limiter first.
+    ///
+    /// # Safety
+    /// As [`GcHeap::alloc`].
+    unsafe fn commit(&mut self, store: &VMStoreContext, end: usize) -> Option<()> {
+        let mapping = self.mapping.as_ref()?;
+        if end > mapping.len() {
+            return None;
+        }
+        if end > self.committed {
+            let desired = end.next_multiple_of(COMMIT_CHUNK).min(mapping.len());
+            let request = GrowRequest {
+                resource: GrowResource::GcHeap,
+                current: self.committed,
+                desired,
+                maximum: Some(mapping.len()),
+            };
+            // SAFETY: per the contract.
+            if !unsafe { store.allows(request) } {
+                return None;
+            }
+            mapping
+                .make_accessible(self.committed, desired - self.committed)
+                .ok()?;
+            self.committed = desired;
+        }
+        Some(())
+    }
+
+    /// Tells compiled code where the objects are.
+    ///
+    /// # Safety
+    /// No wasm reads the bounds while this runs.
+    unsafe fn publish_bounds(&self, store: &VMStoreContext) {
+        let base = self.base();
+        // SAFETY: per the contract.
+        unsafe {
+            *store.gc_heap_start.get() = base;
+            *store.gc_heap_end.get() = base + self.used;
+        }
+    }
+
+    /// The offset of a free block of `size` bytes, split off a larger one if need be.
+    fn take_free(&mut self, size: usize) -> Option<usize> {
+        if size <= SMALL_LIMIT {
+            if let Some(offset) = self.small.get_mut(size / 16).and_then(Vec::pop) {
+                return Some(offset);
+            }
+        }
+        if self.buffer.len() < size {
+            let (&found, _) = self.large.range(size..).next()?;
+            let list = self.large.get_mut(&found).expect("found above");
+            let offset = list.pop().expect("no empty lists are kept");
+            if list.is_empty() {
+                self.large.remove(&found);
+            }
+            let old = std::mem::replace(&mut self.buffer, offset..offset + found);
+            if !old.is_empty() {
+                self.add_free(old.start, old.len());
+            }
+        }
+        let offset = self.buffer.start;
+        self.buffer.start += size;
+        if !self.buffer.is_empty() {
+            // The rest stays a free block, which the sweep can step over.
+            self.write_free_header(self.buffer.start, self.buffer.len());
+        }
+        Some(offset)
+    }
+
+    /// Writes the header of a free block of `size` bytes at `offset`.
+    fn write_free_header(&self, offset: usize, size: usize) {
+        let block = self.base() + offset;
+        // SAFETY: the block lies in the committed part and holds no live object; its header
+        // is its own.
+        unsafe {
+            ((block + GC_TYPE_ID as usize) as *mut u32).write(0);
+            ((block + GC_KIND as usize) as *mut u32).write(GC_KIND_FREE);
+            ((block + GC_MARK as usize) as *mut u32).write(size as u32);
+        }
+    }
+
+    /// Records the free block of `size` bytes at `offset`, writing its header.
+    fn add_free(&mut self, offset: usize, size: usize) {
+        self.write_free_header(offset, size);
+        if size <= SMALL_LIMIT {
+            let class = size / 16;
+            if self.small.len() <= class {
+                self.small.resize_with(SMALL_LIMIT / 16 + 1, Vec::new);
+            }
+            self.small[class].push(offset);
+        } else {
+            self.large.entry(size).or_default().push(offset);
+        }
+    }
+
+    /// Frees every unmarked block, clears the marks and rebuilds the free lists (see the
+    /// module documentation).
+    fn sweep(&mut self) {
+        for class in &mut self.small {
+            class.clear();
+        }
+        self.large.clear();
+        self.buffer = 0..0;
+        let base = self.base();
+        let (mut at, mut live) = (0, 0);
+        let mut free_from = None;
+        let mut decommit = Vec::new();
+        while at < self.used {
+            // SAFETY: `at` is the start of a block below the bump pointer, whose header
+            // holds its size.
+            let word = unsafe { &mut *((base + at + GC_MARK as usize) as *mut u32) };
+            let size = (*word & !15) as usize;
+            // Every block is at least a header: a smaller size means the heap was
+            // corrupted, and walking on could not end.
+            assert!(
+                size >= GC_PAYLOAD as usize,
+                "corrupt GC heap at offset {at}"
+            );
+            if *word & 1 == 1 {
+                *word &= !1;
+                live += size;
+                if let Some(from) = free_from.take() {
+                    // The free block's header stays resident; whole chunks after it go.
+                    decommit.push(whole_chunks(from + GC_PAYLOAD as usize, at));
+                    self.add_free(from, at - from);
+                }
+            } else if free_from.is_none() {
+                free_from = Some(at);
+            }
+            at += size;
+        }
+        if let Some(from) = free_from {
+            self.used = from;
+        }
+        let top = self
+            .touched
+            .next_multiple_of(COMMIT_CHUNK)
+            .min(self.committed);
+        decommit.push(whole_chunks(self.used, top));
+        self.touched = self.used;
+        decommit.retain(|(_, len)| *len > 0);
+        if let Some(mapping) = &self.mapping {
+            // Pages given back read as zero when next used; a failure only keeps them.
+            let _ = mapping.decommit_ranges(&decommit);
+        }
+        self.live = live;
+        self.allocated = 0;
+    }
+}
+
+/// The whole commit chunks inside `start..end`, as an offset and a length (empty if none).
+fn whole_chunks(start: usize, end: usize) -> (usize, usize) {
+    let first = start.next_multiple_of(COMMIT_CHUNK);
+    let last = end / COMMIT_CHUNK * COMMIT_CHUNK;
+    (first, last.saturating_sub(first))
 }
 
 /// A new object of engine-wide type `type_id`, kind `kind` and `size` bytes, its array
@@ -119,15 +378,16 @@ impl GcHeap {
 ///
 /// # Safety
 /// As [`GcHeap::alloc`].
-pub unsafe fn alloc_object(
+pub(crate) unsafe fn alloc_object(
     store: &VMStoreContext,
+    by: Allocator,
     type_id: u32,
     kind: u32,
     len: u32,
     size: u32,
 ) -> *mut u8 {
     // SAFETY: per the contract.
-    let Some(object) = (unsafe { store.gc_heap.alloc(store, size as usize) }) else {
+    let Some(object) = (unsafe { store.gc_heap.alloc(store, size as usize, by) }) else {
         return ptr::null_mut();
     };
     // SAFETY: the block is fresh, at least GC_PAYLOAD bytes and 16-byte aligned.
@@ -147,15 +407,16 @@ pub unsafe fn alloc_object(
 ///
 /// # Safety
 /// As [`GcHeap::alloc`].
-pub unsafe fn alloc_array(
+pub(crate) unsafe fn alloc_array(
     store: &VMStoreContext,
+    by: Allocator,
     type_id: u32,
     len: u32,
     elem_size: u32,
 ) -> *mut u8 {
     match array_size(len, elem_size) {
         // SAFETY: per the contract.
-        Some(size) => unsafe { alloc_object(store, type_id, GC_KIND_ARRAY, len, size) },
+        Some(size) => unsafe { alloc_object(store, by, type_id, GC_KIND_ARRAY, len, size) },
         None => ptr::null_mut(),
     }
 }
@@ -229,16 +490,20 @@ unsafe fn caller<'a>(vmctx: *mut u8) -> (&'a Instance, &'a VMStoreContext) {
 }
 
 /// `gc_alloc_struct`: see `wasmjit_codegen::Builtin::GcAllocStruct`.
-pub(crate) unsafe extern "C" fn gc_alloc_struct(vmctx: *mut u8, type_index: u32, size: u32) -> u64 {
+pub(crate) unsafe extern "C" fn gc_alloc_struct_impl(
+    vmctx: *mut u8,
+    type_index: u32,
+    size: u32,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let (instance, store) = unsafe { caller(vmctx) };
     let type_id = instance.module().type_id(type_index);
     // SAFETY: a builtin called by wasm of the store, on its thread.
-    unsafe { alloc_object(store, type_id, GC_KIND_STRUCT, 0, size) as u64 }
+    unsafe { alloc_object(store, Allocator::Wasm, type_id, GC_KIND_STRUCT, 0, size) as u64 }
 }
 
 /// `gc_alloc_array`: see `wasmjit_codegen::Builtin::GcAllocArray`.
-pub(crate) unsafe extern "C" fn gc_alloc_array(
+pub(crate) unsafe extern "C" fn gc_alloc_array_impl(
     vmctx: *mut u8,
     type_index: u32,
     len: u32,
@@ -248,11 +513,11 @@ pub(crate) unsafe extern "C" fn gc_alloc_array(
     let (instance, store) = unsafe { caller(vmctx) };
     let type_id = instance.module().type_id(type_index);
     // SAFETY: a builtin called by wasm of the store, on its thread.
-    unsafe { alloc_array(store, type_id, len, elem_size) as u64 }
+    unsafe { alloc_array(store, Allocator::Wasm, type_id, len, elem_size) as u64 }
 }
 
 /// `array_new_data`: see `wasmjit_codegen::Builtin::ArrayNewData`.
-pub(crate) unsafe extern "C" fn array_new_data(
+pub(crate) unsafe extern "C" fn array_new_data_impl(
     vmctx: *mut u8,
     type_index: u32,
     segment: u32,
@@ -272,7 +537,7 @@ pub(crate) unsafe extern "C" fn array_new_data(
     };
     let type_id = instance.module().type_id(type_index);
     // SAFETY: a builtin called by wasm of the store, on its thread.
-    let array = unsafe { alloc_array(store, type_id, len, elem_size) };
+    let array = unsafe { alloc_array(store, Allocator::Wasm, type_id, len, elem_size) };
     if !array.is_null() {
         // SAFETY: the array is fresh with room for `source` (its elements' bytes).
         unsafe {
@@ -287,7 +552,7 @@ pub(crate) unsafe extern "C" fn array_new_data(
 }
 
 /// `array_new_elem`: see `wasmjit_codegen::Builtin::ArrayNewElem`.
-pub(crate) unsafe extern "C" fn array_new_elem(
+pub(crate) unsafe extern "C" fn array_new_elem_impl(
     vmctx: *mut u8,
     type_index: u32,
     segment: u32,
@@ -305,7 +570,7 @@ pub(crate) unsafe extern "C" fn array_new_elem(
             return 1;
         };
         // SAFETY: a builtin called by wasm of the store, on its thread.
-        let array = unsafe { alloc_array(store, type_id, len, 8) };
+        let array = unsafe { alloc_array(store, Allocator::Wasm, type_id, len, 8) };
         if !array.is_null() {
             // SAFETY: the array is fresh with room for `len` references.
             unsafe {
@@ -335,16 +600,26 @@ pub(crate) unsafe extern "C" fn array_fill(
     }
     // SAFETY: compiled code passes the address of a filled value slot.
     let value = unsafe { *(value as usize as *const ValRaw) };
-    for i in index..index + len {
-        // SAFETY: element `i` lies inside the array (checked); the slot holds at least
-        // `elem_size` bytes.
-        unsafe {
-            ptr::copy_nonoverlapping(
-                ptr::from_ref(&value).cast::<u8>(),
-                element(array, i, elem_size),
-                elem_size as usize,
-            )
-        };
+    let (size, total) = (elem_size as usize, len as usize * elem_size as usize);
+    let start = element(array, index, elem_size);
+    if total == 0 {
+        return 0;
+    }
+    // SAFETY: the elements `index..index + len` lie inside the array (checked): the first
+    // is written from the slot (at least `elem_size` bytes), then the filled part is copied
+    // after itself, doubling each time.
+    unsafe {
+        if size == 1 {
+            ptr::write_bytes(start, value[0], total);
+        } else {
+            ptr::copy_nonoverlapping(value.as_ptr(), start, size);
+            let mut filled = size;
+            while filled < total {
+                let n = filled.min(total - filled);
+                ptr::copy_nonoverlapping(start, start.add(filled), n);
+                filled += n;
+            }
+        }
     }
     0
 }

@@ -17,7 +17,7 @@ use crate::allocator::{InstanceAllocator, InstancePermit, PoolLimitError};
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
 use crate::exceptions::VMTag;
-use crate::gc::{alloc_array, alloc_object};
+use crate::gc::{alloc_array, alloc_object, Allocator};
 use crate::memory::{LinearMemory, MemoryError};
 use crate::memory_image::{module_images, MemoryImage};
 use crate::mmap::Mmap;
@@ -643,6 +643,7 @@ impl Instance {
                         unsafe {
                             alloc_object(
                                 store,
+                                Allocator::Host,
                                 self.module.type_id(ty),
                                 GC_KIND_STRUCT,
                                 0,
@@ -708,7 +709,15 @@ impl Instance {
         let storage = self.module.compiled.info.array_element(ty).storage;
         let object = self.const_alloc(|store| {
             // SAFETY: the store is the instance's, held by the instantiating embedder.
-            unsafe { alloc_array(store, self.module.type_id(ty), len, storage.size()) }
+            unsafe {
+                alloc_array(
+                    store,
+                    Allocator::Host,
+                    self.module.type_id(ty),
+                    len,
+                    storage.size(),
+                )
+            }
         })?;
         Ok(ConstArray { object, storage })
     }
@@ -766,6 +775,34 @@ impl Instance {
         match &self.tables[index as usize] {
             TableSlot::Imported(table) => *table,
             TableSlot::Defined(table) => table.0,
+        }
+    }
+
+    /// Gives the collector every reference the instance holds: in its globals of
+    /// reference type, its tables and its element segments (imported ones too; a word
+    /// that is not a GC object is ignored by the collector).
+    pub fn trace_gc_roots(&self, visit: &mut dyn FnMut(u64)) {
+        let info = &self.module.compiled.info;
+        for (global, ty) in self.globals.iter().zip(&info.globals) {
+            if matches!(ty.content, ValType::Ref(_)) {
+                // SAFETY: the global lives as long as the store; its value's first 8 bytes
+                // are the reference's word, and no wasm writes it while the collector runs.
+                let bytes = unsafe { &*global.as_ref().bytes.get() };
+                visit(u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")));
+            }
+        }
+        for index in 0..self.tables.len() {
+            // SAFETY: the table lives as long as the store, and nothing changes it while
+            // the collector runs.
+            let table = unsafe { self.table(index as u32).as_ref() };
+            for &element in table.elements() {
+                visit(element as u64);
+            }
+        }
+        for segment in self.elements.borrow().iter() {
+            for &element in segment {
+                visit(element as u64);
+            }
         }
     }
 

@@ -10,6 +10,7 @@ pub mod allocator;
 pub mod builtins;
 pub mod code_memory;
 pub mod exceptions;
+mod frames;
 pub mod gc;
 pub mod instance;
 pub mod memory;

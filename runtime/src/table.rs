@@ -90,7 +90,12 @@ impl Table {
         &*self.definition
     }
 
-    /// Element `index`, or `None` past the end.
+    /// Every element (each a reference's word, whatever the table's type).
+    pub fn elements(&self) -> &[*const VMFuncRef] {
+        &self.elements
+    }
+
+    /// Element `index`, if in bounds.
     pub fn get(&self, index: u64) -> Option<*const VMFuncRef> {
         self.elements.get(usize::try_from(index).ok()?).copied()
     }

@@ -342,6 +342,8 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         // SAFETY: as above.
         unsafe { *limit = sp.saturating_sub(max_wasm_stack) };
     }
+    // SAFETY: as above.
+    unsafe { *(*store).wasm_entries.get() += 1 };
     let state = CallThreadState {
         jmpbuf: UnsafeCell::new(JmpBuf([0; JMPBUF_WORDS])),
         reason: UnsafeCell::new(None),
@@ -368,6 +370,8 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         )
     };
     CURRENT.with(|c| c.set(state.prev));
+    // SAFETY: as above.
+    unsafe { *(*store).wasm_entries.get() -= 1 };
     if outermost {
         // SAFETY: as above.
         unsafe { *limit = usize::MAX };

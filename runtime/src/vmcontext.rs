@@ -9,7 +9,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 
 use crate::exceptions::ExceptionArena;
-use crate::gc::GcHeap;
+use crate::gc::{GcHeap, TraceRoots};
 use crate::type_registry::TypeRegistry;
 
 /// Per-store state shared by every instance of a store; the vmctx points at it.
@@ -41,6 +41,20 @@ pub struct VMStoreContext {
     /// The engine's type registry, which casts consult; set by the embedder with the store
     /// and outliving it.
     pub types: UnsafeCell<*const TypeRegistry>,
+    /// The return address into the compiled frame that last called an allocating builtin,
+    /// where the collector's walk over the stack starts (set by the builtin's entry stub).
+    pub gc_exit_pc: UnsafeCell<usize>,
+    /// That frame's frame pointer.
+    pub gc_exit_fp: UnsafeCell<usize>,
+    /// How many calls into wasm of this store are in progress on the stack (see
+    /// `traps::catch_traps`): the collector walks the innermost one only, so it collects
+    /// only when there is one.
+    pub wasm_entries: UnsafeCell<usize>,
+    /// Gives the collector the references the embedder holds (globals, tables, element
+    /// segments, host handles); set by the embedder with the store.
+    pub gc_roots: UnsafeCell<Option<TraceRoots>>,
+    /// Collect at every allocation from wasm (a test mode that exercises the stack maps).
+    pub gc_stress: UnsafeCell<bool>,
 }
 
 impl Default for VMStoreContext {
@@ -57,6 +71,11 @@ impl Default for VMStoreContext {
             exceptions: ExceptionArena::default(),
             gc_heap: GcHeap::default(),
             types: UnsafeCell::new(ptr::null()),
+            gc_exit_pc: UnsafeCell::new(0),
+            gc_exit_fp: UnsafeCell::new(0),
+            wasm_entries: UnsafeCell::new(0),
+            gc_roots: UnsafeCell::new(None),
+            gc_stress: UnsafeCell::new(false),
         }
     }
 }

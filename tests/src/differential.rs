@@ -342,7 +342,7 @@ pub fn run_wasmjit_with(wasm: &[u8], seed: u64, config: &wasmjit::Config) -> Out
             return outcome;
         }
     };
-    // GC objects are not reclaimed yet: a cap keeps a module allocating in a loop small.
+    // A cap keeps a module that keeps what it allocates small.
     let limits = StoreLimitsBuilder::new()
         .gc_heap_size(GC_HEAP_LIMIT)
         .build();

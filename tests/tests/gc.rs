@@ -233,10 +233,12 @@ fn the_gc_heap_limit_traps_allocation_past_it() {
         &engine,
         r#"(module
             (type $chunk (array (mut i64)))
-            (global $keep (mut (ref null $chunk)) (ref.null $chunk))
+            (type $link (struct (field (ref null $link)) (field (ref $chunk))))
+            (global $keep (mut (ref null $link)) (ref.null $link))
             (func (export "allocate") (param $n i32)
                 (loop $more
-                    (global.set $keep (array.new_default $chunk (i32.const 1024)))
+                    (global.set $keep (struct.new $link (global.get $keep)
+                        (array.new_default $chunk (i32.const 1024))))
                     (br_if $more (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
     )
     .unwrap();
@@ -249,7 +251,8 @@ fn the_gc_heap_limit_traps_allocation_past_it() {
     let allocate = instance
         .get_typed_func::<i32, ()>(&mut store, "allocate")
         .unwrap();
-    // Each array is 8 KiB and a bit: 100 fit in 4 MiB, 1000 do not.
+    // Each array is 8 KiB and a bit, and stays reachable from the global through the
+    // chain: 100 fit in 4 MiB, 1000 more do not, collections or not.
     allocate.call(&mut store, 100).unwrap();
     assert_eq!(
         trap_kind(allocate.call(&mut store, 1000)),
@@ -327,4 +330,72 @@ fn the_host_reads_and_writes_fields_within_their_types() {
     assert!(a.array_get(&mut store, 4).is_err());
     assert!(a.array_set(&mut store, 4, Val::I32(0)).is_err());
     assert!(a.struct_field(&mut store, 0).is_err());
+}
+
+const ROOTS: &str = r#"(module
+    (type $node (struct (field i32) (field (ref null $node))))
+    (type $bytes (array (mut i8)))
+    (global $kept (mut (ref null $node)) (ref.null $node))
+    (table $table 1 (ref null $node))
+    (func (export "make") (param i32) (result (ref null $node))
+        (struct.new $node (local.get 0) (ref.null $node)))
+    (func (export "keep") (param i32)
+        (global.set $kept (struct.new $node (local.get 0) (ref.null $node)))
+        (table.set $table (i32.const 0)
+            (struct.new $node (i32.add (local.get 0) (i32.const 1)) (ref.null $node))))
+    (func (export "kept") (result i32)
+        (i32.add
+            (i32.mul (struct.get $node 0 (ref.as_non_null (global.get $kept))) (i32.const 100))
+            (struct.get $node 0 (ref.as_non_null (table.get $table (i32.const 0))))))
+    (func (export "churn") (param $n i32)
+        (loop $more
+            (drop (array.new_default $bytes (i32.const 65536)))
+            (br_if $more (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+)"#;
+
+#[test]
+fn host_handles_globals_and_tables_keep_their_objects_through_collections() {
+    let engine = Engine::default();
+    let mut store = Store::new(
+        &engine,
+        StoreLimitsBuilder::new().gc_heap_size(4 << 20).build(),
+    );
+    store.limiter(|limits| limits);
+    let module = Module::new(&engine, ROOTS).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let mut out = [Val::I32(0)];
+    let make = instance.get_func(&mut store, "make").unwrap();
+    make.call(&mut store, &[Val::I32(7)], &mut out).unwrap();
+    let Val::AnyRef(Some(handle)) = out[0] else {
+        panic!("a struct reference, got {:?}", out[0]);
+    };
+    let keep = instance
+        .get_typed_func::<i32, ()>(&mut store, "keep")
+        .unwrap();
+    let kept = instance
+        .get_typed_func::<(), i32>(&mut store, "kept")
+        .unwrap();
+    let churn = instance
+        .get_typed_func::<i32, ()>(&mut store, "churn")
+        .unwrap();
+    keep.call(&mut store, 9).unwrap();
+    // 64 MiB of garbage through a 4 MiB heap: collections, or a trap without them.
+    churn.call(&mut store, 1000).unwrap();
+    store.gc();
+    churn.call(&mut store, 1000).unwrap();
+    assert_eq!(handle.struct_field(&mut store, 0).unwrap(), Val::I32(7));
+    assert_eq!(kept.call(&mut store, ()).unwrap(), 910);
+}
+
+#[test]
+fn a_collection_at_every_allocation_keeps_what_wasm_holds() {
+    let mut config = wasmjit::Config::new();
+    config.gc_stress(true);
+    let engine = Engine::new(&config).unwrap();
+    let (mut store, instance) = instance(&engine, LIST);
+    let list = call(&mut store, &instance, "list", &[Val::I32(300)]);
+    assert_eq!(
+        call(&mut store, &instance, "sum", &[list]),
+        Val::I32(300 * 301 / 2)
+    );
 }

@@ -256,8 +256,9 @@ struct FileReport {
 /// no optimisation with explicit bounds checks, no inlining and fuel metering (the other code
 /// paths of the translator and of Cranelift's lowering) with every module round-tripped
 /// through its precompiled form (`Module::serialize`, then `Module::deserialize`). A
-/// directive passes only if it passes under both. Each comes with the label its files' lines carry in the output.
-fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
+/// directive passes only if it passes under each. Each comes with the label its files' lines
+/// carry in the output.
+fn configs(folder: &str, features: fn(&mut Config)) -> Vec<(&'static str, Config, Loading)> {
     let mut default = Config::new();
     features(&mut default);
     let mut plain = default.clone();
@@ -266,14 +267,26 @@ fn configs(features: fn(&mut Config)) -> [(&'static str, Config, Loading); 2] {
         .bounds_checks(BoundsChecks::Explicit)
         .inlining(false)
         .consume_fuel(true);
-    [
-        ("", default, Loading::Compile),
+    let mut configs = vec![
+        ("", default.clone(), Loading::Compile),
         (
             " (unoptimised, explicit bounds checks, fuel, precompiled)",
             plain,
             Loading::RoundTrip,
         ),
-    ]
+    ];
+    // The GC folder once more with a collection before every allocation from wasm, so
+    // that a lost root (a stack map, a global, a table) shows as a wrong result.
+    if folder == "proposals/gc" {
+        let mut stress = default;
+        stress.gc_stress(true);
+        configs.push((
+            " (GC stress: a collection at every allocation)",
+            stress,
+            Loading::Compile,
+        ));
+    }
+    configs
 }
 
 fn main() -> ExitCode {
@@ -292,9 +305,11 @@ fn main() -> ExitCode {
         .flat_map(|folder| {
             folder.files.into_iter().flat_map(move |(file, text)| {
                 let name = format!("{}/{}", folder.name, file.trim_end_matches(".wast"));
-                configs(folder.features).map(|(label, config, loading)| {
-                    (name.clone(), label, text.clone(), config, loading)
-                })
+                configs(folder.name, folder.features).into_iter().map(
+                    move |(label, config, loading)| {
+                        (name.clone(), label, text.clone(), config, loading)
+                    },
+                )
             })
         })
         .collect();

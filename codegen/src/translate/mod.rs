@@ -8,7 +8,9 @@
 //! [`bounds_checks`] (how each access stays inside its memory), [`tables`] (references and
 //! tables), [`simd`] (`v128`), [`atomics`] (threads), [`vm`] (calls, globals and builtins)
 //! [`exceptions`] (`throw`, `throw_ref`, `try_table`'s handlers) and [`gc`] (structs, arrays,
-//! `i31` and casts).
+//! `i31` and casts). [`stack_maps`] tells Cranelift which values are references to GC objects
+//! (typed by wasmparser's validator, run alongside), so that calls get stack maps;
+//! [`operands`] is the operand stack that shows which values each operator pushed.
 
 mod atomics;
 mod bounds_checks;
@@ -18,7 +20,9 @@ mod gc;
 mod heap;
 mod interrupts;
 mod numeric;
+mod operands;
 mod simd;
+mod stack_maps;
 mod tables;
 mod vm;
 
@@ -38,6 +42,8 @@ use crate::module::{ModuleInfo, ValType};
 use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;
+use operands::OperandStack;
+use stack_maps::GcValues;
 
 /// What the translator of one function may consult about its module and target.
 pub(crate) struct FuncEnv<'a> {
@@ -70,19 +76,24 @@ pub(crate) fn translate_function(
     let vmctx = builder.block_params(entry)[0];
 
     let ty = env.module.func_type(func_index);
+    let mut gc_values = GcValues::new(env.module, func_index);
     let mut locals = Vec::new();
     for (i, param) in ty.params.iter().enumerate() {
         let var = builder.declare_var(value_type(*param));
+        gc_values.declare_local(env.module, &mut builder, var, *param);
         let value = builder.block_params(entry)[i + 2];
         builder.def_var(var, value);
         locals.push(var);
     }
     let mut reader = body.get_locals_reader()?;
     for _ in 0..reader.get_count() {
-        let (count, ty) = reader.read()?;
-        let ty = ValType::from_wasm(ty)?;
+        let offset = reader.original_position();
+        let (count, wasm_ty) = reader.read()?;
+        gc_values.define_locals(offset, count, wasm_ty)?;
+        let ty = ValType::from_wasm(wasm_ty)?;
         for _ in 0..count {
             let var = builder.declare_var(value_type(ty));
+            gc_values.declare_local(env.module, &mut builder, var, ty);
             let zero = zero(&mut builder, ty);
             builder.def_var(var, zero);
             locals.push(var);
@@ -95,7 +106,7 @@ pub(crate) fn translate_function(
         builder,
         vmctx,
         locals,
-        stack: Vec::new(),
+        stack: OperandStack::default(),
         control: Vec::new(),
         reachable: true,
         unreachable_depth: 0,
@@ -109,7 +120,9 @@ pub(crate) fn translate_function(
     t.check_interruption();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
+        let offset = ops.original_position();
         let op = ops.read()?;
+        gc_values.op(offset, &op)?;
         if t.reachable {
             t.charge_fuel(&op);
             let call = matches!(
@@ -128,6 +141,11 @@ pub(crate) fn translate_function(
             }
         } else {
             t.translate_unreachable(&op)?;
+        }
+        // After the function's last `end` the validator holds its results; the translator
+        // has returned them.
+        if t.reachable && !t.control.is_empty() {
+            gc_values.declare_new_operands(&mut t.stack, &mut t.builder);
         }
     }
     t.builder.seal_all_blocks();
@@ -181,7 +199,7 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     vmctx: Value,
     locals: Vec<Variable>,
     /// wasm's operand stack.
-    stack: Vec<Value>,
+    stack: OperandStack,
     control: Vec<ControlFrame>,
     /// Whether the current position can execute.
     reachable: bool,

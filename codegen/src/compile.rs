@@ -8,7 +8,7 @@ use std::thread;
 use cranelift_codegen::binemit::Reloc as ClifReloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
-    types, ExternalName, Function, LibCall, UserExternalName, UserFuncName,
+    types, ExternalName, Function, Inst, LibCall, UserExternalName, UserFuncName,
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
@@ -159,8 +159,7 @@ pub fn compile_module(
         memories: &memory_assumptions,
         config,
     };
-    let functions = compile_parallel(&env, bytes)?;
-    let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
+    let (functions, (array_to_wasm, wasm_to_array)) = compile_parallel(&env, bytes)?;
     let linked = link(
         info.num_imported_funcs,
         functions,
@@ -217,35 +216,61 @@ fn compile_trampolines(
     let mut array_to_wasm = Vec::with_capacity(info.types.len());
     let mut wasm_to_array = Vec::with_capacity(info.types.len());
     let mut ctx = Context::new();
-    let none = FuncType::default();
-    for ty in &info.types {
-        let ty = ty.as_func().unwrap_or(&none);
-        ctx.func = trampolines::array_to_wasm(isa, ty);
-        array_to_wasm.push(emit(&mut ctx, isa, config.emit_disassembly)?);
-        ctx.func = trampolines::wasm_to_array(isa, ty);
-        wasm_to_array.push(emit(&mut ctx, isa, config.emit_disassembly)?);
+    for type_index in 0..info.types.len() {
+        array_to_wasm.push(compile_trampoline(
+            &mut ctx, isa, info, config, type_index, true,
+        )?);
+        wasm_to_array.push(compile_trampoline(
+            &mut ctx, isa, info, config, type_index, false,
+        )?);
     }
     Ok((array_to_wasm, wasm_to_array))
 }
 
-/// Compiles the defined functions on every available core, keeping index order.
+/// The array-to-wasm trampoline (with `array_to_wasm`) or the wasm-to-array one of type
+/// `type_index` of `info`; a struct or array type gets those of `[] -> []`.
+fn compile_trampoline(
+    ctx: &mut Context,
+    isa: &dyn TargetIsa,
+    info: &ModuleInfo,
+    config: &CodegenConfig,
+    type_index: usize,
+    array_to_wasm: bool,
+) -> Result<CompiledFunction, CompileError> {
+    let none = FuncType::default();
+    let ty = info.types[type_index].as_func().unwrap_or(&none);
+    ctx.clear();
+    ctx.func = if array_to_wasm {
+        trampolines::array_to_wasm(isa, ty)
+    } else {
+        trampolines::wasm_to_array(isa, ty)
+    };
+    emit(ctx, isa, config.emit_disassembly)
+}
+
+/// Compiles the defined functions and the trampolines of every type on every available
+/// core, keeping index order.
 ///
-/// The workers take functions one at a time from a shared queue, largest body first, so
-/// that no core is left compiling a big function alone at the end while the others idle
+/// The workers take jobs one at a time from a shared queue: functions largest body first,
+/// so that no core is left compiling a big function alone at the end while the others idle
 /// (a fixed split of the functions into one run per core leaves one core with most of the
-/// work whenever the big functions sit together).
+/// work whenever the big functions sit together), then the trampolines, small jobs that
+/// fill the cores' last gaps. Job `i` is defined function `i` below the number of defined
+/// functions, and above it the array-to-wasm (even) or wasm-to-array (odd) trampoline of a
+/// type.
 fn compile_parallel(
     env: &FuncEnv<'_>,
     bytes: &[u8],
-) -> Result<Vec<CompiledFunction>, CompileError> {
+) -> Result<(Vec<CompiledFunction>, Trampolines), CompileError> {
     let count = env.module.bodies.len();
+    let jobs = count + 2 * env.module.types.len();
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(count.div_ceil(8))
+        .min(jobs.div_ceil(8))
         .max(1);
-    let mut queue: Vec<usize> = (0..count).collect();
-    queue.sort_by_key(|&i| Reverse(env.module.bodies[i].len()));
+    let mut queue: Vec<usize> = (0..jobs).collect();
+    queue[..count].sort_by_key(|&i| Reverse(env.module.bodies[i].len()));
     let next = AtomicUsize::new(0);
     // After an error the workers stop taking functions: the module fails anyway.
     let failed = AtomicBool::new(false);
@@ -264,7 +289,7 @@ fn compile_parallel(
             .map(|w| w.join().expect("a compilation thread panicked"))
             .collect()
     });
-    let mut functions: Vec<Option<CompiledFunction>> = (0..count).map(|_| None).collect();
+    let mut functions: Vec<Option<CompiledFunction>> = (0..jobs).map(|_| None).collect();
     let mut first_error: Option<(usize, CompileError)> = None;
     for (i, result) in parts.into_iter().flatten() {
         match result {
@@ -279,15 +304,21 @@ fn compile_parallel(
     if let Some((_, e)) = first_error {
         return Err(e);
     }
-    Ok(functions
+    let mut functions = functions
         .into_iter()
-        .map(|f| f.expect("every function was taken from the queue"))
-        .collect())
+        .map(|f| f.expect("every job was taken from the queue"));
+    let defined = functions.by_ref().take(count).collect();
+    let (mut array_to_wasm, mut wasm_to_array) = (Vec::new(), Vec::new());
+    while let (Some(a), Some(w)) = (functions.next(), functions.next()) {
+        array_to_wasm.push(a);
+        wasm_to_array.push(w);
+    }
+    Ok((defined, (array_to_wasm, wasm_to_array)))
 }
 
-/// Compiles the defined functions (counted from the first non-imported one) that `take`
-/// hands out until it has none left, reusing one Cranelift context for all of them; stops
-/// at the first error, setting `failed`.
+/// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left,
+/// reusing one Cranelift context for all of them; stops at the first error, setting
+/// `failed`.
 fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],
@@ -298,18 +329,31 @@ fn compile_some(
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut inliner = env.config.inlining.then(|| Inliner::new(env, bytes));
     let mut out = Vec::new();
+    let count = env.module.bodies.len();
     while let Some(i) = take() {
-        ctx.clear();
-        let compiled = translate_defined(env, bytes, i, &mut builder_ctx).and_then(|func| {
-            ctx.func = func;
-            if let Some(inliner) = &mut inliner {
-                inliner.start_caller(&ctx.func);
-                ctx.inline(&mut *inliner).map_err(|e| {
-                    CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
-                })?;
-            }
-            emit(&mut ctx, env.isa, env.config.emit_disassembly)
-        });
+        let compiled = match i.checked_sub(count) {
+            Some(job) => compile_trampoline(
+                &mut ctx,
+                env.isa,
+                env.module,
+                env.config,
+                job / 2,
+                job % 2 == 0,
+            ),
+            None => translate_defined(env, bytes, i, &mut builder_ctx).and_then(
+                |(func, calls_in_loops)| {
+                    ctx.clear();
+                    ctx.func = func;
+                    if let Some(inliner) = &mut inliner {
+                        inliner.start_caller(&ctx.func, calls_in_loops);
+                        ctx.inline(&mut *inliner).map_err(|e| {
+                            CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
+                        })?;
+                    }
+                    emit(&mut ctx, env.isa, env.config.emit_disassembly)
+                },
+            ),
+        };
         let stop = compiled.is_err();
         out.push((i, compiled));
         if stop {
@@ -321,13 +365,14 @@ fn compile_some(
 }
 
 /// Translates the body of defined function `defined` (counted from the first non-imported
-/// function) into a new Cranelift function.
+/// function) into a new Cranelift function; also returns its direct calls made inside a
+/// `loop`, in order.
 pub(crate) fn translate_defined(
     env: &FuncEnv<'_>,
     bytes: &[u8],
     defined: usize,
     builder_ctx: &mut FunctionBuilderContext,
-) -> Result<Function, CompileError> {
+) -> Result<(Function, Vec<Inst>), CompileError> {
     let func_index = env.module.num_imported_funcs + defined as u32;
     let range = env.module.bodies[defined].clone();
     let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
@@ -335,8 +380,8 @@ pub(crate) fn translate_defined(
         UserFuncName::User(UserExternalName::new(0, func_index)),
         wasm_signature(env.module.func_type(func_index)),
     );
-    translate_function(env, func_index, body, &mut func, builder_ctx)?;
-    Ok(func)
+    let calls_in_loops = translate_function(env, func_index, body, &mut func, builder_ctx)?;
+    Ok((func, calls_in_loops))
 }
 
 /// Runs Cranelift on the function in `ctx` and collects its code, relocations and traps.

@@ -53,20 +53,20 @@ impl FuncTranslator<'_, '_> {
             })
     }
 
-    /// Calls `target` with `args` and returns its results: a plain call outside `try_table`,
-    /// a `try_call` to the innermost dispatch block inside one.
+    /// Calls `target` with `args` and returns the call instruction and its results: a plain
+    /// call outside `try_table`, a `try_call` to the innermost dispatch block inside one.
     pub(super) fn emit_call(
         &mut self,
         sig: ir::SigRef,
         target: CallTarget,
         args: &[Value],
-    ) -> Vec<Value> {
+    ) -> (ir::Inst, Vec<Value>) {
         let Some(dispatch) = self.exception_handler() else {
             let call = match target {
                 CallTarget::Direct(func) => self.builder.ins().call(func, args),
                 CallTarget::Indirect(code) => self.builder.ins().call_indirect(sig, code, args),
             };
-            return self.builder.inst_results(call).to_vec();
+            return (call, self.builder.inst_results(call).to_vec());
         };
         let returns: Vec<ir::Type> = self.builder.func.dfg.signatures[sig]
             .returns
@@ -88,13 +88,13 @@ impl FuncTranslator<'_, '_> {
             normal_call,
             [ExceptionTableItem::Default(exn_call)],
         ));
-        match target {
+        let call = match target {
             CallTarget::Direct(func) => self.builder.ins().try_call(func, args, table),
             CallTarget::Indirect(code) => self.builder.ins().try_call_indirect(code, args, table),
         };
         self.builder.seal_block(normal);
         self.builder.switch_to_block(normal);
-        self.builder.block_params(normal).to_vec()
+        (call, self.builder.block_params(normal).to_vec())
     }
 
     /// Throws `exn` (non-null) from here: through the innermost dispatch block when inside a

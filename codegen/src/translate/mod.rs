@@ -60,13 +60,15 @@ pub(crate) struct FuncEnv<'a> {
 }
 
 /// Translates the body of function `func_index` into `func`, whose signature is already set.
+/// Returns the direct calls made inside a `loop` (the calls worth inlining, see
+/// [`crate::inline`]).
 pub(crate) fn translate_function(
     env: &FuncEnv<'_>,
     func_index: u32,
     body: FunctionBody<'_>,
     func: &mut ir::Function,
     builder_ctx: &mut FunctionBuilderContext,
-) -> Result<(), CompileError> {
+) -> Result<Vec<ir::Inst>, CompileError> {
     set_stack_limit(func);
     let mut builder = FunctionBuilder::new(func, builder_ctx);
     let entry = builder.create_block();
@@ -114,6 +116,7 @@ pub(crate) fn translate_function(
         fuel_var: None,
         signatures: HashMap::new(),
         callees: HashMap::new(),
+        calls_in_loops: Vec::new(),
     };
     t.push_function_frame(&results);
     t.load_fuel();
@@ -150,7 +153,7 @@ pub(crate) fn translate_function(
     }
     t.builder.seal_all_blocks();
     t.builder.finalize(env.isa.frontend_config());
-    Ok(())
+    Ok(t.calls_in_loops)
 }
 
 /// Makes the prologue compare the stack pointer with the store's stack limit:
@@ -214,6 +217,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     signatures: HashMap<Signature, ir::SigRef>,
     /// The defined functions imported so far, by function index, for direct calls.
     callees: HashMap<u32, ir::FuncRef>,
+    /// The direct calls made inside a `loop`.
+    calls_in_loops: Vec<ir::Inst>,
 }
 
 /// What an imported signature is the signature of.

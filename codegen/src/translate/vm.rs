@@ -7,6 +7,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use wasmparser::Operator;
 
+use super::control::FrameKind;
 use super::exceptions::CallTarget;
 use super::{FuncTranslator, Signature};
 use crate::abi::{value_type, wasm_signature};
@@ -113,9 +114,19 @@ impl FuncTranslator<'_, '_> {
             };
             self.set_unreachable();
         } else {
-            let results = self.emit_call(sig, target, &all);
+            let (call, results) = self.emit_call(sig, target, &all);
+            if matches!(target, CallTarget::Direct(_)) && self.in_loop() {
+                self.calls_in_loops.push(call);
+            }
             self.stack.extend(results);
         }
+    }
+
+    /// Whether the current position is inside a `loop`.
+    fn in_loop(&self) -> bool {
+        self.control
+            .iter()
+            .any(|frame| matches!(frame.kind, FrameKind::Loop { .. }))
     }
 
     /// `call` or, with `tail`, `return_call` of function `function_index`.

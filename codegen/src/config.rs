@@ -46,8 +46,9 @@ pub struct CodegenConfig {
     /// Where an access is compared with its bound, also make its address 0 when out of
     /// bounds (`select_spectre_guard`), so a mispredicted check cannot read past the memory.
     pub spectre_guard: bool,
-    /// Inline small callees the module defines into their callers, one level deep (direct
-    /// calls only; imports are never inlined).
+    /// Inline small callees the module defines into their callers, one level deep, where
+    /// they are called in a loop or recursively (direct calls only; imports are never
+    /// inlined; see [`crate::inline`]).
     pub inlining: bool,
 }
 

@@ -253,8 +253,9 @@ impl Config {
     }
 
     /// Whether direct calls to small functions of the same module are inlined into their
-    /// callers (one level deep, within a size budget per callee and per caller). On by
-    /// default; turning it off compiles faster and keeps every call a call.
+    /// callers where that pays at run time (calls inside loops, recursive calls), one level
+    /// deep, within a size budget per callee and per caller. On by default; turning it off
+    /// compiles faster and keeps every call a call.
     pub fn inlining(&mut self, enable: bool) -> &mut Self {
         self.codegen.inlining = enable;
         self

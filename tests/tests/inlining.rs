@@ -1,9 +1,11 @@
 //! Inlining of small module-internal callees (`Config::inlining`, on by default): what is
-//! inlined, that recursion stays bounded, and that traps, fuel and results are unchanged.
+//! inlined (calls inside loops and recursive calls, not the others), that recursion stays
+//! bounded, and that traps, fuel and results are unchanged.
 
 use wasmjit::{Config, Engine, Instance, Module, Store};
 
-/// `$caller` calls the small `$add` and the recursive `$fib`; `$trap` traps inside a callee.
+/// `$caller` calls the small `$add` and the recursive `$fib` outside any loop, `$sum` calls
+/// `$add` in a loop; `$trap` traps inside a callee it calls in a loop.
 const MODULE: &str = r#"(module
   (func $caller (export "caller") (param i32) (result i32)
     (call $add (local.get 0) (call $fib (local.get 0))))
@@ -22,7 +24,14 @@ const MODULE: &str = r#"(module
     (if (local.get 0) (then unreachable))
     (local.get 0))
   (func (export "trap") (param i32) (result i32)
-    (call $fail (local.get 0))))"#;
+    (loop (result i32) (call $fail (local.get 0))))
+  (func $sum (export "sum") (param i32) (result i32) (local i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 1 (call $add (local.get 1) (local.get 0)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br 0)))
+    (local.get 1)))"#;
 
 /// The machine-code listing of function `index` with inlining on or off.
 fn listing(inlining: bool, index: u32) -> String {
@@ -45,13 +54,15 @@ fn calls(listing: &str) -> usize {
 }
 
 #[test]
-fn small_callees_are_inlined_one_level_deep() {
-    // `$caller` calls `$add` and `$fib` once each: both are inlined, and the inlined `$fib`
-    // keeps its two calls to itself.
+fn small_callees_are_inlined_one_level_deep_where_it_pays() {
+    // `$caller` calls `$add` and `$fib` once each, outside any loop: both stay calls.
     let (on, off) = (listing(true, 0), listing(false, 0));
     assert_eq!(calls(&off), 2, "{off}");
-    assert_eq!(calls(&on), 2, "{on}");
-    assert!(on.len() > off.len(), "{on}");
+    assert_eq!(on, off);
+    // `$sum` calls `$add` in its loop: inlined.
+    let (on, off) = (listing(true, 6), listing(false, 6));
+    assert_eq!(calls(&off), 1, "{off}");
+    assert_eq!(calls(&on), 0, "{on}");
     // `$fib` inlines itself once: four calls to itself where it had two.
     let (on, off) = (listing(true, 2), listing(false, 2));
     assert_eq!(calls(&off), 2, "{off}");
@@ -73,11 +84,12 @@ fn inlined_code_computes_traps_and_overflows_as_calls_do() {
                 .get_typed_func::<i32, i32>(&mut *store, name)
                 .unwrap()
         };
-        let (caller, fib, down, trap) = (
+        let (caller, fib, down, trap, sum) = (
             func(&mut store, "caller"),
             func(&mut store, "fib"),
             func(&mut store, "down"),
             func(&mut store, "trap"),
+            func(&mut store, "sum"),
         );
         assert_eq!(
             fib.call(&mut store, 20).unwrap(),
@@ -92,6 +104,11 @@ fn inlined_code_computes_traps_and_overflows_as_calls_do() {
         assert_eq!(
             down.call(&mut store, 1000).unwrap(),
             1000,
+            "inlining {inlining}"
+        );
+        assert_eq!(
+            sum.call(&mut store, 100).unwrap(),
+            5050,
             "inlining {inlining}"
         );
         assert_eq!(trap.call(&mut store, 0).unwrap(), 0, "inlining {inlining}");

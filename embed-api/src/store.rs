@@ -191,11 +191,9 @@ impl<T> Store<T> {
 
     /// Collects the store's GC heap: frees every struct and array that neither wasm nor
     /// the host can reach any more. Collections also happen by themselves as wasm
-    /// allocates; this one does nothing when called from a host function while wasm runs.
+    /// allocates; a host function called from wasm collects with [`crate::Caller::gc`].
     pub fn gc(&mut self) {
-        // SAFETY: the store is held exclusively, and its roots hook gives every reference
-        // the host holds.
-        unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.inner.opaque.vm) }
+        self.inner.opaque.gc();
     }
 
     /// Consumes the store, returning its host data.
@@ -215,6 +213,14 @@ unsafe fn trace_gc_roots<T>(store: *mut u8, visit: &mut dyn FnMut(u64)) {
 }
 
 impl StoreOpaque {
+    /// [`Store::gc`], also reached through [`crate::Caller::gc`].
+    pub(crate) fn gc(&mut self) {
+        // SAFETY: the store is held exclusively (by the embedder, or by a host function
+        // called from wasm, whose trampoline recorded the exit from wasm), and its roots
+        // hook gives every reference the host holds.
+        unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.vm) }
+    }
+
     /// [`Store::set_fuel`], also reached through [`crate::Caller::set_fuel`].
     pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.fuel_enabled()?;

@@ -126,7 +126,8 @@ impl GcHeap {
     unsafe fn alloc(&self, store: &VMStoreContext, size: usize, by: Allocator) -> Option<*mut u8> {
         // SAFETY: per the contract, only this thread uses the store.
         let stress = unsafe { *store.gc_stress.get() };
-        let may_collect = by == Allocator::Wasm && collector::can_collect_from_wasm(store);
+        // SAFETY: per the contract, only this thread uses the store.
+        let may_collect = by == Allocator::Wasm && unsafe { collector::can_collect(store) };
         {
             // SAFETY: per the contract, nothing else uses the state now.
             let state = unsafe { &mut *self.state.get() };

@@ -301,8 +301,20 @@ unsafe extern "C" fn host_callback<T>(
             // SAFETY: a non-null caller vmctx is the vmctx of the calling instance.
             unsafe { RtInstance::from_vmctx(caller_vmctx) }.host_data()
         });
-        let caller = Caller { store, caller };
-        panic::catch_unwind(AssertUnwindSafe(|| (ctx.func)(caller, values)))
+        // The handles the host function gets or makes are released when it returns (its
+        // results are in `values` by then, which wasm reads before it can collect).
+        let mark = store.opaque.host_roots.enter();
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            (ctx.func)(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                values,
+            )
+        }));
+        store.opaque.host_roots.exit(mark);
+        outcome
     };
     match outcome {
         Ok(Ok(())) => 0,

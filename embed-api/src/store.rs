@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::externref::{ExternData, ExternRef};
 use crate::func::FuncData;
 use crate::limits::{ask_limiter, ResourceLimiter};
+use crate::roots::HostRoots;
 
 /// Identifies a store; every handle records the store it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,9 +86,8 @@ pub(crate) struct StoreOpaque {
     /// The values behind `externref`s, and their indices by address.
     pub(crate) externs: Vec<Box<ExternData>>,
     pub(crate) extern_by_ptr: HashMap<usize, usize>,
-    /// The words of the internal references handed to the host ([`crate::AnyRef`]), which
-    /// the collector treats as roots for the store's life.
-    pub(crate) gc_handles: Vec<u64>,
+    /// The objects the host's [`crate::AnyRef`] handles keep alive.
+    pub(crate) host_roots: HostRoots,
     /// How many memories and tables this store created, for the limiter's counts.
     pub(crate) memories_created: usize,
     pub(crate) tables_created: usize,
@@ -122,7 +122,7 @@ impl<T> Store<T> {
                 host_funcs: Vec::new(),
                 externs: Vec::new(),
                 extern_by_ptr: HashMap::new(),
-                gc_handles: Vec::new(),
+                host_roots: HostRoots::default(),
                 memories_created: 0,
                 tables_created: 0,
             },
@@ -273,7 +273,7 @@ impl StoreOpaque {
                 visit(*word);
             }
         }
-        for &word in &self.gc_handles {
+        for word in self.host_roots.words() {
             visit(word);
         }
     }

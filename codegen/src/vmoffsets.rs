@@ -79,6 +79,10 @@ impl VMOffsets {
     /// Offset of the frame pointer of the last exit from wasm to the host (a `usize`, 0
     /// when none is recorded) in the store context.
     pub const STORE_CONTEXT_EXIT_FP: u32 = 72;
+    /// Offset of the next inline GC allocation's address (a `usize`) in the store context.
+    pub const STORE_CONTEXT_GC_ALLOC_NEXT: u32 = 80;
+    /// Offset of the end of the inline GC allocation buffer (a `usize`) in the store context.
+    pub const STORE_CONTEXT_GC_ALLOC_END: u32 = 88;
     /// Offset of `base` within a `VMMemoryDefinition`.
     pub const MEMORY_DEFINITION_BASE: u32 = 0;
     /// Offset of `current_length` within a `VMMemoryDefinition`.

@@ -41,6 +41,12 @@ pub struct VMStoreContext {
     pub exit_pc: UnsafeCell<usize>,
     /// That frame's frame pointer; 0 when no exit is recorded.
     pub exit_fp: UnsafeCell<usize>,
+    /// Where compiled code allocates the next struct inline: the start of the GC heap's
+    /// bump buffer (0, with [`Self::gc_alloc_end`], when there is none).
+    pub gc_alloc_next: UnsafeCell<usize>,
+    /// The end of the bump buffer: compiled code allocates inline while the object ends at
+    /// or below it, and calls the allocating builtin otherwise.
+    pub gc_alloc_end: UnsafeCell<usize>,
     /// The exceptions thrown in the store (compiled code never reads this).
     pub exceptions: ExceptionArena,
     /// The store's structs and arrays (compiled code never reads this).
@@ -75,6 +81,8 @@ impl Default for VMStoreContext {
             gc_heap_end: UnsafeCell::new(0),
             exit_pc: UnsafeCell::new(0),
             exit_fp: UnsafeCell::new(0),
+            gc_alloc_next: UnsafeCell::new(0),
+            gc_alloc_end: UnsafeCell::new(0),
             exceptions: ExceptionArena::default(),
             gc_heap: GcHeap::default(),
             types: UnsafeCell::new(ptr::null()),
@@ -240,6 +248,13 @@ const _: () = {
     );
     assert!(offset_of!(VMStoreContext, exit_pc) == VMOffsets::STORE_CONTEXT_EXIT_PC as usize);
     assert!(offset_of!(VMStoreContext, exit_fp) == VMOffsets::STORE_CONTEXT_EXIT_FP as usize);
+    assert!(
+        offset_of!(VMStoreContext, gc_alloc_next)
+            == VMOffsets::STORE_CONTEXT_GC_ALLOC_NEXT as usize
+    );
+    assert!(
+        offset_of!(VMStoreContext, gc_alloc_end) == VMOffsets::STORE_CONTEXT_GC_ALLOC_END as usize
+    );
     assert!(offset_of!(VMMemoryDefinition, base) == VMOffsets::MEMORY_DEFINITION_BASE as usize);
     assert!(
         offset_of!(VMMemoryDefinition, current_length)

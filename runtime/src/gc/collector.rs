@@ -20,11 +20,12 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use wasmjit_codegen::gc_layout::{
-    StructLayout, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_PAYLOAD, GC_TYPE_ID,
+    StructLayout, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_MARK, GC_PAYLOAD,
+    GC_TYPE_ID,
 };
 use wasmjit_codegen::{CompositeType, ValType};
 
-use super::{GcHeap, GC_MARK};
+use super::GcHeap;
 use crate::code_memory::{stack_map_slots, FrameKind};
 use crate::frames;
 use crate::type_registry::TypeRegistry;
@@ -191,6 +192,8 @@ unsafe fn collect(store: &VMStoreContext) {
     let heap: &GcHeap = &store.gc_heap;
     // SAFETY: per the contract, nothing else uses the heap's state now.
     let state = unsafe { &mut *heap.state.get() };
+    // SAFETY: per the contract, no wasm runs on this store's thread meanwhile.
+    unsafe { state.reclaim_buffer(store) };
     let Some(mapping) = state.mapping.as_ref() else {
         return;
     };

@@ -128,7 +128,8 @@ int main(void) {
   printf("bumped: %d\n", bumped.of.i32);
 
   /* i31s made by the host. */
-  wasm_val_t i31 = {.kind = WASMJIT_ANYREF, .of = {.ref = wasmjit_anyref_from_i31(store, 0x7fffffff)}};
+  wasm_val_t i31 = {.kind = WASMJIT_ANYREF,
+                    .of = {.ref = wasmjit_anyref_from_i31(store, 0x7fffffff)}};
   int32_t s = 0;
   CHECK(wasmjit_anyref_i31_get_s(i31.of.ref, &s) && s == -1);
   CHECK(!wasmjit_anyref_is_struct(i31.of.ref));

@@ -180,7 +180,9 @@ impl GcHeap {
                 let object_end = offset.checked_add(size)?;
                 let buffer_end = offset + BUMP_CHUNK;
                 // SAFETY: per the contract.
-                let end = if size <= SMALL_LIMIT && unsafe { state.commit(store, buffer_end) }.is_some() {
+                let room =
+                    size <= SMALL_LIMIT && unsafe { state.commit(store, buffer_end) }.is_some();
+                let end = if room {
                     buffer_end
                 } else {
                     // SAFETY: per the contract.

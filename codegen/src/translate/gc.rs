@@ -99,7 +99,10 @@ impl FuncTranslator<'_, '_> {
         let trusted = MemFlagsData::trusted();
         let ctx = self.vmctx_readonly(types::I64, VMOffsets::STORE_CONTEXT);
         let next_offset = VMOffsets::STORE_CONTEXT_GC_ALLOC_NEXT as i32;
-        let next = self.builder.ins().load(types::I64, trusted, ctx, next_offset);
+        let next = self
+            .builder
+            .ins()
+            .load(types::I64, trusted, ctx, next_offset);
         let end = self.builder.ins().load(
             types::I64,
             trusted,
@@ -126,12 +129,14 @@ impl FuncTranslator<'_, '_> {
         // The header as two words: type id and kind, then array length (0) and block size.
         let type_id = self.type_id_value(index);
         let type_id = self.builder.ins().uextend(types::I64, type_id);
-        let kind = self.builder.ins().bor_imm_u(type_id, i64::from(GC_KIND_STRUCT) << 32);
-        self.builder.ins().store(trusted, kind, next, GC_TYPE_ID as i32);
-        let size_word = self
+        let kind = self
             .builder
             .ins()
-            .iconst(types::I64, i64::from(size) << 32);
+            .bor_imm_u(type_id, i64::from(GC_KIND_STRUCT) << 32);
+        self.builder
+            .ins()
+            .store(trusted, kind, next, GC_TYPE_ID as i32);
+        let size_word = self.builder.ins().iconst(types::I64, i64::from(size) << 32);
         self.builder
             .ins()
             .store(trusted, size_word, next, GC_ARRAY_LENGTH as i32);
@@ -148,7 +153,9 @@ impl FuncTranslator<'_, '_> {
         let index = self.const_i32(index);
         let size = self.const_i32(size);
         let allocated = self.call_alloc(Builtin::GcAllocStruct, &[index, size]);
-        self.builder.ins().jump(merge, &[BlockArg::Value(allocated)]);
+        self.builder
+            .ins()
+            .jump(merge, &[BlockArg::Value(allocated)]);
 
         self.builder.switch_to_block(merge);
         self.builder.seal_block(merge);

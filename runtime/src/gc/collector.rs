@@ -11,10 +11,10 @@
 //! walked (see [`crate::frames`]) from the frame that last left wasm (the allocating
 //! builtin's caller, or the caller of the host function that is running) to its
 //! host-to-wasm trampoline; each call into wasm nested in a host function saved the
-//! enclosing call's record ([`SavedExit`](crate::vmcontext::SavedExit)), from which the walk goes on. A collection
-//! needs every frame's roots, so it runs only when every call in progress recorded how it
-//! left wasm (always so for host functions and the allocating builtins); otherwise the
-//! heap grows instead.
+//! enclosing call's record ([`SavedExit`](crate::vmcontext::SavedExit)), from which the
+//! walk goes on. A collection needs every frame's roots, so it runs only when every call in
+//! progress recorded how it left wasm (always so for host functions and the allocating
+//! builtins); otherwise the heap grows instead.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;

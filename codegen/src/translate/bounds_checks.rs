@@ -181,6 +181,14 @@ impl FuncTranslator<'_, '_> {
                 Some(self.builder.ins().bor(overflow, beyond))
             }
         };
+        // The same address, in terms the addressing mode may absorb (a 32-bit memory's
+        // offset and the constant split off are both below 2^32: no overflow).
+        let (index, offset) = if memory64 {
+            (index, offset)
+        } else {
+            let (index, more) = self.split_index(index);
+            (index, offset + more)
+        };
         let addr = self.builder.ins().iadd(base, index);
         let Some(out_of_bounds) = out_of_bounds else {
             return Some(self.fold_offset(addr, offset));

@@ -70,6 +70,33 @@ void wasmjit_store_set_epoch_deadline(wasm_store_t*, uint64_t ticks);
 wasmjit_error_t* wasmjit_store_set_fuel(wasm_store_t*, uint64_t fuel);
 wasmjit_error_t* wasmjit_store_get_fuel(wasm_store_t*, uint64_t* fuel);
 
+/* Internal references (Wasm GC): structs, arrays and i31s. wasm.h has kinds for funcref
+ * and externref only; a value of kind WASMJIT_ANYREF holds an own `wasm_ref_t*` in `of.ref`
+ * (NULL for null), as they do, and the value types of the `any` hierarchy (anyref, eqref,
+ * structref, arrayref, i31ref and typed references to structs and arrays) report it. Exception
+ * references report WASMJIT_EXNREF (no value of that kind crosses the C API). A reference a
+ * host callback receives is released when the callback returns: using it later is an error. */
+#define WASMJIT_ANYREF ((wasm_valkind_t)130)
+#define WASMJIT_EXNREF ((wasm_valkind_t)131)
+
+/* An own i31ref of the low 31 bits of `value`. */
+wasm_ref_t* wasmjit_anyref_from_i31(wasm_store_t* store, uint32_t value);
+/* Whether `ref` is an i31ref; if so, its value (zero- or sign-extended) in `*out`. */
+bool wasmjit_anyref_i31_get_u(const wasm_ref_t* ref, uint32_t* out);
+bool wasmjit_anyref_i31_get_s(const wasm_ref_t* ref, int32_t* out);
+bool wasmjit_anyref_is_struct(const wasm_ref_t* ref);
+bool wasmjit_anyref_is_array(const wasm_ref_t* ref);
+wasmjit_error_t* wasmjit_anyref_array_len(const wasm_ref_t* ref, uint32_t* out);
+/* Field `index` of a struct, element `index` of an array: `*out` receives an own value (a
+ * packed field reads zero-extended as an i32); `*value` is borrowed. Setting an immutable
+ * field or a value of another type is an error. */
+wasmjit_error_t* wasmjit_anyref_struct_get(const wasm_ref_t* ref, size_t index, wasm_val_t* out);
+wasmjit_error_t* wasmjit_anyref_struct_set(const wasm_ref_t* ref, size_t index,
+                                           const wasm_val_t* value);
+wasmjit_error_t* wasmjit_anyref_array_get(const wasm_ref_t* ref, uint32_t index, wasm_val_t* out);
+wasmjit_error_t* wasmjit_anyref_array_set(const wasm_ref_t* ref, uint32_t index,
+                                          const wasm_val_t* value);
+
 /* The text format: `*out` is the binary of the module in `wat[0..len]`. */
 wasmjit_error_t* wasmjit_wat2wasm(const char* wat, size_t len, wasm_byte_vec_t* out);
 

@@ -15,7 +15,7 @@ pub struct wasmjit_error_t {
     message: String,
 }
 
-fn error(e: impl ToString) -> Option<Box<wasmjit_error_t>> {
+pub(crate) fn error(e: impl ToString) -> Option<Box<wasmjit_error_t>> {
     Some(Box::new(wasmjit_error_t {
         message: e.to_string(),
     }))

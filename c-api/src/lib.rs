@@ -10,6 +10,7 @@
 
 #![allow(non_camel_case_types)]
 
+mod anyref;
 mod ext;
 mod objects;
 #[cfg(test)]

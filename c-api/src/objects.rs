@@ -12,14 +12,15 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use wasmjit_api::{
-    Error, Extern, ExternRef, ExternType, Func, Global, Instance, Memory, Module, SharedMemory,
-    Table, Tag, Val, ValType,
+    AnyRef, Error, Extern, ExternRef, ExternType, Func, Global, Instance, Memory, Module,
+    SharedMemory, Table, Tag, Val, ValType,
 };
 
 use crate::types::{
     kind_of, type_of, wasm_externtype_t, wasm_functype_t, wasm_globaltype_t, wasm_memorytype_t,
-    wasm_tabletype_t, WASM_EXTERNREF, WASM_EXTERN_FUNC, WASM_EXTERN_GLOBAL, WASM_EXTERN_MEMORY,
-    WASM_EXTERN_TABLE, WASM_EXTERN_TAG, WASM_F32, WASM_F64, WASM_FUNCREF, WASM_I32, WASM_I64,
+    wasm_tabletype_t, WASMJIT_ANYREF, WASM_EXTERNREF, WASM_EXTERN_FUNC, WASM_EXTERN_GLOBAL,
+    WASM_EXTERN_MEMORY, WASM_EXTERN_TABLE, WASM_EXTERN_TAG, WASM_F32, WASM_F64, WASM_FUNCREF,
+    WASM_I32, WASM_I64,
 };
 use crate::vec::{
     wasm_byte_vec_t, wasm_exporttype_vec_t, wasm_extern_vec_t, wasm_frame_vec_t,
@@ -50,6 +51,8 @@ pub(crate) enum Obj {
     Tag(Tag),
     Instance(Instance),
     Foreign(ExternRef),
+    /// An internal reference (wasmjit.h's `anyref`).
+    Any(AnyRef),
     Module(Arc<ModuleObj>),
     Trap(Arc<TrapObj>),
 }
@@ -66,6 +69,7 @@ impl Obj {
             (Obj::Tag(a), Obj::Tag(b)) => a == b,
             (Obj::Instance(a), Obj::Instance(b)) => a == b,
             (Obj::Foreign(a), Obj::Foreign(b)) => a == b,
+            (Obj::Any(a), Obj::Any(b)) => a == b,
             (Obj::Module(a), Obj::Module(b)) => Arc::ptr_eq(a, b),
             (Obj::Trap(a), Obj::Trap(b)) => Arc::ptr_eq(a, b),
             _ => false,
@@ -83,6 +87,7 @@ impl Obj {
             Obj::Tag(t) => ObjKey::Tag(*t),
             Obj::Instance(i) => ObjKey::Instance(*i),
             Obj::Foreign(r) => ObjKey::Foreign(*r),
+            Obj::Any(r) => ObjKey::Any(*r),
             Obj::Module(_) | Obj::Trap(_) => return None,
         })
     }
@@ -100,6 +105,7 @@ pub(crate) enum ObjKey {
     Tag(Tag),
     Instance(Instance),
     Foreign(ExternRef),
+    Any(AnyRef),
 }
 
 /// The host info of a store's objects. Looking an object up is a hash lookup (a store may
@@ -573,7 +579,7 @@ impl wasm_val_t {
     }
 
     fn is_ref(&self) -> bool {
-        self.kind == WASM_EXTERNREF || self.kind == WASM_FUNCREF
+        matches!(self.kind, WASM_EXTERNREF | WASM_FUNCREF | WASMJIT_ANYREF)
     }
 }
 
@@ -625,7 +631,7 @@ pub(crate) fn val_to_rust(v: &wasm_val_t) -> Result<Val, String> {
             WASM_I64 => Val::I64(v.of.i64),
             WASM_F32 => Val::from_f32(v.of.f32),
             WASM_F64 => Val::from_f64(v.of.f64),
-            WASM_FUNCREF | WASM_EXTERNREF => {
+            WASM_FUNCREF | WASM_EXTERNREF | WASMJIT_ANYREF => {
                 let ty = type_of(v.kind).expect("a reference kind");
                 ref_to_val(v.of.ref_.as_ref(), &ty)?
             }
@@ -634,18 +640,21 @@ pub(crate) fn val_to_rust(v: &wasm_val_t) -> Result<Val, String> {
     }
 }
 
-/// The value of reference type `ty` a reference stands for (a function or a host value by
-/// the type's heap type; the embedding API checks the rest where the value is used).
+/// The value of reference type `ty` a reference stands for (a function, a host value or an
+/// internal reference by the type's heap type; the embedding API checks the rest where the
+/// value is used).
 pub(crate) fn ref_to_val(r: Option<&wasm_ref_t>, ty: &ValType) -> Result<Val, String> {
-    let extern_ = match ty {
-        ValType::Ref(r) => r.heap_type().is_extern(),
+    let heap = match ty {
+        ValType::Ref(r) => r.heap_type(),
         _ => return Err(format!("a reference where a {ty} is needed")),
     };
-    Ok(match (extern_, r.map(|r| &r.obj)) {
-        (false, None) => Val::FuncRef(None),
-        (true, None) => Val::ExternRef(None),
-        (false, Some(Obj::Func(f))) => Val::FuncRef(Some(*f)),
-        (true, Some(Obj::Foreign(r))) => Val::ExternRef(Some(*r)),
+    Ok(match (r.map(|r| &r.obj), heap) {
+        (None, h) if h.is_extern() => Val::ExternRef(None),
+        (None, h) if h.is_any() => Val::AnyRef(None),
+        (None, h) if h.is_func() => Val::FuncRef(None),
+        (Some(Obj::Foreign(r)), h) if h.is_extern() => Val::ExternRef(Some(*r)),
+        (Some(Obj::Any(r)), h) if h.is_any() => Val::AnyRef(Some(*r)),
+        (Some(Obj::Func(f)), h) if h.is_func() => Val::FuncRef(Some(*f)),
         _ => return Err(format!("a reference that is not a {ty}")),
     })
 }
@@ -655,6 +664,7 @@ pub(crate) fn val_to_ref(store: &StoreRef, v: Val) -> Option<Box<wasm_ref_t>> {
     match v {
         Val::FuncRef(Some(f)) => Some(wasm_ref_t::new(store, Obj::Func(f))),
         Val::ExternRef(Some(r)) => Some(wasm_ref_t::new(store, Obj::Foreign(r))),
+        Val::AnyRef(Some(r)) => Some(wasm_ref_t::new(store, Obj::Any(r))),
         _ => None,
     }
 }
@@ -672,8 +682,7 @@ pub(crate) fn val_from_rust(store: &StoreRef, v: Val) -> Result<wasm_val_t, Stri
         },
         Val::V128(_) => return Err("v128 values have no wasm_val_t".into()),
         Val::ExnRef(_) => return Err("exnref values have no wasm_val_t".into()),
-        Val::AnyRef(_) => return Err("anyref values have no wasm_val_t".into()),
-        Val::FuncRef(_) | Val::ExternRef(_) => wasm_val_union {
+        Val::FuncRef(_) | Val::ExternRef(_) | Val::AnyRef(_) => wasm_val_union {
             ref_: val_to_ref(store, v).map_or(std::ptr::null_mut(), Box::into_raw),
         },
     };

@@ -20,6 +20,10 @@ pub(crate) const WASM_F64: u8 = 3;
 pub(crate) const WASM_V128: u8 = 4;
 pub(crate) const WASM_EXTERNREF: u8 = 128;
 pub(crate) const WASM_FUNCREF: u8 = 129;
+/// wasmjit.h's kinds for the reference hierarchies `wasm.h` lacks: `anyref` (GC structs,
+/// arrays, `i31`s) and `exnref`.
+pub(crate) const WASMJIT_ANYREF: u8 = 130;
+pub(crate) const WASMJIT_EXNREF: u8 = 131;
 
 /// `wasm_externkind_t` values.
 pub(crate) const WASM_EXTERN_FUNC: u8 = 0;
@@ -32,8 +36,9 @@ pub(crate) const WASM_EXTERN_TAG: u8 = 4;
 /// `wasm_limits_max_default`: no maximum.
 const LIMITS_MAX_DEFAULT: u32 = u32::MAX;
 
-/// The `wasm_valkind_t` of a type. `wasm.h` has only `funcref` and `externref`: a typed
-/// reference shows as the kind of its heap type's hierarchy.
+/// The `wasm_valkind_t` of a type. `wasm.h` has only `funcref` and `externref`, wasmjit.h
+/// adds `anyref` and `exnref`: a typed reference shows as the kind of its heap type's
+/// hierarchy.
 pub(crate) fn kind_of(ty: &ValType) -> u8 {
     match ty {
         ValType::I32 => WASM_I32,
@@ -42,6 +47,8 @@ pub(crate) fn kind_of(ty: &ValType) -> u8 {
         ValType::F64 => WASM_F64,
         ValType::V128 => WASM_V128,
         ValType::Ref(r) if r.heap_type().is_extern() => WASM_EXTERNREF,
+        ValType::Ref(r) if r.heap_type().is_any() => WASMJIT_ANYREF,
+        ValType::Ref(r) if r.heap_type().is_exn() => WASMJIT_EXNREF,
         ValType::Ref(_) => WASM_FUNCREF,
     }
 }
@@ -54,6 +61,8 @@ pub(crate) fn type_of(kind: u8) -> Option<ValType> {
         WASM_F64 => ValType::F64,
         WASM_EXTERNREF => ValType::EXTERNREF,
         WASM_FUNCREF => ValType::FUNCREF,
+        WASMJIT_ANYREF => ValType::ANYREF,
+        WASMJIT_EXNREF => ValType::EXNREF,
         _ => return None,
     })
 }

@@ -114,6 +114,15 @@ const EXAMPLES: &[(&str, &[&str])] = &[
     ),
     ("hostref", &["hostref: all checks passed"]),
     (
+        "anyref",
+        &[
+            "struct: x = 42",
+            "array: 3 elements, last 0xffff",
+            "bumped: 105",
+            "anyref: all checks passed",
+        ],
+    ),
+    (
         "memory",
         &[
             "pages 1, bytes 65536, data segment \"wasm\"",

@@ -24,6 +24,10 @@ pub const GC_TYPE_ID: u32 = 0;
 pub const GC_KIND: u32 = 4;
 /// Offset of an array's length.
 pub const GC_ARRAY_LENGTH: u32 = 8;
+/// Offset of the header word holding the block's size in bytes (a multiple of
+/// [`GC_ALIGN`]) and, in bit 0, the collector's mark; compiled code that allocates inline
+/// writes it with the length as one 8-byte word.
+pub const GC_MARK: u32 = 12;
 /// Offset of the first field or element.
 pub const GC_PAYLOAD: u32 = 16;
 /// The kind of a struct.
@@ -103,3 +107,5 @@ mod tests {
         assert_eq!(array_size(u32::MAX, 2), None);
     }
 }
+
+const _: () = assert!(GC_MARK == GC_ARRAY_LENGTH + 4 && GC_KIND == GC_TYPE_ID + 4);

@@ -42,7 +42,7 @@ pub use module::{
     ModuleInfo, RefType, StorageType, SubType, TableType, TypeKind, TypeLookup, ValType,
 };
 pub use target::Target;
-pub use trampolines::{HOST_CONTEXT_CALLBACK, HOST_CONTEXT_THROW};
+pub use trampolines::{HOST_CONTEXT_CALLBACK, HOST_CONTEXT_STORE_CONTEXT, HOST_CONTEXT_THROW};
 pub use trap::TrapKind;
 pub use vmoffsets::{VMOffsets, VALRAW_SIZE, VMFUNCREF_SIZE};
 

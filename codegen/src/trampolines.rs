@@ -10,6 +10,14 @@
 //! loads the results from the array. The callback returns 0, or an exception the host
 //! function throws: the trampoline then throws it into its caller with the context's throw
 //! function (at [`HOST_CONTEXT_THROW`], the runtime's `throw_ref` entry).
+//!
+//! Before calling the host, the wasm-to-array trampoline records its caller's frame (the
+//! return address into it and its frame pointer) as the store's exit record, at
+//! [`VMOffsets::STORE_CONTEXT_EXIT_PC`] and [`VMOffsets::STORE_CONTEXT_EXIT_FP`] of the
+//! store context the host context points at ([`HOST_CONTEXT_STORE_CONTEXT`]), and clears it
+//! when the host returns: a walk over the stack started while the host function runs (a
+//! collection, or a nested call into wasm saving the record) finds the wasm frames from
+//! there.
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -19,7 +27,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::abi::{value_type, wasm_signature};
 use crate::module::FuncType;
-use crate::vmoffsets::VALRAW_SIZE;
+use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
 /// Offset of the callback pointer in a host-function context.
 pub const HOST_CONTEXT_CALLBACK: u32 = 0;
@@ -27,6 +35,9 @@ pub const HOST_CONTEXT_CALLBACK: u32 = 0;
 /// Offset of the throw function pointer in a host-function context: `fn(vmctx, exn)` in the
 /// `tail` convention, which never returns.
 pub const HOST_CONTEXT_THROW: u32 = 8;
+
+/// Offset of the store context's address in a host-function context.
+pub const HOST_CONTEXT_STORE_CONTEXT: u32 = 16;
 
 /// Builds the host-to-wasm trampoline for functions of type `ty`:
 /// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values)`.
@@ -85,11 +96,29 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     callback_sig.returns.push(AbiParam::new(types::I64));
     let callback_sig = b.import_signature(callback_sig);
     let len = b.ins().iconst(types::I64, len as i64);
+    let store_ctx = b.ins().load(
+        types::I64,
+        flags,
+        host_ctx,
+        HOST_CONTEXT_STORE_CONTEXT as i32,
+    );
+    let fp = b.ins().get_frame_pointer(types::I64);
+    let caller_fp = b.ins().load(types::I64, MemFlagsData::trusted(), fp, 0);
+    let caller_pc = b.ins().get_return_address(types::I64);
+    let exit_pc = VMOffsets::STORE_CONTEXT_EXIT_PC as i32;
+    let exit_fp = VMOffsets::STORE_CONTEXT_EXIT_FP as i32;
+    b.ins()
+        .store(MemFlagsData::trusted(), caller_pc, store_ctx, exit_pc);
+    b.ins()
+        .store(MemFlagsData::trusted(), caller_fp, store_ctx, exit_fp);
     let call = b.ins().call_indirect(
         callback_sig,
         callback,
         &[host_ctx, caller_vmctx, values, len],
     );
+    let zero = b.ins().iconst(types::I64, 0);
+    b.ins()
+        .store(MemFlagsData::trusted(), zero, store_ctx, exit_fp);
     let exn = b.inst_results(call)[0];
     let throw_block = b.create_block();
     let done = b.create_block();

@@ -73,6 +73,16 @@ impl VMOffsets {
     pub const STORE_CONTEXT_GC_HEAP_START: u32 = 48;
     /// Offset of the end of the GC heap's objects (a `usize`) in the store context.
     pub const STORE_CONTEXT_GC_HEAP_END: u32 = 56;
+    /// Offset of the return address of the last exit from wasm to the host (a `usize`) in
+    /// the store context.
+    pub const STORE_CONTEXT_EXIT_PC: u32 = 64;
+    /// Offset of the frame pointer of the last exit from wasm to the host (a `usize`, 0
+    /// when none is recorded) in the store context.
+    pub const STORE_CONTEXT_EXIT_FP: u32 = 72;
+    /// Offset of the next inline GC allocation's address (a `usize`) in the store context.
+    pub const STORE_CONTEXT_GC_ALLOC_NEXT: u32 = 80;
+    /// Offset of the end of the inline GC allocation buffer (a `usize`) in the store context.
+    pub const STORE_CONTEXT_GC_ALLOC_END: u32 = 88;
     /// Offset of `base` within a `VMMemoryDefinition`.
     pub const MEMORY_DEFINITION_BASE: u32 = 0;
     /// Offset of `current_length` within a `VMMemoryDefinition`.

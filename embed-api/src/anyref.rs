@@ -8,6 +8,7 @@ use wasmjit_codegen::{self as cg, CompositeType};
 
 use crate::error::{Error, Result};
 use crate::externref::{ExternData, ExternRef};
+use crate::roots::Root;
 use crate::store::{opaque, opaque_mut, AsContext, AsContextMut, StoreId, StoreOpaque};
 use crate::types::{TypeSpace, ValType};
 use crate::values::Val;
@@ -41,18 +42,35 @@ impl I31 {
 /// A non-null internal reference: a struct, an array, an `i31`, or a host value that wasm
 /// internalised.
 ///
-/// A handle to an object roots it: the store keeps the object's word in its table of host
-/// roots from the moment wasm hands the reference to the host, and the collector marks
-/// from that table, so the object stays alive (and, the collector never moving objects,
-/// at its address) for as long as the store: a handle never dangles. The cost is one word
-/// per reference handed to the host, kept until the store is dropped. Handles compare
-/// equal when they refer to the same object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A handle to an object roots it: the collector keeps the object (at its address: nothing
+/// moves) while the handle's root is held. Roots are released by scope (see
+/// [`crate::RootScope`]): the handles a host function gets or makes are released when it
+/// returns, those made in a `RootScope` when the scope ends, and the others with the store.
+/// Using a released handle is an error (and the queries answer as for a value of another
+/// kind), never a read of a collected object. Handles compare equal when they refer to the
+/// same object.
+#[derive(Clone, Copy, Debug)]
 pub struct AnyRef {
     pub(crate) store: StoreId,
     /// The reference's word, as wasm holds it: `(value << 1) | 1` for an `i31`, an address
     /// otherwise.
-    pub(crate) raw: u64,
+    raw: u64,
+    /// The root that keeps an object alive (none for an `i31` or a host value).
+    root: Option<Root>,
+}
+
+impl PartialEq for AnyRef {
+    fn eq(&self, other: &Self) -> bool {
+        (self.store, self.raw) == (other.store, other.raw)
+    }
+}
+
+impl Eq for AnyRef {}
+
+impl std::hash::Hash for AnyRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.store, self.raw).hash(state);
+    }
 }
 
 /// A host value that wasm externalised from an internal reference (`extern.convert_any`),
@@ -63,13 +81,22 @@ impl AnyRef {
     /// A handle to the reference `raw` that wasm gave the host: an object's word is
     /// added to the store's host roots first.
     pub(crate) fn rooted(store: &mut StoreOpaque, raw: u64) -> AnyRef {
-        if raw & 1 == 0 {
-            store.gc_handles.push(raw);
-        }
+        // SAFETY: the store is borrowed, so no wasm of it runs.
+        let object = raw & 1 == 0 && unsafe { store.vm.gc_heap.contains(raw as usize) };
         AnyRef {
             store: store.id,
             raw,
+            root: object.then(|| store.host_roots.push(raw)),
         }
+    }
+
+    /// The reference's word, as wasm holds it, if the handle is of `store` and still rooted.
+    pub(crate) fn word(&self, store: &StoreOpaque) -> Result<u64> {
+        store.check(self.store);
+        if let Some(root) = self.root {
+            store.host_roots.check(root)?;
+        }
+        Ok(self.raw)
     }
 
     /// The `i31ref` of `value`.
@@ -78,6 +105,7 @@ impl AnyRef {
         AnyRef {
             store: opaque_mut(&mut store).id,
             raw: (u64::from(value.0) << 1) | 1,
+            root: None,
         }
     }
 
@@ -88,6 +116,7 @@ impl AnyRef {
         AnyRef {
             store: store.id,
             raw: extern_word(store, value.index),
+            root: None,
         }
     }
 
@@ -96,31 +125,32 @@ impl AnyRef {
         (self.raw & 1 == 1).then_some(I31((self.raw >> 1) as u32 & 0x7fff_ffff))
     }
 
-    /// Whether this is a struct.
-    pub fn is_struct(&self, store: impl AsContext) -> bool {
-        self.object_kind(opaque(&store)) == Some(GC_KIND_STRUCT)
+    /// Whether this is a struct (an error if the handle was released).
+    pub fn is_struct(&self, store: impl AsContext) -> Result<bool> {
+        Ok(self.object_kind(opaque(&store))? == Some(GC_KIND_STRUCT))
     }
 
-    /// Whether this is an array.
-    pub fn is_array(&self, store: impl AsContext) -> bool {
-        self.object_kind(opaque(&store)) == Some(GC_KIND_ARRAY)
+    /// Whether this is an array (an error if the handle was released).
+    pub fn is_array(&self, store: impl AsContext) -> Result<bool> {
+        Ok(self.object_kind(opaque(&store))? == Some(GC_KIND_ARRAY))
     }
 
-    /// The number of elements, if this is an array.
-    pub fn array_len(&self, store: impl AsContext) -> Option<u32> {
+    /// The number of elements, if this is an array (an error if the handle was released).
+    pub fn array_len(&self, store: impl AsContext) -> Result<Option<u32>> {
         let store = opaque(&store);
-        (self.object_kind(store) == Some(GC_KIND_ARRAY))
+        let kind = self.object_kind(store)?;
+        Ok((kind == Some(GC_KIND_ARRAY))
             // SAFETY: a live array (checked) has its length at this offset.
             .then(|| unsafe {
                 ((self.raw + u64::from(GC_ARRAY_LENGTH)) as usize as *const u32).read()
-            })
+            }))
     }
 
     /// The host value, if this is an internalised `externref`.
     pub fn as_extern(&self, store: impl AsContext) -> Option<ExternRef> {
         let store = opaque(&store);
         store.check(self.store);
-        if self.raw & 1 == 1 || self.object_kind(store).is_some() {
+        if self.raw & 1 == 1 || self.root.is_some() {
             return None;
         }
         let index = *store.extern_by_ptr.get(&(self.raw as usize))?;
@@ -168,11 +198,10 @@ impl AnyRef {
     /// The address and type of a struct field or array element, or an error naming what is
     /// missing.
     fn field(&self, store: &StoreOpaque, place: Place) -> Result<(usize, cg::FieldType)> {
-        let kind = self.object_kind(store);
         // SAFETY: an object of the heap (checked by `object_kind`) starts with its header.
         let header =
             |offset: u32| unsafe { ((self.raw + u64::from(offset)) as usize as *const u32).read() };
-        let ty = match kind {
+        let ty = match self.object_kind(store)? {
             Some(_) => store.engine.types().get_type(header(GC_TYPE_ID)).composite,
             None => return Err(Error::Type("not a struct or an array".into())),
         };
@@ -206,13 +235,14 @@ impl AnyRef {
         }
     }
 
-    /// The object's kind, if this is a struct or an array.
-    fn object_kind(&self, store: &StoreOpaque) -> Option<u32> {
-        store.check(self.store);
-        // SAFETY: no wasm of the store runs while the host holds `store`.
-        let object = self.raw & 1 == 0 && unsafe { store.vm.gc_heap.contains(self.raw as usize) };
-        // SAFETY: an object of the heap (checked) starts with its header.
-        object.then(|| unsafe { ((self.raw + u64::from(GC_KIND)) as usize as *const u32).read() })
+    /// The object's kind, if this is a struct or an array; an error if the handle was
+    /// released.
+    fn object_kind(&self, store: &StoreOpaque) -> Result<Option<u32>> {
+        self.word(store)?;
+        // SAFETY: an object (a handle with a root, held: checked) starts with its header.
+        Ok(self
+            .root
+            .map(|_| unsafe { ((self.raw + u64::from(GC_KIND)) as usize as *const u32).read() }))
     }
 }
 

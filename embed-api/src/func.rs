@@ -5,7 +5,7 @@ use std::ptr;
 
 use wasmjit_runtime::instance::Instance as RtInstance;
 use wasmjit_runtime::traps::{catch_traps, raise_trap, TrapReason};
-use wasmjit_runtime::vmcontext::{VMFuncRef, ValRaw};
+use wasmjit_runtime::vmcontext::{VMFuncRef, VMStoreContext, ValRaw};
 
 use crate::error::{Error, Result, Trap};
 use crate::instance::Instance;
@@ -48,6 +48,8 @@ struct HostContext<T> {
     callback: unsafe extern "C" fn(*mut HostContext<T>, *mut u8, *mut ValRaw, usize) -> u64,
     /// Where the trampoline throws the exception the callback returns.
     throw: unsafe extern "C" fn(*mut u8, u64),
+    /// The store's context, where the trampoline records the exit from wasm.
+    vm: *const VMStoreContext,
     func_ref: VMFuncRef,
     store: *mut StoreInner<T>,
     func: Box<HostFn<T>>,
@@ -61,6 +63,8 @@ const _: () = assert!(
         == wasmjit_codegen::HOST_CONTEXT_CALLBACK as usize
         && std::mem::offset_of!(HostContext<()>, throw)
             == wasmjit_codegen::HOST_CONTEXT_THROW as usize
+        && std::mem::offset_of!(HostContext<()>, vm)
+            == wasmjit_codegen::HOST_CONTEXT_STORE_CONTEXT as usize
 );
 
 impl FuncData {
@@ -119,6 +123,7 @@ impl Func {
         let mut ctx = Box::new(HostContext {
             callback: host_callback::<T>,
             throw: wasmjit_runtime::exceptions::throw_entry(),
+            vm: &inner.opaque.vm,
             func_ref: VMFuncRef {
                 func_ptr: trampolines.code().wasm_to_array(0),
                 type_id,
@@ -296,8 +301,20 @@ unsafe extern "C" fn host_callback<T>(
             // SAFETY: a non-null caller vmctx is the vmctx of the calling instance.
             unsafe { RtInstance::from_vmctx(caller_vmctx) }.host_data()
         });
-        let caller = Caller { store, caller };
-        panic::catch_unwind(AssertUnwindSafe(|| (ctx.func)(caller, values)))
+        // The handles the host function gets or makes are released when it returns (its
+        // results are in `values` by then, which wasm reads before it can collect).
+        let mark = store.opaque.host_roots.enter();
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            (ctx.func)(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                values,
+            )
+        }));
+        store.opaque.host_roots.exit(mark);
+        outcome
     };
     match outcome {
         Ok(Ok(())) => 0,
@@ -352,6 +369,12 @@ impl<T> Caller<'_, T> {
     /// returns (see [`crate::Store::set_fuel`]).
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.store.opaque.set_fuel(fuel)
+    }
+
+    /// Collects the store's GC heap (see [`crate::Store::gc`]): the objects the calling
+    /// wasm frames hold stay, as do those of every call into wasm in progress.
+    pub fn gc(&mut self) {
+        self.store.opaque.gc();
     }
 
     fn reborrow(&mut self) -> Caller<'_, T> {

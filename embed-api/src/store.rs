@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::externref::{ExternData, ExternRef};
 use crate::func::FuncData;
 use crate::limits::{ask_limiter, ResourceLimiter};
+use crate::roots::HostRoots;
 
 /// Identifies a store; every handle records the store it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,9 +86,8 @@ pub(crate) struct StoreOpaque {
     /// The values behind `externref`s, and their indices by address.
     pub(crate) externs: Vec<Box<ExternData>>,
     pub(crate) extern_by_ptr: HashMap<usize, usize>,
-    /// The words of the internal references handed to the host ([`crate::AnyRef`]), which
-    /// the collector treats as roots for the store's life.
-    pub(crate) gc_handles: Vec<u64>,
+    /// The objects the host's [`crate::AnyRef`] handles keep alive.
+    pub(crate) host_roots: HostRoots,
     /// How many memories and tables this store created, for the limiter's counts.
     pub(crate) memories_created: usize,
     pub(crate) tables_created: usize,
@@ -122,7 +122,7 @@ impl<T> Store<T> {
                 host_funcs: Vec::new(),
                 externs: Vec::new(),
                 extern_by_ptr: HashMap::new(),
-                gc_handles: Vec::new(),
+                host_roots: HostRoots::default(),
                 memories_created: 0,
                 tables_created: 0,
             },
@@ -191,11 +191,9 @@ impl<T> Store<T> {
 
     /// Collects the store's GC heap: frees every struct and array that neither wasm nor
     /// the host can reach any more. Collections also happen by themselves as wasm
-    /// allocates; this one does nothing when called from a host function while wasm runs.
+    /// allocates; a host function called from wasm collects with [`crate::Caller::gc`].
     pub fn gc(&mut self) {
-        // SAFETY: the store is held exclusively, and its roots hook gives every reference
-        // the host holds.
-        unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.inner.opaque.vm) }
+        self.inner.opaque.gc();
     }
 
     /// Consumes the store, returning its host data.
@@ -215,6 +213,14 @@ unsafe fn trace_gc_roots<T>(store: *mut u8, visit: &mut dyn FnMut(u64)) {
 }
 
 impl StoreOpaque {
+    /// [`Store::gc`], also reached through [`crate::Caller::gc`].
+    pub(crate) fn gc(&mut self) {
+        // SAFETY: the store is held exclusively (by the embedder, or by a host function
+        // called from wasm, whose trampoline recorded the exit from wasm), and its roots
+        // hook gives every reference the host holds.
+        unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.vm) }
+    }
+
     /// [`Store::set_fuel`], also reached through [`crate::Caller::set_fuel`].
     pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.fuel_enabled()?;
@@ -267,7 +273,7 @@ impl StoreOpaque {
                 visit(*word);
             }
         }
-        for &word in &self.gc_handles {
+        for word in self.host_roots.words() {
             visit(word);
         }
     }

@@ -95,9 +95,10 @@ impl Val {
                     let heap = r
                         .heap_type()
                         .to_codegen(&Canonical::new(store.engine.types()));
-                    // SAFETY: the reference is of this store, which is borrowed, so no wasm
-                    // runs.
-                    unsafe { gc::ref_matches(&store.vm, a.raw, heap) }
+                    // SAFETY: the reference is of this store and rooted (checked), and the
+                    // store is borrowed, so no wasm runs.
+                    a.word(store)
+                        .is_ok_and(|word| unsafe { gc::ref_matches(&store.vm, word, heap) })
                 }
             }
             _ => false,
@@ -107,6 +108,11 @@ impl Val {
     /// An error naming the value and `ty` unless the value matches `ty` ([`Val::matches_ty`]);
     /// `what` says where the value was going.
     pub(crate) fn check(&self, store: &StoreOpaque, ty: &ValType, what: &str) -> Result<()> {
+        if let Val::AnyRef(Some(a)) = self {
+            if a.store == store.id {
+                a.word(store)?;
+            }
+        }
         if self.matches_in(store, ty) {
             Ok(())
         } else {
@@ -206,7 +212,7 @@ impl Val {
                 if a.store != store.id {
                     return Err(Error::Link("anyref belongs to another store".into()));
                 }
-                u128::from(a.raw)
+                u128::from(a.word(store)?)
             }
         };
         Ok(bits.to_le_bytes())

@@ -19,7 +19,10 @@
 //! (exact sizes up to [`SMALL_LIMIT`] bytes, a size-ordered map above); a run of free
 //! blocks at the end moves the bump pointer back instead. Allocation takes the exact size
 //! class, then bumps inside a large free block taken whole (the smallest that fits), then
-//! bumps the heap's pointer. The sweep gives the
+//! bumps the heap's pointer (a small object starting a 64 KiB buffer there). That bump
+//! buffer is published in the store context, where compiled code allocates small structs
+//! inline (a load, an add, a compare and the header stores); the runtime takes back what
+//! it used whenever it allocates or collects. The sweep gives the
 //! pages of whole free 1 MiB chunks back to the kernel (they stay committed, and read as
 //! zero when used again).
 //!
@@ -41,7 +44,8 @@ use std::collections::BTreeMap;
 use std::ptr;
 
 use wasmjit_codegen::gc_layout::{
-    array_size, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_PAYLOAD, GC_TYPE_ID,
+    array_size, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_MARK, GC_PAYLOAD,
+    GC_TYPE_ID,
 };
 use wasmjit_codegen::{HeapType, TypeKind, TypeLookup};
 
@@ -61,14 +65,15 @@ pub const GC_HEAP_RESERVATION: usize = 4 << 30;
 /// The committed part of the heap grows by at least this much at a time.
 const COMMIT_CHUNK: usize = 1 << 20;
 
-/// Offset of the header word holding a block's size and, in bit 0, its mark.
-pub(crate) const GC_MARK: u32 = 12;
-
 /// The kind of a free block.
 pub(crate) const GC_KIND_FREE: u32 = 0;
 
 /// Free blocks up to this size are kept in exact size classes.
 const SMALL_LIMIT: usize = 4096;
+
+/// The size of the bump buffer a small allocation at the heap's end starts, for compiled
+/// code to allocate the next structs from inline.
+const BUMP_CHUNK: usize = 64 << 10;
 
 /// A collection runs once at least this many bytes were allocated since the last one.
 const MIN_TRIGGER: usize = 1 << 20;
@@ -126,10 +131,13 @@ impl GcHeap {
     unsafe fn alloc(&self, store: &VMStoreContext, size: usize, by: Allocator) -> Option<*mut u8> {
         // SAFETY: per the contract, only this thread uses the store.
         let stress = unsafe { *store.gc_stress.get() };
-        let may_collect = by == Allocator::Wasm && collector::can_collect_from_wasm(store);
+        // SAFETY: per the contract, only this thread uses the store.
+        let may_collect = by == Allocator::Wasm && unsafe { collector::can_collect(store) };
         {
             // SAFETY: per the contract, nothing else uses the state now.
             let state = unsafe { &mut *self.state.get() };
+            // SAFETY: per the contract.
+            unsafe { state.reclaim_buffer(store) };
             state.allocated += size;
             let due = state.allocated > state.live.max(MIN_TRIGGER);
             if may_collect && (due || stress) {
@@ -165,12 +173,29 @@ impl GcHeap {
         let offset = match state.take_free(size) {
             Some(offset) => offset,
             None => {
-                let end = state.used.checked_add(size)?;
-                // SAFETY: per the contract.
-                unsafe { state.commit(store, end)? };
+                // A small object starts a bump buffer at the heap's end, where the next
+                // ones are allocated inline; a large one, or one the limiter leaves no room
+                // for, takes only its size.
                 let offset = state.used;
+                let object_end = offset.checked_add(size)?;
+                let buffer_end = offset + BUMP_CHUNK;
+                // SAFETY: per the contract.
+                let end = if size <= SMALL_LIMIT && unsafe { state.commit(store, buffer_end) }.is_some() {
+                    buffer_end
+                } else {
+                    // SAFETY: per the contract.
+                    unsafe { state.commit(store, object_end)? };
+                    object_end
+                };
                 state.used = end;
                 state.touched = state.touched.max(end);
+                if end > object_end {
+                    let old = std::mem::replace(&mut state.buffer, object_end..end);
+                    if !old.is_empty() {
+                        state.add_free(old.start, old.len());
+                    }
+                    state.write_free_header(object_end, end - object_end);
+                }
                 offset
             }
         };
@@ -244,7 +269,8 @@ impl HeapState {
         Some(())
     }
 
-    /// Tells compiled code where the objects are.
+    /// Tells compiled code where the objects are, and where it may allocate inline (nowhere
+    /// in the stress mode, where every allocation must reach the builtin to collect).
     ///
     /// # Safety
     /// No wasm reads the bounds while this runs.
@@ -254,6 +280,35 @@ impl HeapState {
         unsafe {
             *store.gc_heap_start.get() = base;
             *store.gc_heap_end.get() = base + self.used;
+            let inline = !self.buffer.is_empty() && !*store.gc_stress.get();
+            let (next, end) = match inline {
+                true => (base + self.buffer.start, base + self.buffer.end),
+                false => (0, 0),
+            };
+            *store.gc_alloc_next.get() = next;
+            *store.gc_alloc_end.get() = end;
+        }
+    }
+
+    /// Takes back the part of the bump buffer compiled code allocated from since the
+    /// buffer was last published: the buffer then starts after those objects (with a free
+    /// block's header, so that the sweep steps over its rest), and their bytes count as
+    /// allocated.
+    ///
+    /// # Safety
+    /// No wasm allocates while this runs.
+    unsafe fn reclaim_buffer(&mut self, store: &VMStoreContext) {
+        // SAFETY: per the contract.
+        let next = unsafe { *store.gc_alloc_next.get() };
+        if next == 0 {
+            return;
+        }
+        let start = next - self.base();
+        debug_assert!(self.buffer.start <= start && start <= self.buffer.end);
+        self.allocated += start - self.buffer.start;
+        self.buffer.start = start;
+        if !self.buffer.is_empty() {
+            self.write_free_header(self.buffer.start, self.buffer.len());
         }
     }
 

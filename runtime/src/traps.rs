@@ -22,7 +22,7 @@ use crate::code_memory::lookup_trap;
 use crate::exceptions::VMException;
 use crate::memory::is_wasm_memory_address;
 use crate::mmap::{page_size, Mmap};
-use crate::vmcontext::VMStoreContext;
+use crate::vmcontext::{SavedExit, VMStoreContext};
 
 /// Why a call into wasm ended early.
 pub enum TrapReason {
@@ -343,7 +343,26 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         unsafe { *limit = sp.saturating_sub(max_wasm_stack) };
     }
     // SAFETY: as above.
-    unsafe { *(*store).wasm_entries.get() += 1 };
+    let nested = unsafe { *(*store).wasm_entries.get() } > 0;
+    // The enclosing call's exit record, which this call's exits overwrite: saved here (and
+    // linked from the store context for walks over the stack while this call runs), put
+    // back when it ends.
+    // SAFETY: as above.
+    let saved = unsafe {
+        SavedExit {
+            pc: *(*store).exit_pc.get(),
+            fp: *(*store).exit_fp.get(),
+            outer: *(*store).outer_exits.get(),
+        }
+    };
+    // SAFETY: as above; `saved` outlives the call, and is unlinked before it goes.
+    unsafe {
+        *(*store).wasm_entries.get() += 1;
+        *(*store).exit_fp.get() = 0;
+        if nested {
+            *(*store).outer_exits.get() = &saved;
+        }
+    }
     let state = CallThreadState {
         jmpbuf: UnsafeCell::new(JmpBuf([0; JMPBUF_WORDS])),
         reason: UnsafeCell::new(None),
@@ -371,7 +390,12 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     };
     CURRENT.with(|c| c.set(state.prev));
     // SAFETY: as above.
-    unsafe { *(*store).wasm_entries.get() -= 1 };
+    unsafe {
+        *(*store).wasm_entries.get() -= 1;
+        *(*store).exit_pc.get() = saved.pc;
+        *(*store).exit_fp.get() = saved.fp;
+        *(*store).outer_exits.get() = saved.outer;
+    }
     if outermost {
         // SAFETY: as above.
         unsafe { *limit = usize::MAX };

@@ -34,6 +34,19 @@ pub struct VMStoreContext {
     pub gc_heap_start: UnsafeCell<usize>,
     /// The end of the store's allocated GC objects.
     pub gc_heap_end: UnsafeCell<usize>,
+    /// The return address into the innermost compiled frame of the store that left wasm
+    /// for the host: written by the wasm-to-host trampolines (cleared when the host
+    /// returns) and by the allocating builtins' entry stubs. With [`Self::exit_fp`], where
+    /// a walk over the frames of the innermost call into wasm starts.
+    pub exit_pc: UnsafeCell<usize>,
+    /// That frame's frame pointer; 0 when no exit is recorded.
+    pub exit_fp: UnsafeCell<usize>,
+    /// Where compiled code allocates the next struct inline: the start of the GC heap's
+    /// bump buffer (0, with [`Self::gc_alloc_end`], when there is none).
+    pub gc_alloc_next: UnsafeCell<usize>,
+    /// The end of the bump buffer: compiled code allocates inline while the object ends at
+    /// or below it, and calls the allocating builtin otherwise.
+    pub gc_alloc_end: UnsafeCell<usize>,
     /// The exceptions thrown in the store (compiled code never reads this).
     pub exceptions: ExceptionArena,
     /// The store's structs and arrays (compiled code never reads this).
@@ -41,15 +54,13 @@ pub struct VMStoreContext {
     /// The engine's type registry, which casts consult; set by the embedder with the store
     /// and outliving it.
     pub types: UnsafeCell<*const TypeRegistry>,
-    /// The return address into the compiled frame that last called an allocating builtin,
-    /// where the collector's walk over the stack starts (set by the builtin's entry stub).
-    pub gc_exit_pc: UnsafeCell<usize>,
-    /// That frame's frame pointer.
-    pub gc_exit_fp: UnsafeCell<usize>,
     /// How many calls into wasm of this store are in progress on the stack (see
-    /// `traps::catch_traps`): the collector walks the innermost one only, so it collects
-    /// only when there is one.
+    /// `traps::catch_traps`).
     pub wasm_entries: UnsafeCell<usize>,
+    /// The exit records of the calls into wasm that enclose the innermost one, innermost
+    /// first (null with one call or none in progress): each nested call saves the record
+    /// current when it starts (see [`SavedExit`]).
+    pub outer_exits: UnsafeCell<*const SavedExit>,
     /// Gives the collector the references the embedder holds (globals, tables, element
     /// segments, host handles); set by the embedder with the store.
     pub gc_roots: UnsafeCell<Option<TraceRoots>>,
@@ -68,16 +79,32 @@ impl Default for VMStoreContext {
             epoch: UnsafeCell::new(ptr::null()),
             gc_heap_start: UnsafeCell::new(0),
             gc_heap_end: UnsafeCell::new(0),
+            exit_pc: UnsafeCell::new(0),
+            exit_fp: UnsafeCell::new(0),
+            gc_alloc_next: UnsafeCell::new(0),
+            gc_alloc_end: UnsafeCell::new(0),
             exceptions: ExceptionArena::default(),
             gc_heap: GcHeap::default(),
             types: UnsafeCell::new(ptr::null()),
-            gc_exit_pc: UnsafeCell::new(0),
-            gc_exit_fp: UnsafeCell::new(0),
             wasm_entries: UnsafeCell::new(0),
+            outer_exits: UnsafeCell::new(ptr::null()),
             gc_roots: UnsafeCell::new(None),
             gc_stress: UnsafeCell::new(false),
         }
     }
+}
+
+/// The exit record of a call into wasm, saved by a call into wasm of the same store nested
+/// inside it (a host function called from wasm calling wasm again), so that a walk over the
+/// stack can go on from the inner call's frames to the outer call's.
+#[derive(Debug)]
+pub struct SavedExit {
+    /// The outer call's [`VMStoreContext::exit_pc`] when the nested call started.
+    pub pc: usize,
+    /// The outer call's [`VMStoreContext::exit_fp`] then (0 if its exit was not recorded).
+    pub fp: usize,
+    /// The record saved by the call enclosing the outer one, if any.
+    pub outer: *const SavedExit,
 }
 
 /// What is about to grow.
@@ -218,6 +245,15 @@ const _: () = {
     );
     assert!(
         offset_of!(VMStoreContext, gc_heap_end) == VMOffsets::STORE_CONTEXT_GC_HEAP_END as usize
+    );
+    assert!(offset_of!(VMStoreContext, exit_pc) == VMOffsets::STORE_CONTEXT_EXIT_PC as usize);
+    assert!(offset_of!(VMStoreContext, exit_fp) == VMOffsets::STORE_CONTEXT_EXIT_FP as usize);
+    assert!(
+        offset_of!(VMStoreContext, gc_alloc_next)
+            == VMOffsets::STORE_CONTEXT_GC_ALLOC_NEXT as usize
+    );
+    assert!(
+        offset_of!(VMStoreContext, gc_alloc_end) == VMOffsets::STORE_CONTEXT_GC_ALLOC_END as usize
     );
     assert!(offset_of!(VMMemoryDefinition, base) == VMOffsets::MEMORY_DEFINITION_BASE as usize);
     assert!(

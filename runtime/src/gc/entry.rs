@@ -27,8 +27,8 @@ macro_rules! entry_stubs {
                 "mov [rax + {pc}], r11",
                 "mov [rax + {fp}], rbp",
                 "jmp {target}",
-                pc = const offset_of!(VMStoreContext, gc_exit_pc),
-                fp = const offset_of!(VMStoreContext, gc_exit_fp),
+                pc = const offset_of!(VMStoreContext, exit_pc),
+                fp = const offset_of!(VMStoreContext, exit_fp),
                 target = sym $target,
             );
 
@@ -42,8 +42,8 @@ macro_rules! entry_stubs {
                 "str x30, [x16, #{pc}]",
                 "str x29, [x16, #{fp}]",
                 "b {target}",
-                pc = const offset_of!(VMStoreContext, gc_exit_pc),
-                fp = const offset_of!(VMStoreContext, gc_exit_fp),
+                pc = const offset_of!(VMStoreContext, exit_pc),
+                fp = const offset_of!(VMStoreContext, exit_fp),
                 target = sym $target,
             );
         )*

@@ -1,7 +1,8 @@
 //! The machine code of heap accesses: no compare against the memory size in guard-page mode
-//! when the offset fits in the guard, a compare in explicit mode.
+//! when the offset fits in the guard, a compare in explicit mode; a bounded index's constant
+//! and scale in the addressing mode, with wasm's wrapping address arithmetic kept.
 
-use wasmjit::{BoundsChecks, Config, Engine, Module};
+use wasmjit::{BoundsChecks, Config, Engine, Instance, Module, Store, Trap};
 
 const LOAD: &str = r#"(module (memory 1)
   (func (param i32) (result i32) (i32.load offset=16 (local.get 0))))"#;
@@ -141,6 +142,84 @@ fn multi_byte_stores_are_checked_explicitly_on_aarch64_only() {
         for triple in ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"] {
             let listing = listing_for(triple, body);
             assert_eq!(compares(&listing), 0, "{body} for {triple}:\n{listing}");
+        }
+    }
+}
+
+#[test]
+fn a_bounded_table_index_goes_into_the_addressing_mode() {
+    // `table[(x & 0xff)]` of 4-byte entries at 1024: `(x & 0xff) << 2` cannot overflow, nor
+    // can adding 1024, so the load is `0x400(base, index, 4)`: no 32-bit shift or add.
+    let body = "(result i32) (i32.load (i32.add (i32.shl (i32.and (local.get 0) \
+                (i32.const 255)) (i32.const 2)) (i32.const 1024)))";
+    let x86 = listing_for("x86_64-unknown-linux-gnu", body);
+    let scaled = x86
+        .lines()
+        .filter(|l| l.contains("0x400(%") && l.contains(", 4)"));
+    assert_eq!(scaled.count(), 1, "{x86}");
+    assert!(!x86.contains("shll") && !x86.contains("leal"), "{x86}");
+    // aarch64 has no base + scaled index + displacement mode: the shift joins an add.
+    let arm = listing_for("aarch64-unknown-linux-gnu", body);
+    assert!(arm.contains("LSL 2") || arm.contains("uxtw #2"), "{arm}");
+    assert!(!arm.contains("lsl w"), "{arm}");
+}
+
+/// Loads whose 32-bit address arithmetic may wrap (or not), each called with the argument
+/// that wraps it. The memory holds `i` at byte `i` of its first 16 bytes and 42 in the word
+/// at 0x10000; zeros elsewhere.
+const WRAPPING: &str = r#"(module (memory 2)
+  (data (i32.const 0) "\00\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f")
+  (data (i32.const 0x10000) "\2a\00\00\00")
+  ;; (x & 0x1ff) + 0xffffff01 wraps for x > 0xfe: not split.
+  (func (export "masked_wraps") (param i32) (result i32)
+    (i32.load8_u (i32.add (i32.and (local.get 0) (i32.const 0x1ff)) (i32.const 0xffffff01))))
+  ;; (x & 0xff) + 0xffffff00 never wraps: split, and out of bounds for every x.
+  (func (export "masked_beyond") (param i32) (result i32)
+    (i32.load8_u (i32.add (i32.and (local.get 0) (i32.const 0xff)) (i32.const 0xffffff00))))
+  ;; x << 2 wraps for x >= 2^30: not scaled.
+  (func (export "shift_wraps") (param i32) (result i32)
+    (i32.load (i32.shl (local.get 0) (i32.const 2))))
+  ;; A byte's value, scaled by 4, past a constant: split and scaled.
+  (func (export "byte_index") (param i32) (result i32)
+    (i32.load offset=0xfc00 (i32.add (i32.shl (i32.load8_u (local.get 0)) (i32.const 2))
+      (i32.const 0x3f8)))))"#;
+
+#[test]
+fn wrapping_address_arithmetic_is_kept() {
+    for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        for spectre_guard in [true, false] {
+            let mut config = Config::new();
+            config.bounds_checks(mode).spectre_guard(spectre_guard);
+            let engine = Engine::new(&config).unwrap();
+            let module = Module::new(&engine, WRAPPING).unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            let mut call = |name: &str, arg: u32| {
+                let f = instance
+                    .get_typed_func::<i32, i32>(&mut store, name)
+                    .unwrap();
+                f.call(&mut store, arg as i32).map_err(|e| e.trap())
+            };
+            let case = format!("{mode:?}, spectre guard {spectre_guard}");
+            // 0x1ff + 0xffffff01 = 2^32 + 0x100, which wraps to 0x100 (beyond the data: 0).
+            assert_eq!(call("masked_wraps", 0x1ff), Ok(0), "{case}");
+            // 0xff + 0xffffff01 = 2^32: byte 0.
+            assert_eq!(call("masked_wraps", 0xff), Ok(0), "{case}");
+            assert_eq!(call("masked_wraps", 0x10e), Ok(0x0f), "{case}");
+            // 0xfe + 0xffffff01 = 2^32 - 1: no wrap, out of bounds.
+            let got = call("masked_wraps", 0xfe);
+            assert_eq!(got, Err(Some(Trap::MemoryOutOfBounds)), "{case}");
+            for x in [0, 0xff, u32::MAX] {
+                let got = call("masked_beyond", x);
+                assert_eq!(got, Err(Some(Trap::MemoryOutOfBounds)), "{case}, {x:#x}");
+            }
+            // (2^30 + 3) << 2 = 2^32 + 12, which wraps to 12: bytes 12 to 15.
+            assert_eq!(call("shift_wraps", (1 << 30) + 3), Ok(0x0f0e0d0c), "{case}");
+            assert_eq!(call("shift_wraps", 3), Ok(0x0f0e0d0c), "{case}");
+            // Byte 2 holds 2: 2 * 4 + 0x3f8 + 0xfc00 = 0x10000, the word 42.
+            assert_eq!(call("byte_index", 2), Ok(42), "{case}");
+            // Byte 0 holds 0: 0x3f8 + 0xfc00 = 0xfff8, a zero word of the first page.
+            assert_eq!(call("byte_index", 0), Ok(0), "{case}");
         }
     }
 }

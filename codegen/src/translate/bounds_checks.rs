@@ -181,6 +181,15 @@ impl FuncTranslator<'_, '_> {
                 Some(self.builder.ins().bor(overflow, beyond))
             }
         };
+        // A plain load's address, in terms the addressing mode may absorb (a 32-bit memory's
+        // offset and the constant split off are both below 2^32: no overflow). Stores keep
+        // the 32-bit add: see `index_bounds` for what the other form cost them.
+        let (index, offset) = if memory64 || check != Check::AsAssumed {
+            (index, offset)
+        } else {
+            let (index, more) = self.split_index(index);
+            (index, offset + more)
+        };
         let addr = self.builder.ins().iadd(base, index);
         let Some(out_of_bounds) = out_of_bounds else {
             return Some(self.fold_offset(addr, offset));

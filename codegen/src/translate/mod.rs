@@ -18,6 +18,7 @@ mod control;
 mod exceptions;
 mod gc;
 mod heap;
+mod index_bounds;
 mod interrupts;
 mod numeric;
 mod operands;

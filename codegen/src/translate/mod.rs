@@ -20,6 +20,7 @@ mod gc;
 mod heap;
 mod index_bounds;
 mod interrupts;
+mod loop_indices;
 mod numeric;
 mod operands;
 mod simd;
@@ -118,6 +119,7 @@ pub(crate) fn translate_function(
         signatures: HashMap::new(),
         callees: HashMap::new(),
         calls_in_loops: Vec::new(),
+        heap_accesses: Vec::new(),
     };
     t.push_function_frame(&results);
     t.load_fuel();
@@ -153,8 +155,11 @@ pub(crate) fn translate_function(
         }
     }
     t.builder.seal_all_blocks();
+    let calls_in_loops = std::mem::take(&mut t.calls_in_loops);
+    let heap_accesses = std::mem::take(&mut t.heap_accesses);
     t.builder.finalize(env.isa.frontend_config());
-    Ok(t.calls_in_loops)
+    loop_indices::widen_loop_indices(func, &heap_accesses);
+    Ok(calls_in_loops)
 }
 
 /// Makes the prologue compare the stack pointer with the store's stack limit:
@@ -220,6 +225,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     callees: HashMap<u32, ir::FuncRef>,
     /// The direct calls made inside a `loop`.
     calls_in_loops: Vec<ir::Inst>,
+    /// The plain heap loads and stores, for [`loop_indices::widen_loop_indices`].
+    heap_accesses: Vec<loop_indices::Access>,
 }
 
 /// What an imported signature is the signature of.

@@ -237,14 +237,14 @@ impl<'a> Bounds<'a> {
         match (dfg.insts[inst].opcode(), dfg.inst_args(inst)) {
             (Opcode::Band, [a, b]) => bound(*a).min(bound(*b)),
             (Opcode::Bor | Opcode::Bxor, [a, b]) => all_ones_up_to(bound(*a) | bound(*b)),
-            (Opcode::Iadd, [a, b]) => bound(*a).checked_add(bound(*b)).unwrap_or(u64::MAX),
-            (Opcode::Imul, [a, b]) => bound(*a).checked_mul(bound(*b)).unwrap_or(u64::MAX),
+            (Opcode::Iadd, [a, b]) => bound(*a).saturating_add(bound(*b)),
+            (Opcode::Imul, [a, b]) => bound(*a).saturating_mul(bound(*b)),
             (Opcode::Ushr, [a, b]) => match shift(*b) {
                 Some(k) => bound(*a) >> k,
                 None => ty_max,
             },
             (Opcode::Ishl, [a, b]) => match shift(*b) {
-                Some(k) => bound(*a).checked_mul(1 << k).unwrap_or(u64::MAX),
+                Some(k) => bound(*a).saturating_mul(1 << k),
                 None => ty_max,
             },
             (Opcode::Uextend | Opcode::Ireduce, [a]) => bound(*a),

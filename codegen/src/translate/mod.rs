@@ -147,6 +147,7 @@ fn translate_body(
         callees: HashMap::new(),
         calls_in_loops: Vec::new(),
         heap_accesses: Vec::new(),
+        memory_bases: Vec::new(),
     };
     t.push_function_frame(&results);
     t.load_fuel();
@@ -256,6 +257,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     calls_in_loops: Vec<ir::Inst>,
     /// The plain heap loads and stores, for [`loop_indices::widen_loop_indices`].
     heap_accesses: Vec<loop_indices::Access>,
+    /// Each memory's base, by memory index, once an access has loaded it (see
+    /// [`FuncTranslator::memory_base`]).
+    memory_bases: Vec<Option<Value>>,
 }
 
 /// What an imported signature is the signature of.

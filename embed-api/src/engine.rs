@@ -285,8 +285,8 @@ impl Config {
 
     /// Fuel metering: every operator wasm runs costs one unit of the store's fuel
     /// ([`crate::Store::set_fuel`], 0 to begin with), and code traps with "all fuel
-    /// consumed" at the next function entry or loop header once none is left. Off by
-    /// default.
+    /// consumed" at the end of a straight-line run that needs more than is left (the
+    /// store's fuel then reads 0). Off by default.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.codegen.consume_fuel = enable;
         self

@@ -250,7 +250,15 @@ impl Func {
             })
         };
         result.map_err(|reason| match reason {
-            TrapReason::Wasm { kind, .. } => Error::Trap(Trap::from_codegen(kind)),
+            TrapReason::Wasm { kind, .. } => {
+                let trap = Trap::from_codegen(kind);
+                if trap == Trap::OutOfFuel {
+                    // The charge that trapped did not count its run, and the store holds
+                    // the fuel from before the last call: none is left for the host to see.
+                    *store.vm.fuel.get_mut() = u64::MAX;
+                }
+                Error::Trap(trap)
+            }
             TrapReason::Host(e) => match e.downcast::<Error>() {
                 Ok(e) => *e,
                 Err(e) => Error::Host(e),

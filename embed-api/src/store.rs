@@ -224,7 +224,7 @@ impl StoreOpaque {
     /// [`Store::set_fuel`], also reached through [`crate::Caller::set_fuel`].
     pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.fuel_enabled()?;
-        *self.vm.fuel.get_mut() = i64::try_from(fuel).unwrap_or(i64::MAX);
+        *self.vm.fuel.get_mut() = !fuel;
         Ok(())
     }
 
@@ -234,7 +234,7 @@ impl StoreOpaque {
         // SAFETY: wasm of this store runs only under an exclusive borrow of it, and has
         // written its fuel back before calling the host (see the trampolines).
         let fuel = unsafe { *self.vm.fuel.get() };
-        Ok(fuel.max(0) as u64)
+        Ok(!fuel)
     }
 
     fn fuel_enabled(&self) -> Result<()> {

@@ -23,8 +23,10 @@ pub struct VMStoreContext {
     pub store: UnsafeCell<*mut u8>,
     /// Asked before wasm grows a memory or table, when the embedder set a limiter.
     pub grow_hook: UnsafeCell<Option<GrowHook>>,
-    /// Fuel left; compiled code with fuel metering subtracts what it runs and traps below 0.
-    pub fuel: UnsafeCell<i64>,
+    /// The fuel left, complemented (`!left`): compiled code with fuel metering adds what it
+    /// runs and traps when the sum would overflow, that is when a run needs more than is
+    /// left. `u64::MAX` is no fuel.
+    pub fuel: UnsafeCell<u64>,
     /// Compiled code with epoch interruption traps once the engine's epoch reaches this.
     pub epoch_deadline: UnsafeCell<u64>,
     /// The engine's epoch counter, which any thread may bump.
@@ -74,7 +76,7 @@ impl Default for VMStoreContext {
             stack_limit: UnsafeCell::new(usize::MAX),
             store: UnsafeCell::new(ptr::null_mut()),
             grow_hook: UnsafeCell::new(None),
-            fuel: UnsafeCell::new(0),
+            fuel: UnsafeCell::new(u64::MAX),
             epoch_deadline: UnsafeCell::new(u64::MAX),
             epoch: UnsafeCell::new(ptr::null()),
             gc_heap_start: UnsafeCell::new(0),

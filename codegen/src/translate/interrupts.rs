@@ -1,12 +1,19 @@
 //! Interrupting runaway code: fuel metering and epoch checks.
 //!
 //! Both are opt-in (`CodegenConfig::consume_fuel`, `CodegenConfig::epoch_interruption`) and
-//! cost nothing when off. Fuel counts operators: it lives in a variable (a register) while a
-//! function runs, loaded from the store at entry and after calls and written back before
-//! calls and returns; the count of a straight-line run is subtracted before each control
-//! instruction, and function entries and loop headers trap once no fuel is left. Epochs:
-//! function entries and loop headers compare the engine's epoch counter with the store's
-//! deadline.
+//! cost nothing when off.
+//!
+//! Fuel counts operators. The store keeps the fuel left complemented (`!left`, as a `u64`),
+//! and so does a variable (a register) while a function runs: loaded from the store at entry
+//! and after calls, written back before calls and returns. Each straight-line run is charged
+//! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
+//! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
+//! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,
+//! a call) passes a charge of at least one operator, and so does every function before it
+//! returns, so a spent store traps at the first charge.
+//!
+//! Epochs: function entries and loop headers compare the engine's epoch counter with the
+//! store's deadline.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData};
@@ -17,8 +24,9 @@ use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
-    /// Counts `op` against the fuel; before a control instruction, subtracts what was counted
-    /// since the last one from the store's fuel.
+    /// Counts `op` against the fuel; before a control instruction (a branch, or a point where
+    /// control flow merges), charges what was counted since the last one. `block` is neither:
+    /// its operators join the run before it.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -26,8 +34,7 @@ impl FuncTranslator<'_, '_> {
         self.fuel_pending += 1;
         let control = matches!(
             op,
-            Operator::Block { .. }
-                | Operator::Loop { .. }
+            Operator::Loop { .. }
                 | Operator::If { .. }
                 | Operator::Else
                 | Operator::End
@@ -53,7 +60,8 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Loads the store's fuel into the function's fuel variable (at entry, after calls).
+    /// Loads the store's (complemented) fuel into the function's fuel variable (at entry,
+    /// after calls).
     pub(super) fn load_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
@@ -88,7 +96,9 @@ impl FuncTranslator<'_, '_> {
         );
     }
 
-    /// Subtracts the operators counted since the last flush from the fuel variable.
+    /// Charges the operators counted since the last flush: adds them to the complemented
+    /// fuel, trapping with "all fuel consumed" when the sum overflows (when they need more
+    /// than is left; the variable then keeps the fuel from before the run).
     fn flush_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
@@ -97,36 +107,20 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         let fuel = self.builder.use_var(var);
-        let left = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
-        self.builder.def_var(var, left);
+        let cost = self.builder.ins().iconst(I64, self.fuel_pending);
+        let used = self.builder.ins().uadd_overflow_trap(
+            fuel,
+            cost,
+            TrapKind::OutOfFuel.trap_code(),
+        );
+        self.builder.def_var(var, used);
         self.fuel_pending = 0;
     }
 
-    /// At a function entry or loop header: traps when the fuel is spent or the epoch
-    /// deadline has passed, for whichever of the two is enabled.
+    /// At a function entry or loop header: traps when the epoch deadline has passed (with
+    /// epoch interruption on).
     pub(super) fn check_interruption(&mut self) {
         let config = self.env.config;
-        if !config.consume_fuel && !config.epoch_interruption {
-            return;
-        }
-        if let Some(var) = self.fuel_var {
-            self.flush_fuel();
-            let fuel = self.builder.use_var(var);
-            let spent = self
-                .builder
-                .ins()
-                .icmp_imm_s(IntCC::SignedLessThanOrEqual, fuel, 0);
-            let out = self.builder.create_block();
-            let go_on = self.builder.create_block();
-            self.builder.set_cold_block(out);
-            self.builder.ins().brif(spent, out, &[], go_on, &[]);
-            self.builder.seal_block(out);
-            self.builder.seal_block(go_on);
-            self.builder.switch_to_block(out);
-            self.save_fuel();
-            self.builder.ins().trap(TrapKind::OutOfFuel.trap_code());
-            self.builder.switch_to_block(go_on);
-        }
         if config.epoch_interruption {
             let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
             let counter = self.builder.ins().load(

@@ -379,6 +379,13 @@ impl<T> Caller<'_, T> {
         self.store.opaque.set_fuel(fuel)
     }
 
+    /// Sets the store's epoch deadline `ticks` epochs from now (see
+    /// [`crate::Store::set_epoch_deadline`]): the calling wasm goes on until then, even if
+    /// the old deadline had passed.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.store.opaque.set_epoch_deadline(ticks);
+    }
+
     /// Collects the store's GC heap (see [`crate::Store::gc`]): the objects the calling
     /// wasm frames hold stay, as do those of every call into wasm in progress.
     pub fn gc(&mut self) {

@@ -12,8 +12,9 @@
 //! a call) passes a charge of at least one operator, and so does every function before it
 //! returns, so a spent store traps at the first charge.
 //!
-//! Epochs: function entries and loop headers compare the engine's epoch counter with the
-//! store's deadline.
+//! Epochs: the runtime sets the store's stack limit above every stack once the epoch reaches
+//! the store's deadline (`wasmjit_runtime::epochs`), so the stack check in every function's
+//! prologue traps; loop headers test the limit's top bit.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData};
@@ -108,46 +109,43 @@ impl FuncTranslator<'_, '_> {
         }
         let fuel = self.builder.use_var(var);
         let cost = self.builder.ins().iconst(I64, self.fuel_pending);
-        let used = self.builder.ins().uadd_overflow_trap(
-            fuel,
-            cost,
-            TrapKind::OutOfFuel.trap_code(),
-        );
+        let used =
+            self.builder
+                .ins()
+                .uadd_overflow_trap(fuel, cost, TrapKind::OutOfFuel.trap_code());
         self.builder.def_var(var, used);
         self.fuel_pending = 0;
     }
 
-    /// At a function entry or loop header: traps when the epoch deadline has passed (with
-    /// epoch interruption on).
+    /// At a loop header: traps with "interrupt" when the store's stack limit says its epoch
+    /// deadline has passed (with epoch interruption on). Function entries need no check of
+    /// their own: their prologue's stack check traps then too.
     pub(super) fn check_interruption(&mut self) {
-        let config = self.env.config;
-        if config.epoch_interruption {
-            let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
-            let counter = self.builder.ins().load(
-                I64,
-                MemFlagsData::trusted().with_readonly().with_can_move(),
-                ctx,
-                VMOffsets::STORE_CONTEXT_EPOCH_PTR as i32,
-            );
-            // An atomic load: another thread bumps the counter, and a plain load would be
-            // merged with the one at function entry, leaving loops unchecked.
-            let epoch = self
-                .builder
-                .ins()
-                .atomic_load(I64, MemFlagsData::trusted(), counter);
-            let deadline = self.builder.ins().load(
-                I64,
-                MemFlagsData::trusted(),
-                ctx,
-                VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as i32,
-            );
-            let reached =
-                self.builder
-                    .ins()
-                    .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        if !self.env.config.epoch_interruption {
+            return;
+        }
+        let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
+        let limit_addr = if VMOffsets::STORE_CONTEXT_STACK_LIMIT == 0 {
+            ctx
+        } else {
             self.builder
                 .ins()
-                .trapnz(reached, TrapKind::Interrupt.trap_code());
-        }
+                .iadd_imm_s(ctx, VMOffsets::STORE_CONTEXT_STACK_LIMIT as i64)
+        };
+        // An atomic load: another thread sets the limit, and plain loads of it could be
+        // merged across a loop's iterations, leaving the loop unchecked.
+        let limit = self
+            .builder
+            .ins()
+            .atomic_load(I64, MemFlagsData::trusted(), limit_addr);
+        // The interrupted limit is the one with its top bit set (real limits are user-space
+        // addresses).
+        let interrupted = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedLessThan, limit, 0);
+        self.builder
+            .ins()
+            .trapnz(interrupted, TrapKind::Interrupt.trap_code());
     }
 }

@@ -121,7 +121,6 @@ pub(crate) fn translate_function(
     };
     t.push_function_frame(&results);
     t.load_fuel();
-    t.check_interruption();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();

@@ -240,6 +240,37 @@ fn fuel_runs_out_in_loops_and_recursion() {
 }
 
 #[test]
+fn fuel_runs_out_in_loops_closed_by_any_branch() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func (export "cast") (ref.i31 (i32.const 1))
+            (loop $l (param anyref) (br_on_cast $l anyref (ref i31)) (drop)))
+          (func (export "cast_fail") (ref.i31 (i32.const 1))
+            (loop $l (param anyref) (br_on_cast_fail $l anyref (ref struct)) (drop)))
+          (func (export "non_null") (ref.i31 (i32.const 1))
+            (loop $l (param anyref) (br_on_non_null $l) (unreachable)))
+          (func (export "table") (loop $l (br_table $l $l (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    for name in ["cast", "cast_fail", "non_null", "table"] {
+        let func = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
+        store.set_fuel(10_000).unwrap();
+        assert_eq!(
+            trap_kind(func.call(&mut store, ())),
+            Trap::OutOfFuel,
+            "{name}"
+        );
+        assert_eq!(store.get_fuel().unwrap(), 0, "{name}");
+    }
+}
+
+#[test]
 fn without_the_settings_code_is_not_metered() {
     let (_engine, mut store, instance) = setup(&Config::new());
     assert!(store.get_fuel().is_err());

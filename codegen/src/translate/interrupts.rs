@@ -44,6 +44,8 @@ impl FuncTranslator<'_, '_> {
                 | Operator::BrTable { .. }
                 | Operator::BrOnNull { .. }
                 | Operator::BrOnNonNull { .. }
+                | Operator::BrOnCast { .. }
+                | Operator::BrOnCastFail { .. }
                 | Operator::Return
                 | Operator::Call { .. }
                 | Operator::CallIndirect { .. }

@@ -240,6 +240,44 @@ fn fuel_runs_out_in_loops_and_recursion() {
 }
 
 #[test]
+fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func (export "mix") (param i32) (result i32)
+            (block $b
+              (br_if $b (local.get 0))
+              (local.set 0 (i32.const 7)))
+            (if (i32.eq (local.get 0) (i32.const 7))
+              (then (local.set 0 (i32.const 8))))
+            (local.get 0)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let mix = instance
+        .get_typed_func::<i32, i32>(&mut store, "mix")
+        .unwrap();
+    // The operators run (an `end` counts where control falls through it): 0 runs all 15;
+    // 1 branches past the block's `end` and skips the `then` arm (9); 7 takes it (12).
+    for (arg, result, used) in [(0, 8, 15), (1, 1, 9), (7, 8, 12)] {
+        store.set_fuel(1000).unwrap();
+        assert_eq!(mix.call(&mut store, arg).unwrap(), result);
+        assert_eq!(1000 - store.get_fuel().unwrap(), used, "mix({arg})");
+        // Exactly enough fuel is enough; one unit less is not.
+        store.set_fuel(used).unwrap();
+        assert_eq!(mix.call(&mut store, arg).unwrap(), result);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        store.set_fuel(used - 1).unwrap();
+        assert_eq!(trap_kind(mix.call(&mut store, arg)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+}
+
+#[test]
 fn fuel_runs_out_in_loops_closed_by_any_branch() {
     let mut config = Config::new();
     config.consume_fuel(true);

@@ -25,9 +25,10 @@ use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
-    /// Counts `op` against the fuel; before a control instruction (a branch, or a point where
-    /// control flow merges), charges what was counted since the last one. `block` is neither:
-    /// its operators join the run before it.
+    /// Counts `op` against the fuel; before a control instruction that needs it, charges
+    /// what was counted since the last charge. `br` and `br_if` (to a loop header: see
+    /// `branch`), `if`, `else` and `end` charge in their translation, where control flow
+    /// merges, and only as needed (see `control::FuelEdge`); `block` does not end a run.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -36,11 +37,6 @@ impl FuncTranslator<'_, '_> {
         let control = matches!(
             op,
             Operator::Loop { .. }
-                | Operator::If { .. }
-                | Operator::Else
-                | Operator::End
-                | Operator::Br { .. }
-                | Operator::BrIf { .. }
                 | Operator::BrTable { .. }
                 | Operator::BrOnNull { .. }
                 | Operator::BrOnNonNull { .. }
@@ -99,10 +95,10 @@ impl FuncTranslator<'_, '_> {
         );
     }
 
-    /// Charges the operators counted since the last flush: adds them to the complemented
+    /// Charges the operators counted since the last charge: adds them to the complemented
     /// fuel, trapping with "all fuel consumed" when the sum overflows (when they need more
     /// than is left; the variable then keeps the fuel from before the run).
-    fn flush_fuel(&mut self) {
+    pub(super) fn flush_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
         };

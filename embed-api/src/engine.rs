@@ -278,8 +278,9 @@ impl Config {
     /// Epoch-based interruption: wasm traps with "interrupt" at its next function entry or
     /// loop header once the engine's epoch ([`Engine::increment_epoch`], callable from any
     /// thread) reaches the store's deadline ([`crate::Store::set_epoch_deadline`]). Function
-    /// entries check it for free, through the stack limit they check anyway; loop headers
-    /// test one word. Off by default.
+    /// entries check it for free, through the stack limit they check anyway (a function
+    /// with no frame and no calls, which cannot run long, has no check); loop headers test
+    /// one word. Off by default.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.codegen.epoch_interruption = enable;
         self

@@ -12,8 +12,8 @@ use wasmjit::{Engine, Linker, Module, Store};
 use wasmjit_wasi::{DirPerms, I32Exit, OutputPipe, WasiCtx, WasiCtxBuilder};
 
 use crate::error::{bail, Context, Result};
-use crate::report::{ratio_table, Table};
-use crate::stats::{elapsed_ns, median};
+use crate::report::{add_spreads, ratio_table, Table};
+use crate::stats::{elapsed_ns, fastest, spread};
 
 /// A real program and the arguments of its measured run; `inputs` are the files of
 /// `realworld/` it reads from its folder.
@@ -170,11 +170,6 @@ fn on_one_cpu<T>(f: impl FnOnce() -> T) -> Result<T> {
     Ok(result)
 }
 
-/// The median of `samples` in nanoseconds, or `None` if there are none.
-fn median_ns(samples: &[u64]) -> Option<f64> {
-    (!samples.is_empty()).then(|| median(samples) as f64)
-}
-
 /// Checks that `engine` printed what the native build printed.
 fn check_output(program: &Program, engine: &str, stdout: &[u8], native: &[u8]) -> Result<()> {
     if stdout != native {
@@ -203,31 +198,60 @@ fn run_native(binary: &Path, program: &Program, dir: &Path) -> Result<(u64, Vec<
     Ok((ns, out.stdout))
 }
 
-/// wasmjit: compiles `wasm` `runs` times on every core and on one, and runs it `runs` times.
-fn measure_wasmjit(
-    wasm: &[u8],
-    program: &Program,
-    runs: usize,
-    folders: &mut Folders,
-    native: &[u8],
-) -> Result<Times> {
-    let engine = Engine::default();
-    let mut times = Times::default();
-    let mut module = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        module = Some(Module::new(&engine, wasm).context("wasmjit: compiling")?);
-        times.compile_ns.push(elapsed_ns(start));
-        let start = Instant::now();
-        on_one_cpu(|| Module::new(&engine, wasm))?.context("wasmjit: compiling")?;
-        times.compile_one_thread_ns.push(elapsed_ns(start));
+/// One engine as the real programs' measurement drives it: compile, then instantiate and
+/// run `_start`, one step at a time, so that the engines' runs interleave.
+trait Contender {
+    /// The engine's name in the tables.
+    fn name(&self) -> &'static str;
+
+    /// Compiles `wasm` on every core (`parallel`) or on one; keeps the module for [`run`].
+    ///
+    /// [`run`]: Contender::run
+    fn compile(&mut self, wasm: &[u8], parallel: bool) -> Result<()>;
+
+    /// Instantiates the kept module with `program`'s arguments and `dir` preopened as `.`,
+    /// and runs `_start`: the time from instantiation to exit, the exit status and stdout.
+    fn run(&mut self, program: &Program, dir: &Path) -> Result<(u64, i32, Vec<u8>)>;
+}
+
+/// wasmjit with `wasmjit-wasi`.
+struct WasmJit {
+    engine: Engine,
+    linker: Linker<WasiCtx>,
+    module: Option<Module>,
+}
+
+impl WasmJit {
+    fn new() -> Result<Self> {
+        let engine = Engine::default();
+        let mut linker = Linker::new(&engine);
+        wasmjit_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx)
+            .context("wasmjit: adding WASI")?;
+        Ok(WasmJit {
+            engine,
+            linker,
+            module: None,
+        })
     }
-    let module = module.context("no compilation")?;
-    let mut linker = Linker::new(&engine);
-    wasmjit_wasi::add_to_linker(&mut linker, |cx: &mut WasiCtx| cx)
-        .context("wasmjit: adding WASI")?;
-    for _ in 0..runs {
-        let dir = folders.fresh(program)?;
+}
+
+impl Contender for WasmJit {
+    fn name(&self) -> &'static str {
+        "wasmjit"
+    }
+
+    fn compile(&mut self, wasm: &[u8], parallel: bool) -> Result<()> {
+        let module = if parallel {
+            Module::new(&self.engine, wasm)
+        } else {
+            on_one_cpu(|| Module::new(&self.engine, wasm))?
+        };
+        self.module = Some(module.context("wasmjit: compiling")?);
+        Ok(())
+    }
+
+    fn run(&mut self, program: &Program, dir: &Path) -> Result<(u64, i32, Vec<u8>)> {
+        let module = self.module.as_ref().context("wasmjit: nothing compiled")?;
         let stdout = OutputPipe::new();
         let mut builder = WasiCtxBuilder::new();
         builder
@@ -235,13 +259,14 @@ fn measure_wasmjit(
             .args(program.args)
             .stdout(stdout.clone())
             .stderr(OutputPipe::new())
-            .preopened_dir(&dir, ".", DirPerms::ReadWrite)
+            .preopened_dir(dir, ".", DirPerms::ReadWrite)
             .context("wasmjit: preopening the folder")?;
         let wasi = builder.build();
         let start = Instant::now();
-        let mut store = Store::new(&engine, wasi);
-        let instance = linker
-            .instantiate(&mut store, &module)
+        let mut store = Store::new(&self.engine, wasi);
+        let instance = self
+            .linker
+            .instantiate(&mut store, module)
             .context("wasmjit: instantiating")?;
         let status = match instance
             .get_typed_func::<(), ()>(&mut store, "_start")
@@ -254,61 +279,78 @@ fn measure_wasmjit(
                 None => bail!("{} in wasmjit: {e}", program.name),
             },
         };
-        times.run_ns.push(elapsed_ns(start));
-        if status != 0 {
-            bail!("{} in wasmjit exited with {status}", program.name);
-        }
-        check_output(program, "wasmjit", &stdout.contents(), native)?;
+        let ns = elapsed_ns(start);
+        Ok((ns, status, stdout.contents()))
     }
-    Ok(times)
 }
 
-/// wasmtime with `wasmtime-wasi`'s preview1: as [`measure_wasmjit`], one thread meaning
+/// wasmtime with `wasmtime-wasi`'s preview1; one thread means
 /// `Config::parallel_compilation(false)`.
 #[cfg(feature = "wasmtime")]
-fn measure_wasmtime(
-    wasm: &[u8],
-    program: &Program,
-    runs: usize,
-    folders: &mut Folders,
-    native: &[u8],
-) -> Result<Times> {
-    use wasmtime_wasi::p1::{self, WasiP1Ctx};
-    use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-    use wasmtime_wasi::FsPerms;
+struct Wasmtime {
+    engine: wasmtime::Engine,
+    serial: wasmtime::Engine,
+    linker: wasmtime::Linker<wasmtime_wasi::p1::WasiP1Ctx>,
+    module: Option<wasmtime::Module>,
+}
 
-    let engine = wasmtime::Engine::default();
-    let mut serial = wasmtime::Config::new();
-    serial.parallel_compilation(false);
-    let serial = wasmtime::Engine::new(&serial).context("creating the wasmtime engine")?;
-    let mut times = Times::default();
-    let mut module = None;
-    for _ in 0..runs {
-        let start = Instant::now();
-        module = Some(wasmtime::Module::new(&engine, wasm).context("wasmtime: compiling")?);
-        times.compile_ns.push(elapsed_ns(start));
-        let start = Instant::now();
-        wasmtime::Module::new(&serial, wasm).context("wasmtime: compiling")?;
-        times.compile_one_thread_ns.push(elapsed_ns(start));
+#[cfg(feature = "wasmtime")]
+impl Wasmtime {
+    fn new() -> Result<Self> {
+        let engine = wasmtime::Engine::default();
+        let mut serial = wasmtime::Config::new();
+        serial.parallel_compilation(false);
+        let serial = wasmtime::Engine::new(&serial).context("creating the wasmtime engine")?;
+        let mut linker = wasmtime::Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx)
+            .context("wasmtime: adding WASI")?;
+        Ok(Wasmtime {
+            engine,
+            serial,
+            linker,
+            module: None,
+        })
     }
-    let module = module.context("no compilation")?;
-    let mut linker = wasmtime::Linker::<WasiP1Ctx>::new(&engine);
-    p1::add_to_linker_sync(&mut linker, |cx| cx).context("wasmtime: adding WASI")?;
-    for _ in 0..runs {
-        let dir = folders.fresh(program)?;
+}
+
+#[cfg(feature = "wasmtime")]
+impl Contender for Wasmtime {
+    fn name(&self) -> &'static str {
+        "wasmtime"
+    }
+
+    fn compile(&mut self, wasm: &[u8], parallel: bool) -> Result<()> {
+        if parallel {
+            let module =
+                wasmtime::Module::new(&self.engine, wasm).context("wasmtime: compiling")?;
+            self.module = Some(module);
+        } else {
+            // A module of the serial engine cannot run in the other's stores: compiled to be
+            // timed only.
+            wasmtime::Module::new(&self.serial, wasm).context("wasmtime: compiling")?;
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, program: &Program, dir: &Path) -> Result<(u64, i32, Vec<u8>)> {
+        use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+        use wasmtime_wasi::FsPerms;
+
+        let module = self.module.as_ref().context("wasmtime: nothing compiled")?;
         let stdout = MemoryOutputPipe::new(usize::MAX);
         let mut builder = wasmtime_wasi::WasiCtxBuilder::new();
         builder
             .arg(program.name)
             .args(program.args)
             .stdout(stdout.clone())
-            .preopened_dir(&dir, ".", FsPerms::ReadWrite)
+            .preopened_dir(dir, ".", FsPerms::ReadWrite)
             .context("wasmtime: preopening the folder")?;
         let wasi = builder.build_p1();
         let start = Instant::now();
-        let mut store = wasmtime::Store::new(&engine, wasi);
-        let instance = linker
-            .instantiate(&mut store, &module)
+        let mut store = wasmtime::Store::new(&self.engine, wasi);
+        let instance = self
+            .linker
+            .instantiate(&mut store, module)
             .context("wasmtime: instantiating")?;
         let status = match instance
             .get_typed_func::<(), ()>(&mut store, "_start")
@@ -321,13 +363,59 @@ fn measure_wasmtime(
                 None => bail!("{} in wasmtime: {e}", program.name),
             },
         };
-        times.run_ns.push(elapsed_ns(start));
-        if status != 0 {
-            bail!("{} in wasmtime exited with {status}", program.name);
-        }
-        check_output(program, "wasmtime", &stdout.contents(), native)?;
+        let ns = elapsed_ns(start);
+        Ok((ns, status, stdout.contents().to_vec()))
     }
-    Ok(times)
+}
+
+/// Measures `program` (`wasm`) `runs` times in each contender and natively, the engines
+/// taking turns at each step (compile on every core, compile on one, run), so that a slow
+/// phase of a shared machine falls on all of them alike. Every run's output must be the
+/// native build's.
+fn measure(
+    program: &Program,
+    wasm: &[u8],
+    native_binary: &Path,
+    contenders: &mut [Box<dyn Contender>],
+    runs: usize,
+    folders: &mut Folders,
+) -> Result<Vec<(String, Times)>> {
+    let mut times: Vec<Times> = contenders.iter().map(|_| Times::default()).collect();
+    let mut native = Times::default();
+    for _ in 0..runs {
+        let (ns, expected) = run_native(native_binary, program, &folders.fresh(program)?)?;
+        native.run_ns.push(ns);
+        for parallel in [true, false] {
+            for (contender, times) in contenders.iter_mut().zip(&mut times) {
+                let start = Instant::now();
+                contender.compile(wasm, parallel)?;
+                let ns = elapsed_ns(start);
+                match parallel {
+                    true => times.compile_ns.push(ns),
+                    false => times.compile_one_thread_ns.push(ns),
+                }
+            }
+        }
+        for (contender, times) in contenders.iter_mut().zip(&mut times) {
+            let (ns, status, stdout) = contender.run(program, &folders.fresh(program)?)?;
+            if status != 0 {
+                bail!(
+                    "{} in {} exited with {status}",
+                    program.name,
+                    contender.name()
+                );
+            }
+            check_output(program, contender.name(), &stdout, &expected)?;
+            times.run_ns.push(ns);
+        }
+    }
+    let mut measured: Vec<(String, Times)> = contenders
+        .iter()
+        .map(|c| c.name().to_owned())
+        .zip(times)
+        .collect();
+    measured.push(("native".to_owned(), native));
+    Ok(measured)
 }
 
 /// Builds the programs into `target/tmp/realworld` (where the tests keep them too) and
@@ -345,74 +433,62 @@ pub fn programs(repo_root: &Path, runs: usize) -> Result<Vec<Table>> {
         bail!("realworld/build.sh failed (it needs clang, wasi-libc, cc and rustup)");
     }
     let mut folders = Folders::new(&sources)?;
-    let mut engines = vec!["wasmjit".to_owned()];
-    if cfg!(feature = "wasmtime") {
-        engines.push("wasmtime".to_owned());
-    }
+    let mut contenders: Vec<Box<dyn Contender>> = vec![Box::new(WasmJit::new()?)];
+    #[cfg(feature = "wasmtime")]
+    contenders.push(Box::new(Wasmtime::new()?));
+    let engines: Vec<String> = contenders.iter().map(|c| c.name().to_owned()).collect();
     let mut measured: Vec<(String, Vec<(String, Times)>)> = Vec::new();
     for program in &PROGRAMS {
         let wasm_path = built.join(format!("{}.wasm", program.name));
         let wasm = std::fs::read(&wasm_path).context(format_args!("{}", wasm_path.display()))?;
         let native_binary = built.join(format!("{}.native", program.name));
-        let mut native = Times::default();
-        let mut expected = Vec::new();
-        for _ in 0..runs {
-            let (ns, stdout) = run_native(&native_binary, program, &folders.fresh(program)?)?;
-            native.run_ns.push(ns);
-            expected = stdout;
-        }
-        eprintln!("bench: real program {} in wasmjit ...", program.name);
-        let mut times = vec![(
-            "wasmjit".to_owned(),
-            measure_wasmjit(&wasm, program, runs, &mut folders, &expected)?,
-        )];
-        #[cfg(feature = "wasmtime")]
-        {
-            eprintln!("bench: real program {} in wasmtime ...", program.name);
-            times.push((
-                "wasmtime".to_owned(),
-                measure_wasmtime(&wasm, program, runs, &mut folders, &expected)?,
-            ));
-        }
-        times.push(("native".to_owned(), native));
+        eprintln!("bench: real program {} ...", program.name);
+        let times = measure(
+            program,
+            &wasm,
+            &native_binary,
+            &mut contenders,
+            runs,
+            &mut folders,
+        )?;
         measured.push((program.name.to_owned(), times));
     }
 
     let rows: Vec<String> = measured.iter().map(|(name, _)| name.clone()).collect();
-    let value = |select: fn(&Times) -> &Vec<u64>| {
-        let measured = &measured;
-        move |row: &str, engine: &str| {
-            let (_, times) = measured.iter().find(|(name, _)| name == row)?;
-            let (_, t) = times.iter().find(|(e, _)| e == engine)?;
-            median_ns(select(t))
-        }
+    let samples = |select: fn(&Times) -> &Vec<u64>, row: &str, engine: &str| {
+        let (_, times) = measured.iter().find(|(name, _)| name == row)?;
+        let (_, t) = times.iter().find(|(e, _)| e == engine)?;
+        Some(select(t).clone()).filter(|s| !s.is_empty())
+    };
+    let summary = format!(
+        "fastest of {runs} runs, engines taking turns; (+x%): the median's distance from the \
+         fastest"
+    );
+    let table = |title: &str, engines: &[String], select: fn(&Times) -> &Vec<u64>| {
+        let mut table = ratio_table(
+            &format!("Real programs (WASI): {title} ({summary})"),
+            "program",
+            &rows,
+            engines,
+            &["wasmtime", "native"],
+            |row, engine| samples(select, row, engine).map(|s| fastest(&s) as f64),
+        );
+        add_spreads(&mut table, |row, engine| {
+            spread(&samples(select, row, engine)?)
+        });
+        table
     };
     let mut run_engines = engines.clone();
     run_engines.push("native".to_owned());
     Ok(vec![
-        ratio_table(
-            "Real programs (WASI): run time, instantiate + _start to exit",
-            "program",
-            &rows,
+        table(
+            "run time, instantiate + _start to exit",
             &run_engines,
-            &["wasmtime", "native"],
-            value(|t| &t.run_ns),
+            |t| &t.run_ns,
         ),
-        ratio_table(
-            "Real programs (WASI): compile time, parallel",
-            "program",
-            &rows,
-            &engines,
-            &["wasmtime"],
-            value(|t| &t.compile_ns),
-        ),
-        ratio_table(
-            "Real programs (WASI): compile time, one thread",
-            "program",
-            &rows,
-            &engines,
-            &["wasmtime"],
-            value(|t| &t.compile_one_thread_ns),
-        ),
+        table("compile time, parallel", &engines, |t| &t.compile_ns),
+        table("compile time, one thread", &engines, |t| {
+            &t.compile_one_thread_ns
+        }),
     ])
 }

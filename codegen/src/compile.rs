@@ -2,7 +2,7 @@
 
 use std::cmp::Reverse;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -12,7 +12,6 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedMachExceptionHandler, FinalizedRelocTarget};
-use cranelift_frontend::FunctionBuilderContext;
 use serde::{Deserialize, Serialize};
 use wasmparser::{BinaryReader, FunctionBody};
 
@@ -25,7 +24,7 @@ use crate::memory_layout::MemoryAssumptions;
 use crate::module::{FuncType, ModuleInfo, SubType};
 use crate::target::Target;
 use crate::trampolines;
-use crate::translate::{translate_function, FuncEnv};
+use crate::translate::{translate_function, FuncEnv, TranslateContext};
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
@@ -272,13 +271,15 @@ fn compile_parallel(
     let mut queue: Vec<usize> = (0..jobs).collect();
     queue[..count].sort_by_key(|&i| Reverse(env.module.bodies[i].len()));
     let next = AtomicUsize::new(0);
-    // After an error the workers stop taking functions: the module fails anyway.
-    let failed = AtomicBool::new(false);
-    let take = || {
-        if failed.load(Ordering::Relaxed) {
-            return None;
+    // The lowest job that failed: the module's error is the first invalid function's (as if
+    // the bodies were validated in order), so after an error the workers skip only the
+    // jobs above it.
+    let failed = AtomicUsize::new(usize::MAX);
+    let take = || loop {
+        let job = *queue.get(next.fetch_add(1, Ordering::Relaxed))?;
+        if job < failed.load(Ordering::Relaxed) {
+            return Some(job);
         }
-        queue.get(next.fetch_add(1, Ordering::Relaxed)).copied()
     };
     let parts: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> = thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -317,16 +318,15 @@ fn compile_parallel(
 }
 
 /// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left,
-/// reusing one Cranelift context for all of them; stops at the first error, setting
-/// `failed`.
+/// reusing one Cranelift context for all of them; lowers `failed` to the job of each error.
 fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],
     take: impl Fn() -> Option<usize>,
-    failed: &AtomicBool,
+    failed: &AtomicUsize,
 ) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
     let mut ctx = Context::new();
-    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut translate_ctx = TranslateContext::default();
     let mut inliner = env.config.inlining.then(|| Inliner::new(env, bytes));
     let mut out = Vec::new();
     let count = env.module.bodies.len();
@@ -340,48 +340,54 @@ fn compile_some(
                 job / 2,
                 job % 2 == 0,
             ),
-            None => translate_defined(env, bytes, i, &mut builder_ctx).and_then(
-                |(func, calls_in_loops)| {
-                    ctx.clear();
-                    ctx.func = func;
-                    if let Some(inliner) = &mut inliner {
-                        inliner.start_caller(&ctx.func, calls_in_loops);
-                        ctx.inline(&mut *inliner).map_err(|e| {
-                            CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
-                        })?;
-                    }
-                    emit(&mut ctx, env.isa, env.config.emit_disassembly)
-                },
-            ),
+            None => {
+                ctx.clear();
+                translate_defined(env, bytes, i, &mut ctx.func, &mut translate_ctx).and_then(
+                    |calls_in_loops| {
+                        if let Some(inliner) = &mut inliner {
+                            inliner.start_caller(&ctx.func, calls_in_loops);
+                            ctx.inline(&mut *inliner).map_err(|e| {
+                                CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
+                            })?;
+                        }
+                        emit(&mut ctx, env.isa, env.config.emit_disassembly)
+                    },
+                )
+            }
         };
-        let stop = compiled.is_err();
-        out.push((i, compiled));
-        if stop {
-            failed.store(true, Ordering::Relaxed);
-            break;
+        if compiled.is_err() {
+            failed.fetch_min(i, Ordering::Relaxed);
         }
+        out.push((i, compiled));
     }
     out
 }
 
-/// Translates the body of defined function `defined` (counted from the first non-imported
-/// function) into a new Cranelift function; also returns its direct calls made inside a
-/// `loop`, in order.
+/// Validates and translates the body of defined function `defined` (counted from the first
+/// non-imported function) into `func`, which it clears first (keeping its allocations);
+/// returns its direct calls made inside a `loop`, in order.
 pub(crate) fn translate_defined(
     env: &FuncEnv<'_>,
     bytes: &[u8],
     defined: usize,
-    builder_ctx: &mut FunctionBuilderContext,
-) -> Result<(Function, Vec<Inst>), CompileError> {
+    func: &mut Function,
+    ctx: &mut TranslateContext,
+) -> Result<Vec<Inst>, CompileError> {
     let func_index = env.module.num_imported_funcs + defined as u32;
     let range = env.module.bodies[defined].clone();
-    let body = FunctionBody::new(BinaryReader::new(&bytes[range.clone()], range.start as u64));
-    let mut func = Function::with_name_signature(
-        UserFuncName::User(UserExternalName::new(0, func_index)),
-        wasm_signature(env.module.func_type(func_index)),
-    );
-    let calls_in_loops = translate_function(env, func_index, body, &mut func, builder_ctx)?;
-    Ok((func, calls_in_loops))
+    // The features decide how some encodings read (a memory index or a zero byte).
+    let body = FunctionBody::new(BinaryReader::new_features(
+        &bytes[range.clone()],
+        range.start as u64,
+        env.config.features,
+    ));
+    func.clear();
+    // `Function::clear` leaves the exception tables of the previous function (Cranelift
+    // 0.135), whose calls and blocks are gone.
+    func.dfg.exception_tables.clear();
+    func.name = UserFuncName::User(UserExternalName::new(0, func_index));
+    func.signature = wasm_signature(env.module.func_type(func_index));
+    translate_function(env, func_index, body, func, ctx)
 }
 
 /// Runs Cranelift on the function in `ctx` and collects its code, relocations and traps.

@@ -22,10 +22,9 @@ use std::collections::HashMap;
 
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName};
-use cranelift_frontend::FunctionBuilderContext;
 
 use crate::compile::translate_defined;
-use crate::translate::FuncEnv;
+use crate::translate::{FuncEnv, TranslateContext};
 
 /// The largest callee inlined, in IR values (arguments, results and constants included).
 pub const MAX_CALLEE_SIZE: usize = 40;
@@ -45,7 +44,7 @@ pub(crate) struct Inliner<'a> {
     /// Translated callees by defined-function index; `None`: too large, or its translation
     /// failed (its own compilation reports the error).
     callees: HashMap<u32, Option<ir::Function>>,
-    builder_ctx: FunctionBuilderContext,
+    translate_ctx: TranslateContext,
     /// IR values the current caller may still take in.
     budget: usize,
     /// The current caller's defined-function index.
@@ -61,7 +60,7 @@ impl<'a> Inliner<'a> {
             env,
             bytes,
             callees: HashMap::new(),
-            builder_ctx: FunctionBuilderContext::new(),
+            translate_ctx: TranslateContext::default(),
             budget: 0,
             caller: u32::MAX,
             calls_in_loops: Vec::new(),
@@ -83,7 +82,7 @@ impl<'a> Inliner<'a> {
 
     /// The translated body of defined function `defined`, if it is small enough to inline.
     fn callee(&mut self, defined: u32) -> Option<&ir::Function> {
-        let (env, bytes, builder_ctx) = (self.env, self.bytes, &mut self.builder_ctx);
+        let (env, bytes, translate_ctx) = (self.env, self.bytes, &mut self.translate_ctx);
         self.callees
             .entry(defined)
             .or_insert_with(|| {
@@ -93,9 +92,10 @@ impl<'a> Inliner<'a> {
                 if size > MAX_CALLEE_SIZE * 4 {
                     return None;
                 }
-                translate_defined(env, bytes, defined as usize, builder_ctx)
+                let mut callee = ir::Function::new();
+                translate_defined(env, bytes, defined as usize, &mut callee, translate_ctx)
                     .ok()
-                    .map(|(f, _)| f)
+                    .map(|_| callee)
                     .filter(|f| f.dfg.num_values() <= MAX_CALLEE_SIZE)
             })
             .as_ref()

@@ -10,8 +10,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 use wasmparser::{
-    Data, Element, ExternalKind, FuncValidatorAllocations, Operator, Parser, Payload, TypeRef,
-    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+    Data, Element, ExternalKind, Operator, Parser, Payload, TypeRef, ValidPayload, Validator,
+    ValidatorResources, WasmFeatures,
 };
 
 use crate::error::CompileError;
@@ -864,36 +864,31 @@ pub struct ModuleInfo {
     pub(crate) bodies: Vec<Range<usize>>,
     /// Names from the name section, by function index, where present.
     pub func_names: Vec<(u32, String)>,
-    /// What a function validator needs to type the operand stack of each body again while
-    /// it is translated (see [`crate::translate`]'s GC references); absent in a module read
-    /// back from an artifact, which is not translated again.
+    /// What a function validator needs to validate each body while it is translated (and
+    /// type its operand stack, see [`crate::translate`]'s GC references); absent in a module
+    /// without bodies and in one read back from an artifact, which is not translated again.
     #[serde(skip)]
     pub(crate) validation: Option<(ValidatorResources, WasmFeatures)>,
 }
 
 impl ModuleInfo {
-    /// Validates `bytes` with the given features and decodes what the module declares.
+    /// Validates `bytes` with the given features, but for the function bodies, and decodes
+    /// what the module declares.
     ///
-    /// An invalid module is an error whose message names the byte offset of the problem.
+    /// The bodies are validated where they are translated, each by the thread that compiles
+    /// it (see [`crate::translate`]), with the validation resources kept here: reading every
+    /// body once more on one thread before the parallel compile would put ~1% of the work
+    /// in its serial part. An invalid module is an error whose message names the byte offset
+    /// of the problem.
     pub fn parse(bytes: &[u8], features: WasmFeatures) -> Result<Self, CompileError> {
-        // As `Validator::validate_all`, which checks the bodies after every section, but
-        // keeping the module's validation resources for the translator.
         let mut validator = Validator::new_with_features(features);
-        let mut bodies = Vec::new();
+        let mut resources = None;
         let mut parser = Parser::new(0);
         parser.set_features(features);
         for payload in parser.parse_all(bytes) {
-            if let ValidPayload::Func(func, body) = validator.payload(&payload?)? {
-                bodies.push((func, body));
+            if let ValidPayload::Func(func, _) = validator.payload(&payload?)? {
+                resources.get_or_insert(func.resources);
             }
-        }
-        let mut resources = None;
-        let mut allocs = FuncValidatorAllocations::default();
-        for (func, body) in bodies {
-            resources.get_or_insert_with(|| func.resources.clone());
-            let mut validator = func.into_validator(allocs);
-            validator.validate(&body)?;
-            allocs = validator.into_allocations();
         }
         let mut info = ModuleInfo::default();
         for payload in Parser::new(0).parse_all(bytes) {

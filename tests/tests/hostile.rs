@@ -515,3 +515,38 @@ fn a_segfault_in_a_host_function_kills_the_process() {
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.status.signal(), Some(SIGSEGV), "child: {status:?}");
 }
+
+#[test]
+fn an_invalid_module_reports_its_first_invalid_function_whatever_the_compile_order() {
+    // Bodies are validated by the threads that compile them, largest first: the error must
+    // still be the first invalid function's, as if the bodies were validated in order.
+    let module = |second_invalid: bool| {
+        let mut wat = String::from("(module\n");
+        for i in 0..40 {
+            wat += &match i {
+                5 => "(func (result i32) (i64.const 0))\n".to_owned(),
+                30 => {
+                    let adds = "(local.set 0 (i32.add (local.get 0) (i32.const 1)))\n".repeat(500);
+                    let last = if second_invalid {
+                        "(f32.const 0)"
+                    } else {
+                        "(i32.const 0)"
+                    };
+                    format!("(func (result i32) (local i32) {adds} {last})\n")
+                }
+                _ => "(func (result i32) (i32.const 7))\n".to_owned(),
+            };
+        }
+        wat::parse_str(wat + ")").expect("well-formed text")
+    };
+    let engine = Engine::default();
+    let first_only = Module::new(&engine, module(false)).expect_err("function 5 is invalid");
+    for _ in 0..20 {
+        let both = Module::new(&engine, module(true)).expect_err("functions 5 and 30 are invalid");
+        assert_eq!(both.to_string(), first_only.to_string());
+    }
+    assert!(
+        first_only.to_string().contains("type mismatch"),
+        "{first_only}"
+    );
+}

@@ -8,9 +8,10 @@
 //! [`bounds_checks`] (how each access stays inside its memory), [`tables`] (references and
 //! tables), [`simd`] (`v128`), [`atomics`] (threads), [`vm`] (calls, globals and builtins)
 //! [`exceptions`] (`throw`, `throw_ref`, `try_table`'s handlers) and [`gc`] (structs, arrays,
-//! `i31` and casts). [`stack_maps`] tells Cranelift which values are references to GC objects
-//! (typed by wasmparser's validator, run alongside), so that calls get stack maps;
-//! [`operands`] is the operand stack that shows which values each operator pushed.
+//! `i31` and casts). [`validation`] runs wasmparser's validator over each operator before it
+//! is translated; [`stack_maps`] tells Cranelift which values are references to GC objects
+//! (typed by that validator), so that calls get stack maps; [`operands`] is the operand
+//! stack that shows which values each operator pushed.
 
 mod atomics;
 mod bounds_checks;
@@ -25,6 +26,7 @@ mod operands;
 mod simd;
 mod stack_maps;
 mod tables;
+mod validation;
 mod vm;
 
 use std::collections::HashMap;
@@ -32,7 +34,7 @@ use std::collections::HashMap;
 use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use wasmparser::{FunctionBody, Operator};
+use wasmparser::{FuncValidatorAllocations, FunctionBody, Operator};
 
 use crate::abi::value_type;
 use crate::builtins::Builtin;
@@ -44,7 +46,7 @@ use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;
 use operands::OperandStack;
-use stack_maps::GcValues;
+use validation::FuncValidation;
 
 /// What the translator of one function may consult about its module and target.
 pub(crate) struct FuncEnv<'a> {
@@ -60,18 +62,42 @@ pub(crate) struct FuncEnv<'a> {
     pub config: &'a CodegenConfig,
 }
 
-/// Translates the body of function `func_index` into `func`, whose signature is already set.
-/// Returns the direct calls made inside a `loop` (the calls worth inlining, see
-/// [`crate::inline`]).
+/// What translating one function after another reuses: the allocations of Cranelift's
+/// frontend and of wasmparser's function validator.
+#[derive(Default)]
+pub(crate) struct TranslateContext {
+    builder: FunctionBuilderContext,
+    validator: FuncValidatorAllocations,
+}
+
+/// Validates and translates the body of function `func_index` into `func`, whose signature
+/// is already set. Returns the direct calls made inside a `loop` (the calls worth inlining,
+/// see [`crate::inline`]).
 pub(crate) fn translate_function(
     env: &FuncEnv<'_>,
     func_index: u32,
     body: FunctionBody<'_>,
     func: &mut ir::Function,
-    builder_ctx: &mut FunctionBuilderContext,
+    ctx: &mut TranslateContext,
+) -> Result<Vec<ir::Inst>, CompileError> {
+    let result = translate_body(env, func_index, body, func, ctx);
+    if result.is_err() {
+        // The frontend's context still holds the abandoned function's blocks and variables.
+        *ctx = TranslateContext::default();
+    }
+    result
+}
+
+/// [`translate_function`], which leaves `ctx` dirty on error.
+fn translate_body(
+    env: &FuncEnv<'_>,
+    func_index: u32,
+    body: FunctionBody<'_>,
+    func: &mut ir::Function,
+    ctx: &mut TranslateContext,
 ) -> Result<Vec<ir::Inst>, CompileError> {
     set_stack_limit(func);
-    let mut builder = FunctionBuilder::new(func, builder_ctx);
+    let mut builder = FunctionBuilder::new(func, &mut ctx.builder);
     let entry = builder.create_block();
     builder.append_block_params_for_function_params(entry);
     builder.switch_to_block(entry);
@@ -79,11 +105,12 @@ pub(crate) fn translate_function(
     let vmctx = builder.block_params(entry)[0];
 
     let ty = env.module.func_type(func_index);
-    let mut gc_values = GcValues::new(env.module, func_index);
+    let mut validation =
+        FuncValidation::new(env.module, func_index, std::mem::take(&mut ctx.validator))?;
     let mut locals = Vec::new();
     for (i, param) in ty.params.iter().enumerate() {
         let var = builder.declare_var(value_type(*param));
-        gc_values.declare_local(env.module, &mut builder, var, *param);
+        validation.declare_local(env.module, &mut builder, var, *param);
         let value = builder.block_params(entry)[i + 2];
         builder.def_var(var, value);
         locals.push(var);
@@ -92,11 +119,11 @@ pub(crate) fn translate_function(
     for _ in 0..reader.get_count() {
         let offset = reader.original_position();
         let (count, wasm_ty) = reader.read()?;
-        gc_values.define_locals(offset, count, wasm_ty)?;
+        validation.define_locals(offset, count, wasm_ty)?;
         let ty = ValType::from_wasm(wasm_ty)?;
         for _ in 0..count {
             let var = builder.declare_var(value_type(ty));
-            gc_values.declare_local(env.module, &mut builder, var, ty);
+            validation.declare_local(env.module, &mut builder, var, ty);
             let zero = zero(&mut builder, ty);
             builder.def_var(var, zero);
             locals.push(var);
@@ -125,7 +152,7 @@ pub(crate) fn translate_function(
     while !ops.eof() {
         let offset = ops.original_position();
         let op = ops.read()?;
-        gc_values.op(offset, &op)?;
+        validation.op(offset, &op)?;
         if t.reachable {
             t.charge_fuel(&op);
             let call = matches!(
@@ -148,9 +175,11 @@ pub(crate) fn translate_function(
         // After the function's last `end` the validator holds its results; the translator
         // has returned them.
         if t.reachable && !t.control.is_empty() {
-            gc_values.declare_new_operands(&mut t.stack, &mut t.builder);
+            validation.declare_new_operands(&mut t.stack, &mut t.builder);
         }
     }
+    ops.finish()?;
+    ctx.validator = validation.into_allocations();
     t.builder.seal_all_blocks();
     t.builder.finalize(env.isa.frontend_config());
     Ok(t.calls_in_loops)

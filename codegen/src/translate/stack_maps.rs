@@ -10,47 +10,22 @@
 //! [`crate::module::RefType::may_be_gc_object`]); null words and `i31`s in a map are
 //! harmless, the collector ignores what is not an object of its heap.
 //!
-//! The operand types come from wasmparser's function validator, run over the body again
-//! alongside the translation (as wasmtime does): after each operator, the values it pushed
-//! are typed by the validator's operand stack, which matches ours in reachable code. Locals
-//! are typed by their declarations. Only modules that [may hold GC
-//! references](crate::module::ModuleInfo::may_hold_gc_refs) pay for the second validation.
+//! The operand types come from wasmparser's function validator, which runs alongside the
+//! translation (see [`super::validation`]): after each operator, the values it pushed are
+//! typed by the validator's operand stack, which matches ours in reachable code. Locals are
+//! typed by their declarations. Only modules that [may hold GC
+//! references](crate::module::ModuleInfo::may_hold_gc_refs) pay for the typing.
 
 use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::{
-    AbstractHeapType, CompositeInnerType, FuncToValidate, FuncValidator, FuncValidatorAllocations,
-    HeapType, Operator, ValidatorResources, WasmModuleResources,
+    AbstractHeapType, CompositeInnerType, HeapType, ValidatorResources, WasmModuleResources,
 };
 
 use super::operands::OperandStack;
-use crate::error::CompileError;
+use super::validation::FuncValidation;
 use crate::module::{ModuleInfo, ValType};
 
-/// Types the operand stack of one function being translated, when its module may hold GC
-/// references.
-pub(crate) struct GcValues {
-    validator: Option<FuncValidator<ValidatorResources>>,
-}
-
-impl GcValues {
-    /// For function `func_index` of `module`.
-    pub fn new(module: &ModuleInfo, func_index: u32) -> Self {
-        let validator = module
-            .validation
-            .as_ref()
-            .filter(|_| module.may_hold_gc_refs())
-            .map(|(resources, features)| {
-                FuncToValidate {
-                    resources: resources.clone(),
-                    index: func_index,
-                    ty: module.functions[func_index as usize],
-                    features: *features,
-                }
-                .into_validator(FuncValidatorAllocations::default())
-            });
-        GcValues { validator }
-    }
-
+impl FuncValidation {
     /// Declares local `var`, of type `ty` in `module`, as needing stack maps if it may hold
     /// an object.
     pub fn declare_local(
@@ -60,32 +35,11 @@ impl GcValues {
         var: Variable,
         ty: ValType,
     ) {
-        if let (Some(_), ValType::Ref(r)) = (&self.validator, ty) {
+        if let (true, ValType::Ref(r)) = (self.gc_refs, ty) {
             if r.may_be_gc_object(module) {
                 builder.declare_var_needs_stack_map(var);
             }
         }
-    }
-
-    /// Tells the validator of `count` locals of type `ty` declared at `offset`.
-    pub fn define_locals(
-        &mut self,
-        offset: u64,
-        count: u32,
-        ty: wasmparser::ValType,
-    ) -> Result<(), CompileError> {
-        if let Some(validator) = &mut self.validator {
-            validator.define_locals(offset, count, ty)?;
-        }
-        Ok(())
-    }
-
-    /// Runs the validator over `op`, at `offset`, before it is translated.
-    pub fn op(&mut self, offset: u64, op: &Operator<'_>) -> Result<(), CompileError> {
-        if let Some(validator) = &mut self.validator {
-            validator.op(offset, op)?;
-        }
-        Ok(())
     }
 
     /// After an operator was translated in reachable code: declares each value it pushed
@@ -96,9 +50,10 @@ impl GcValues {
         builder: &mut FunctionBuilder<'_>,
     ) {
         let new = stack.take_new();
-        let Some(validator) = &self.validator else {
+        if !self.gc_refs {
             return;
-        };
+        }
+        let validator = &self.validator;
         let height = stack.len();
         debug_assert_eq!(validator.operand_stack_height() as usize, height);
         for i in new {

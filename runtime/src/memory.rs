@@ -245,6 +245,7 @@ impl LinearMemory {
             .ok_or_else(|| MemoryError::Os("reservation size overflows".into()))?;
         let os = |e: std::io::Error| MemoryError::Os(e.to_string());
         let mmap = Mmap::reserve(total.max(guard_before + 1)).map_err(os)?;
+        mmap.advise_huge_pages(guard_before, addressable as usize);
         let initial = accessible_bytes(ty, ty.minimum);
         mmap.make_accessible(guard_before, initial).map_err(os)?;
         if let Some(image) = image {

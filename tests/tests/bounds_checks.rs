@@ -1,6 +1,7 @@
 //! The machine code of heap accesses: no compare against the memory size in guard-page mode
 //! when the offset fits in the guard, a compare in explicit mode; a bounded index's constant
-//! and scale in the addressing mode, with wasm's wrapping address arithmetic kept.
+//! and scale in the addressing mode, and a loop counter's sum with a bounded term, with
+//! wasm's wrapping address arithmetic kept.
 
 use wasmjit::{BoundsChecks, Config, Engine, Instance, Module, Store, Trap};
 
@@ -221,5 +222,121 @@ fn wrapping_address_arithmetic_is_kept() {
             // Byte 0 holds 0: 0x3f8 + 0xfc00 = 0xfff8, a zero word of the first page.
             assert_eq!(call("byte_index", 0), Ok(0), "{case}");
         }
+    }
+}
+
+/// Loops whose accesses are at `s + i` for a loop counter `i`, each called with `s` and
+/// returning the xor of the bytes they read: the memory holds `i` at byte `i` of its first
+/// 64 bytes.
+const COUNTED: &str = r#"(module (memory 1)
+  (data (i32.const 0) "\00\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f")
+  (data (i32.const 16) "\10\11\12\13\14\15\16\17\18\19\1a\1b\1c\1d\1e\1f")
+  (data (i32.const 32) "\20\21\22\23\24\25\26\27\28\29\2a\2b\2c\2d\2e\2f")
+  (data (i32.const 48) "\30\31\32\33\34\35\36\37\38\39\3a\3b\3c\3d\3e\3f")
+  ;; Copies bytes [s, s + 16) to [s + 64, s + 80) (s & 0xff), as C's copy loop compiles:
+  ;; i = 0, 1, ..., 15 (`i + 1 != 16`), so s + i cannot wrap; then hashes the copy.
+  (func (export "copy") (param i32) (result i32) (local $i i32) (local $sum i32)
+    (local.set 0 (i32.and (local.get 0) (i32.const 0xff)))
+    (loop $next
+      (i32.store8 offset=64 (i32.add (local.get 0) (local.get $i))
+        (i32.load8_u (i32.add (local.get 0) (local.get $i))))
+      (br_if $next (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+        (i32.const 16))))
+    (local.set $i (i32.const 0))
+    (loop $sum
+      (local.set $sum (i32.xor (local.get $sum)
+        (i32.load8_u offset=64 (i32.add (local.get 0) (local.get $i)))))
+      (br_if $sum (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+        (i32.const 16))))
+    (local.get $sum))
+  ;; i = 0xfffffff2, ..., 0xfffffffe, 0, ..., 14: the start is above the limit 16, which
+  ;; the step 2 reaches only after wrapping, so s + i wraps (to bytes s - 14, ...).
+  (func (export "wraps_past_limit") (param i32) (result i32) (local $i i32) (local $sum i32)
+    (local.set 0 (i32.and (local.get 0) (i32.const 0xff)))
+    (local.set $i (i32.const 0xfffffff2))
+    (loop $next
+      (local.set $sum (i32.xor (local.get $sum)
+        (i32.load8_u (i32.add (local.get 0) (local.get $i)))))
+      (br_if $next (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 2)))
+        (i32.const 16))))
+    (local.get $sum))
+;; i = 0, 0x7fffffff, 0xfffffffe: steps from 0 never meet the limit 0x80000000 exactly,
+  ;; so i passes it (the loop leaves at 0xfffffffe) and s + i wraps (to byte s - 2).
+  (func (export "misses_limit") (param i32) (result i32) (local $i i32) (local $sum i32)
+    (local.set 0 (i32.and (local.get 0) (i32.const 0xff)))
+    (block $done
+      (loop $next
+        (if (i32.gt_u (local.get $i) (i32.const 0xffffff00))
+          (then (local.set $sum (i32.xor (local.get $sum)
+            (i32.load8_u (i32.add (local.get 0) (local.get $i)))))))
+        (br_if $done (i32.eq (local.get $i) (i32.const 0xfffffffe)))
+        (br_if $next (i32.ne (local.tee $i (i32.add (local.get $i) (i32.const 0x7fffffff)))
+          (i32.const 0x80000000)))))
+    (local.get $sum))
+  ;; i = 0xfffffff0 runs once (`i + 4 <u 64` fails): s + i wraps to byte s - 16.
+  (func (export "wraps_below_limit") (param i32) (result i32) (local $i i32) (local $sum i32)
+    (local.set 0 (i32.and (local.get 0) (i32.const 0xff)))
+    (local.set $i (i32.const 0xfffffff0))
+    (loop $next
+      (local.set $sum (i32.xor (local.get $sum)
+        (i32.load8_u (i32.add (local.get 0) (local.get $i)))))
+      (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 4)))
+        (i32.const 64))))
+    (local.get $sum)))"#;
+
+/// 32-bit adds of two registers (`leal (%a, %b)`): a wrapping index sum.
+fn index_sums(listing: &str) -> usize {
+    listing
+        .lines()
+        .filter(|l| {
+            let l = l.trim_start();
+            let operands = l.split_once('(').and_then(|(_, r)| r.split_once(')'));
+            l.starts_with("leal") && operands.is_some_and(|(regs, _)| regs.contains(','))
+        })
+        .count()
+}
+
+#[test]
+fn a_loop_counter_index_goes_into_the_addressing_mode() {
+    // The copy loop's `s + i` never wraps (s <= 0xff, i <= 15): its load and store are at
+    // `(base + s) + i`, with no 32-bit add of s and i.
+    let x86 = listing_of(COUNTED, |_| {});
+    assert_eq!(index_sums(&x86), 0, "{x86}");
+    // Without the counter's bound (the wrapping loops), the sum stays a 32-bit add.
+    let wrapping = COUNTED.replace("(export \"copy\")", "");
+    let engine = Engine::new(Config::new().emit_disassembly(true)).unwrap();
+    let module = Module::new(&engine, wrapping).unwrap();
+    for func in [1, 2, 3] {
+        let listing = module.function_disassembly(func).unwrap();
+        assert_eq!(index_sums(listing), 1, "{listing}");
+    }
+}
+
+#[test]
+fn loop_counters_that_wrap_keep_wrapping_addresses() {
+    for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        let mut config = Config::new();
+        config.bounds_checks(mode);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, COUNTED).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let mut call = |name: &str, arg: u32| {
+            let f = instance
+                .get_typed_func::<i32, i32>(&mut store, name)
+                .unwrap();
+            f.call(&mut store, arg as i32).map_err(|e| e.trap())
+        };
+        let xor = |bytes: std::iter::StepBy<std::ops::Range<i32>>| bytes.fold(0, |h, b| h ^ b);
+        // Bytes 3..19 copied and read back.
+        assert_eq!(call("copy", 0x103), Ok(xor((3..19).step_by(1))), "{mode:?}");
+        // s = 16: bytes 2, 4, ..., 14 (wrapped), then 16, 18, ..., 30.
+        assert_eq!(
+            call("wraps_past_limit", 16),
+            Ok(xor((2..31).step_by(2))),
+            "{mode:?}"
+        );
+        assert_eq!(call("misses_limit", 16), Ok(14), "{mode:?}");
+        assert_eq!(call("wraps_below_limit", 0x30), Ok(0x20), "{mode:?}");
     }
 }

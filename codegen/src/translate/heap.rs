@@ -1,10 +1,11 @@
 //! Linear-memory loads, stores and bulk operations (their bounds checks are decided in
 //! [`super::bounds_checks`]).
 
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value, ValueDef};
 use wasmparser::{MemArg, Operator};
 
 use super::bounds_checks::Check;
+use super::loop_indices::Access;
 use super::FuncTranslator;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
@@ -114,6 +115,9 @@ impl FuncTranslator<'_, '_> {
             (Extend::Signed, _) => ins.sload32(flags, addr, offset),
             (Extend::Unsigned, _) => ins.uload32(flags, addr, offset),
         };
+        if let ValueDef::Result(inst, _) = self.builder.func.dfg.value_def(v) {
+            self.heap_accesses.push(Access { inst, store: false });
+        }
         self.push(v);
         Ok(())
     }
@@ -130,12 +134,13 @@ impl FuncTranslator<'_, '_> {
             return Ok(());
         };
         let ins = self.builder.ins();
-        match (narrow, size) {
+        let inst = match (narrow, size) {
             (false, _) => ins.store(flags, value, addr, offset),
             (true, 1) => ins.istore8(flags, value, addr, offset),
             (true, 2) => ins.istore16(flags, value, addr, offset),
             (true, _) => ins.istore32(flags, value, addr, offset),
         };
+        self.heap_accesses.push(Access { inst, store: true });
         Ok(())
     }
 

@@ -78,7 +78,7 @@ impl FuncTranslator<'_, '_> {
 }
 
 /// `value`'s defining instruction, if it has one.
-fn def(dfg: &DataFlowGraph, value: Value) -> Option<cranelift_codegen::ir::Inst> {
+pub(super) fn def(dfg: &DataFlowGraph, value: Value) -> Option<cranelift_codegen::ir::Inst> {
     match dfg.value_def(value) {
         ValueDef::Result(inst, 0) => Some(inst),
         _ => None,
@@ -86,7 +86,7 @@ fn def(dfg: &DataFlowGraph, value: Value) -> Option<cranelift_codegen::ir::Inst>
 }
 
 /// The value of an `iconst`, as its type's unsigned bits.
-fn iconst(dfg: &DataFlowGraph, value: Value) -> Option<u64> {
+pub(super) fn iconst(dfg: &DataFlowGraph, value: Value) -> Option<u64> {
     let inst = def(dfg, value)?;
     let bits = dfg.value_type(value).bits();
     match dfg.insts[inst] {
@@ -99,7 +99,7 @@ fn iconst(dfg: &DataFlowGraph, value: Value) -> Option<u64> {
 }
 
 /// `(x, c)` when `value = opcode(x, iconst c)`.
-fn op_const(dfg: &DataFlowGraph, value: Value, opcode: Opcode) -> Option<(Value, u64)> {
+pub(super) fn op_const(dfg: &DataFlowGraph, value: Value, opcode: Opcode) -> Option<(Value, u64)> {
     let inst = def(dfg, value)?;
     if dfg.insts[inst].opcode() != opcode {
         return None;
@@ -172,7 +172,7 @@ fn upper_bound(dfg: &DataFlowGraph, value: Value, depth: u32) -> u64 {
 }
 
 /// The smallest `2^n - 1` at least `x`.
-fn all_ones_up_to(x: u64) -> u64 {
+pub(super) fn all_ones_up_to(x: u64) -> u64 {
     match x {
         0 => 0,
         x => u64::MAX >> x.leading_zeros(),

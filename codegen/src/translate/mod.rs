@@ -21,6 +21,7 @@ mod gc;
 mod heap;
 mod index_bounds;
 mod interrupts;
+mod loop_indices;
 mod numeric;
 mod operands;
 mod simd;
@@ -145,6 +146,7 @@ fn translate_body(
         signatures: HashMap::new(),
         callees: HashMap::new(),
         calls_in_loops: Vec::new(),
+        heap_accesses: Vec::new(),
     };
     t.push_function_frame(&results);
     t.load_fuel();
@@ -181,8 +183,11 @@ fn translate_body(
     ops.finish()?;
     ctx.validator = validation.into_allocations();
     t.builder.seal_all_blocks();
+    let calls_in_loops = std::mem::take(&mut t.calls_in_loops);
+    let heap_accesses = std::mem::take(&mut t.heap_accesses);
     t.builder.finalize(env.isa.frontend_config());
-    Ok(t.calls_in_loops)
+    loop_indices::widen_loop_indices(func, &heap_accesses);
+    Ok(calls_in_loops)
 }
 
 /// Makes the prologue compare the stack pointer with the store's stack limit:
@@ -248,6 +253,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     callees: HashMap<u32, ir::FuncRef>,
     /// The direct calls made inside a `loop`.
     calls_in_loops: Vec<ir::Inst>,
+    /// The plain heap loads and stores, for [`loop_indices::widen_loop_indices`].
+    heap_accesses: Vec<loop_indices::Access>,
 }
 
 /// What an imported signature is the signature of.

@@ -4,12 +4,18 @@
 # machine. Prints a table of counts and the ratios wasmjit/wasmtime and wasmjit/native.
 #
 # Usage: benches/instructions.sh [--smoke] [--kernels a,b] [--engines wasmjit,wasmtime,native]
+#                                [--over ENGINE]
 #        benches/instructions.sh --compile [--kernels sqlite,lua] [--engines wasmjit,wasmtime]
 #   --smoke    the kernels' smoke sizes (seconds per kernel; counts dominated by short loops)
 #              instead of their full sizes (about a minute per kernel and engine)
 #   --kernels  a subset of the kernels (default: all)
 #   --engines  the engines to count (default: wasmjit,wasmtime,native; wasmtime needs a
-#              bench built with --features wasmtime or peers)
+#              bench built with --features wasmtime or peers; wasmjit-fuel,
+#              wasmjit-epochs and wasmjit-no-inline are wasmjit with fuel metering, with
+#              epoch interruption, without inlining)
+#   --over     print each other engine's count over ENGINE's instead of wasmjit's over each
+#              other engine's: the cost of fuel and epochs is
+#              `--engines wasmjit,wasmjit-fuel,wasmjit-epochs --over wasmjit`
 #   --compile  count compilation instead: one single-threaded compile of each real program
 #              of benches/realworld (built by benches/realworld/build.sh into
 #              target/tmp/realworld; --kernels picks programs), per engine (wasmjit,
@@ -29,12 +35,14 @@ size_flag=()
 kernels=""
 engines="wasmjit,wasmtime,native"
 compile=""
+over=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) size_flag=(--smoke) ;;
         --kernels) kernels=$2; shift ;;
         --engines) engines=$2; shift ;;
         --compile) compile=1 ;;
+        --over) over=$2; shift ;;
         *) sed -n '2,/^set/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     esac
     shift
@@ -81,24 +89,26 @@ for kernel in "${kernel_list[@]}"; do
     done
 done
 
-# The table: counts in millions, ratios of wasmjit to each other engine, geometric means.
-awk -F'\t' -v engines="$engines" '
-    BEGIN { n = split(engines, e, ",") }
+# The table: counts in millions, ratios of wasmjit to each other engine (or of each other
+# engine to --over's), geometric means.
+awk -F'\t' -v engines="$engines" -v over="$over" '
+    BEGIN { n = split(engines, e, ","); base = over == "" ? "wasmjit" : over }
     { count[$1, $2] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++rows] = $1 } }
     END {
         printf "| kernel |"
         for (j = 1; j <= n; j++) printf " %s (M instr) |", e[j]
-        for (j = 1; j <= n; j++) if (e[j] != "wasmjit") printf " wasmjit/%s |", e[j]
+        for (j = 1; j <= n; j++) if (e[j] != base)
+            printf (over == "" ? " wasmjit/%s |" : " %s/" base " |"), e[j]
         printf "\n|---|"
         for (j = 1; j <= n; j++) printf "---:|"
-        for (j = 1; j <= n; j++) if (e[j] != "wasmjit") printf "---:|"
+        for (j = 1; j <= n; j++) if (e[j] != base) printf "---:|"
         printf "\n"
         for (i = 1; i <= rows; i++) {
             k = order[i]; printf "| %s |", k
             for (j = 1; j <= n; j++) printf " %.1f |", count[k, e[j]] / 1e6
-            for (j = 1; j <= n; j++) if (e[j] != "wasmjit") {
-                if (count[k, e[j]] > 0 && count[k, "wasmjit"] > 0) {
-                    r = count[k, "wasmjit"] / count[k, e[j]]
+            for (j = 1; j <= n; j++) if (e[j] != base) {
+                if (count[k, e[j]] > 0 && count[k, base] > 0) {
+                    r = over == "" ? count[k, base] / count[k, e[j]] : count[k, e[j]] / count[k, base]
                     logs[j] += log(r); used[j]++
                     printf " %.3fx |", r
                 } else printf " - |"
@@ -107,7 +117,7 @@ awk -F'\t' -v engines="$engines" '
         }
         printf "| geomean |"
         for (j = 1; j <= n; j++) printf " |"
-        for (j = 1; j <= n; j++) if (e[j] != "wasmjit")
+        for (j = 1; j <= n; j++) if (e[j] != base)
             printf (used[j] ? " %.3fx |" : " - |"), (used[j] ? exp(logs[j] / used[j]) : 0)
         printf "\n"
     }' "$results"

@@ -38,8 +38,9 @@ pub struct CodegenConfig {
     pub opt_level: OptLevel,
     /// Keep a listing of each function's machine instructions (for inspection and tests).
     pub emit_disassembly: bool,
-    /// Check the engine's epoch against the store's deadline at every function entry and
-    /// loop header, trapping with "interrupt" once it is reached.
+    /// Trap with "interrupt" at function entries and loop headers once the engine's epoch
+    /// reaches the store's deadline: loop headers test the store's stack limit, which the
+    /// runtime sets above every stack then (function entries check it anyway).
     pub epoch_interruption: bool,
     /// Count executed operators against the store's fuel, trapping once it runs out.
     pub consume_fuel: bool,

@@ -63,12 +63,8 @@ impl VMOffsets {
     pub const INSTANCE: u32 = 16;
     /// Offset of `stack_limit` within the store context.
     pub const STORE_CONTEXT_STACK_LIMIT: u32 = 0;
-    /// Offset of the remaining fuel (an `i64`) in the store context.
+    /// Offset of the fuel left, complemented (a `u64`, `!left`), in the store context.
     pub const STORE_CONTEXT_FUEL: u32 = 24;
-    /// Offset of the epoch deadline (a `u64`) in the store context.
-    pub const STORE_CONTEXT_EPOCH_DEADLINE: u32 = 32;
-    /// Offset of the pointer to the engine's epoch counter in the store context.
-    pub const STORE_CONTEXT_EPOCH_PTR: u32 = 40;
     /// Offset of the GC heap's start (a `usize`) in the store context.
     pub const STORE_CONTEXT_GC_HEAP_START: u32 = 48;
     /// Offset of the end of the GC heap's objects (a `usize`) in the store context.

@@ -41,8 +41,9 @@ const MAGIC: [u8; 8] = *b"\0wasmjit";
 /// The layout above and of the serialized module; bumped when either changes (3: value
 /// types became reference types with heap types, tables gained initialisers; 4: GC's
 /// defined types, recursion groups and constant expressions; 5: stack maps; 6: the
-/// wasm-to-host trampolines record the exit from wasm).
-pub(crate) const FORMAT_VERSION: u32 = 6;
+/// wasm-to-host trampolines record the exit from wasm; 7: the store keeps its fuel
+/// complemented).
+pub(crate) const FORMAT_VERSION: u32 = 7;
 
 /// Bytes before the settings: magic, version, two lengths, the code's offset and length.
 const HEADER_LEN: usize = 44;

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use wasmjit_codegen::{
     compile_host_trampolines, compile_module, CodeSettings, CodegenConfig, Target,
 };
 use wasmjit_runtime::allocator::{InstanceAllocator, PoolLimits};
+use wasmjit_runtime::epochs::EpochStores;
 use wasmjit_runtime::instance::LoadedModule;
 use wasmjit_runtime::memory::MemoryConfig;
 use wasmjit_runtime::pool::PoolConfig;
@@ -274,10 +275,12 @@ impl Config {
         self
     }
 
-    /// Epoch-based interruption: compiled code checks the engine's epoch
-    /// ([`Engine::increment_epoch`], callable from any thread) against the store's deadline
-    /// ([`crate::Store::set_epoch_deadline`]) at every function entry and loop header, and
-    /// traps with "interrupt" once the deadline is reached. Off by default.
+    /// Epoch-based interruption: wasm traps with "interrupt" at its next function entry or
+    /// loop header once the engine's epoch ([`Engine::increment_epoch`], callable from any
+    /// thread) reaches the store's deadline ([`crate::Store::set_epoch_deadline`]). Function
+    /// entries check it for free, through the stack limit they check anyway (a function
+    /// with no frame and no calls, which cannot run long, has no check); loop headers test
+    /// one word. Off by default.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.codegen.epoch_interruption = enable;
         self
@@ -285,8 +288,8 @@ impl Config {
 
     /// Fuel metering: every operator wasm runs costs one unit of the store's fuel
     /// ([`crate::Store::set_fuel`], 0 to begin with), and code traps with "all fuel
-    /// consumed" at the next function entry or loop header once none is left. Off by
-    /// default.
+    /// consumed" at the end of a straight-line run that needs more than is left (the
+    /// store's fuel then reads 0). Off by default.
     pub fn consume_fuel(&mut self, enable: bool) -> &mut Self {
         self.codegen.consume_fuel = enable;
         self
@@ -480,8 +483,11 @@ struct EngineInner {
     /// By the calling convention's form of the signature (references as `funcref`), which
     /// is all trampolines depend on.
     host_trampolines: Mutex<HashMap<wasmjit_codegen::FuncType, Arc<LoadedModule>>>,
-    /// The epoch counter compiled code compares with each store's deadline.
+    /// The epoch counter each store's deadline is compared with.
     epoch: AtomicU64,
+    /// The stores to interrupt when the epoch reaches their deadline (those of an engine
+    /// with epoch interruption).
+    epoch_stores: EpochStores,
     /// What this engine's code depends on, worked out on first use (precompiled modules
     /// record it and are checked against it).
     code_settings: OnceLock<CodeSettings>,
@@ -538,6 +544,7 @@ impl Engine {
                 types: TypeRegistry::new(),
                 host_trampolines: Mutex::new(HashMap::new()),
                 epoch: AtomicU64::new(0),
+                epoch_stores: EpochStores::default(),
                 code_settings: OnceLock::new(),
             }),
         })
@@ -625,10 +632,17 @@ impl Engine {
     }
 
     /// Advances the epoch by one. Wasm running in any store of this engine with epoch
-    /// interruption traps at its next check if the epoch reached its store's deadline.
-    /// Cheap, lock-free, and callable from any thread (a timer thread, typically).
+    /// interruption traps at its next function entry or loop header if the epoch reached
+    /// its store's deadline. Callable from any thread (a timer thread, typically); it
+    /// visits the engine's live stores under a lock, to interrupt those past their
+    /// deadline (see `wasmjit_runtime::epochs`).
     pub fn increment_epoch(&self) {
-        self.inner.epoch.fetch_add(1, Ordering::Release);
+        self.inner.epoch_stores.increment(&self.inner.epoch);
+    }
+
+    /// The stores epoch bumps interrupt.
+    pub(crate) fn epoch_stores(&self) -> &EpochStores {
+        &self.inner.epoch_stores
     }
 
     /// The current epoch.

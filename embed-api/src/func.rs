@@ -250,7 +250,15 @@ impl Func {
             })
         };
         result.map_err(|reason| match reason {
-            TrapReason::Wasm { kind, .. } => Error::Trap(Trap::from_codegen(kind)),
+            TrapReason::Wasm { kind, .. } => {
+                let trap = Trap::from_codegen(kind);
+                if trap == Trap::OutOfFuel {
+                    // The charge that trapped did not count its run, and the store holds
+                    // the fuel from before the last call: none is left for the host to see.
+                    *store.vm.fuel.get_mut() = u64::MAX;
+                }
+                Error::Trap(trap)
+            }
             TrapReason::Host(e) => match e.downcast::<Error>() {
                 Ok(e) => *e,
                 Err(e) => Error::Host(e),
@@ -369,6 +377,13 @@ impl<T> Caller<'_, T> {
     /// returns (see [`crate::Store::set_fuel`]).
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.store.opaque.set_fuel(fuel)
+    }
+
+    /// Sets the store's epoch deadline `ticks` epochs from now (see
+    /// [`crate::Store::set_epoch_deadline`]): the calling wasm goes on until then, even if
+    /// the old deadline had passed.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.store.opaque.set_epoch_deadline(ticks);
     }
 
     /// Collects the store's GC heap (see [`crate::Store::gc`]): the objects the calling

@@ -135,6 +135,11 @@ impl<T> Store<T> {
         *inner.opaque.vm.types.get_mut() = inner.opaque.engine.types();
         *inner.opaque.vm.gc_roots.get_mut() = Some(trace_gc_roots::<T>);
         *inner.opaque.vm.gc_stress.get_mut() = engine.gc_stress();
+        if engine.codegen().epoch_interruption {
+            // SAFETY: the store context is boxed with the store, and `StoreOpaque`'s drop
+            // unregisters it before it goes.
+            unsafe { engine.epoch_stores().register(&inner.opaque.vm) };
+        }
         Store { inner }
     }
 
@@ -171,11 +176,10 @@ impl<T> Store<T> {
 
     /// Sets the epoch deadline `ticks` epochs after the engine's current epoch: wasm in this
     /// store traps with "interrupt" once [`Engine::increment_epoch`] has been called that
-    /// many more times. Needs [`crate::Config::epoch_interruption`]; until it is called there
-    /// is no deadline.
+    /// many more times. Needs [`crate::Config::epoch_interruption`] (without it this does
+    /// nothing); until it is called there is no deadline.
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
-        let now = self.inner.opaque.engine.epoch().load(Ordering::Acquire);
-        *self.inner.opaque.vm.epoch_deadline.get_mut() = now.saturating_add(ticks);
+        self.inner.opaque.set_epoch_deadline(ticks);
     }
 
     /// Sets the fuel left to `fuel` units (one per operator run). Needs
@@ -212,6 +216,14 @@ unsafe fn trace_gc_roots<T>(store: *mut u8, visit: &mut dyn FnMut(u64)) {
     store.opaque.trace_gc_roots(visit);
 }
 
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        if self.engine.codegen().epoch_interruption {
+            self.engine.epoch_stores().unregister(&self.vm);
+        }
+    }
+}
+
 impl StoreOpaque {
     /// [`Store::gc`], also reached through [`crate::Caller::gc`].
     pub(crate) fn gc(&mut self) {
@@ -221,10 +233,22 @@ impl StoreOpaque {
         unsafe { wasmjit_runtime::gc::collector::collect_from_host(&self.vm) }
     }
 
+    /// [`Store::set_epoch_deadline`], also reached through [`crate::Caller::set_epoch_deadline`].
+    pub(crate) fn set_epoch_deadline(&mut self, ticks: u64) {
+        if !self.engine.codegen().epoch_interruption {
+            return;
+        }
+        let now = self.engine.epoch().load(Ordering::SeqCst);
+        // SAFETY: the store is held exclusively (by the embedder, or by a host function
+        // called from its wasm, on the thread running it); the epoch pointer was set with
+        // the store.
+        unsafe { self.vm.set_epoch_deadline(now.saturating_add(ticks)) };
+    }
+
     /// [`Store::set_fuel`], also reached through [`crate::Caller::set_fuel`].
     pub(crate) fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.fuel_enabled()?;
-        *self.vm.fuel.get_mut() = i64::try_from(fuel).unwrap_or(i64::MAX);
+        *self.vm.fuel.get_mut() = !fuel;
         Ok(())
     }
 
@@ -234,7 +258,7 @@ impl StoreOpaque {
         // SAFETY: wasm of this store runs only under an exclusive borrow of it, and has
         // written its fuel back before calling the host (see the trampolines).
         let fuel = unsafe { *self.vm.fuel.get() };
-        Ok(fuel.max(0) as u64)
+        Ok(!fuel)
     }
 
     fn fuel_enabled(&self) -> Result<()> {

@@ -9,6 +9,7 @@
 pub mod allocator;
 pub mod builtins;
 pub mod code_memory;
+pub mod epochs;
 pub mod exceptions;
 mod frames;
 pub mod gc;

@@ -14,11 +14,13 @@ use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::ptr;
+use std::sync::atomic::Ordering;
 use std::sync::Once;
 
 use wasmjit_codegen::TrapKind;
 
 use crate::code_memory::lookup_trap;
+use crate::epochs::INTERRUPTED_STACK_LIMIT;
 use crate::exceptions::VMException;
 use crate::memory::is_wasm_memory_address;
 use crate::mmap::{page_size, Mmap};
@@ -319,48 +321,61 @@ unsafe fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut
 
 /// Runs `f`, which calls compiled code, and returns the trap that ended it early, if any.
 ///
-/// If this is the outermost call into wasm for `store` on this thread, the store's stack
-/// limit is set to `max_wasm_stack` bytes below the current stack pointer for the duration.
+/// If this is the outermost call into wasm for `store`, the store's stack limit is set to
+/// `max_wasm_stack` bytes below the current stack pointer for the duration (or to
+/// [`INTERRUPTED_STACK_LIMIT`] if the epoch reached the store's deadline, see
+/// [`crate::epochs`]). A stack-limit trap while the store is interrupted is reported as
+/// [`TrapKind::Interrupt`].
 ///
 /// # Safety
-/// `store` must be valid for the call. `f` must not hold values with destructors across the
-/// calls into compiled code (a trap skips them), and host code called from the compiled code
-/// must only leave through [`raise_trap`] or by returning.
+/// `store` must be valid for the call, and its epoch pointer set if it has a deadline. `f`
+/// must not hold values with destructors across the calls into compiled code (a trap skips
+/// them), and host code called from the compiled code must only leave through
+/// [`raise_trap`] or by returning.
 pub unsafe fn catch_traps<F: FnOnce()>(
     store: *const VMStoreContext,
     max_wasm_stack: usize,
     f: F,
 ) -> Result<(), TrapReason> {
     ensure_alt_stack();
-    // SAFETY: per the contract the store context is valid; only this thread uses it now.
-    let limit = unsafe { (*store).stack_limit.get() };
+    // SAFETY: per the contract the store context is valid; only this thread uses its
+    // non-atomic fields now.
+    let store = unsafe { &*store };
     // SAFETY: as above.
-    let outermost = unsafe { *limit } == usize::MAX;
+    let outermost = unsafe { *store.wasm_entries.get() } == 0;
     if outermost {
         let here = 0u8;
         let sp = &here as *const u8 as usize;
+        let limit = sp.saturating_sub(max_wasm_stack);
         // SAFETY: as above.
-        unsafe { *limit = sp.saturating_sub(max_wasm_stack) };
+        unsafe { *store.wasm_stack_limit.get() = limit };
+        if store.epoch_deadline.load(Ordering::Relaxed) == u64::MAX {
+            // No deadline (only this thread sets one): no bump can interrupt this call.
+            store.stack_limit.store(limit, Ordering::Relaxed);
+        } else {
+            store.stack_limit.store(limit, Ordering::SeqCst);
+            // SAFETY: a store with a deadline has its epoch pointer set (the contract).
+            store.interrupt_if_due(unsafe { store.current_epoch() });
+        }
     }
-    // SAFETY: as above.
-    let nested = unsafe { *(*store).wasm_entries.get() } > 0;
+    let nested = !outermost;
     // The enclosing call's exit record, which this call's exits overwrite: saved here (and
     // linked from the store context for walks over the stack while this call runs), put
     // back when it ends.
     // SAFETY: as above.
     let saved = unsafe {
         SavedExit {
-            pc: *(*store).exit_pc.get(),
-            fp: *(*store).exit_fp.get(),
-            outer: *(*store).outer_exits.get(),
+            pc: *store.exit_pc.get(),
+            fp: *store.exit_fp.get(),
+            outer: *store.outer_exits.get(),
         }
     };
     // SAFETY: as above; `saved` outlives the call, and is unlinked before it goes.
     unsafe {
-        *(*store).wasm_entries.get() += 1;
-        *(*store).exit_fp.get() = 0;
+        *store.wasm_entries.get() += 1;
+        *store.exit_fp.get() = 0;
         if nested {
-            *(*store).outer_exits.get() = &saved;
+            *store.outer_exits.get() = &saved;
         }
     }
     let state = CallThreadState {
@@ -391,23 +406,35 @@ pub unsafe fn catch_traps<F: FnOnce()>(
     CURRENT.with(|c| c.set(state.prev));
     // SAFETY: as above.
     unsafe {
-        *(*store).wasm_entries.get() -= 1;
-        *(*store).exit_pc.get() = saved.pc;
-        *(*store).exit_fp.get() = saved.fp;
-        *(*store).outer_exits.get() = saved.outer;
+        *store.wasm_entries.get() -= 1;
+        *store.exit_pc.get() = saved.pc;
+        *store.exit_fp.get() = saved.fp;
+        *store.outer_exits.get() = saved.outer;
     }
+    let interrupted = store.stack_limit.load(Ordering::SeqCst) == INTERRUPTED_STACK_LIMIT;
     if outermost {
-        // SAFETY: as above.
-        unsafe { *limit = usize::MAX };
+        store.stack_limit.store(usize::MAX, Ordering::SeqCst);
     }
     if jumped == 0 {
-        Ok(())
-    } else {
-        Err(state
-            .reason
-            .into_inner()
-            .expect("a trap always records its reason"))
+        return Ok(());
     }
+    let reason = state
+        .reason
+        .into_inner()
+        .expect("a trap always records its reason");
+    Err(match reason {
+        // The prologue's stack check of an interrupted store.
+        TrapReason::Wasm {
+            kind: TrapKind::StackOverflow,
+            pc,
+            fault_addr,
+        } if interrupted => TrapReason::Wasm {
+            kind: TrapKind::Interrupt,
+            pc,
+            fault_addr,
+        },
+        reason => reason,
+    })
 }
 
 /// Ends the innermost active call into wasm on this thread with `reason`.

@@ -6,7 +6,9 @@
 
 use std::cell::UnsafeCell;
 use std::ptr;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crate::epochs::INTERRUPTED_STACK_LIMIT;
 
 use crate::exceptions::ExceptionArena;
 use crate::gc::{GcHeap, TraceRoots};
@@ -17,16 +19,20 @@ use crate::type_registry::TypeRegistry;
 #[derive(Debug)]
 pub struct VMStoreContext {
     /// Compiled code traps with "call stack exhausted" when the stack pointer drops below
-    /// this address. `usize::MAX` while no wasm runs, which no prologue can pass.
-    pub stack_limit: UnsafeCell<usize>,
+    /// this address; `usize::MAX` while no wasm runs. Any thread may set it to
+    /// [`INTERRUPTED_STACK_LIMIT`] to interrupt the store's wasm (see [`crate::epochs`]).
+    pub stack_limit: AtomicUsize,
     /// The embedder's store, for host functions called from wasm; opaque to the runtime.
     pub store: UnsafeCell<*mut u8>,
     /// Asked before wasm grows a memory or table, when the embedder set a limiter.
     pub grow_hook: UnsafeCell<Option<GrowHook>>,
-    /// Fuel left; compiled code with fuel metering subtracts what it runs and traps below 0.
-    pub fuel: UnsafeCell<i64>,
-    /// Compiled code with epoch interruption traps once the engine's epoch reaches this.
-    pub epoch_deadline: UnsafeCell<u64>,
+    /// The fuel left, complemented (`!left`): compiled code with fuel metering adds what it
+    /// runs and traps when the sum would overflow, that is when a run needs more than is
+    /// left. `u64::MAX` is no fuel.
+    pub fuel: UnsafeCell<u64>,
+    /// Compiled code with epoch interruption traps once the engine's epoch reaches this
+    /// (`u64::MAX`: never). Written by the store's owner, read by epoch bumps.
+    pub epoch_deadline: AtomicU64,
     /// The engine's epoch counter, which any thread may bump.
     pub epoch: UnsafeCell<*const AtomicU64>,
     /// The start of the store's GC heap (0 before its first object): compiled code tells a
@@ -66,16 +72,19 @@ pub struct VMStoreContext {
     pub gc_roots: UnsafeCell<Option<TraceRoots>>,
     /// Collect at every allocation from wasm (a test mode that exercises the stack maps).
     pub gc_stress: UnsafeCell<bool>,
+    /// The stack limit the outermost call into wasm in progress set, which
+    /// [`Self::stack_limit`] goes back to when a moved deadline lifts an interrupt.
+    pub wasm_stack_limit: UnsafeCell<usize>,
 }
 
 impl Default for VMStoreContext {
     fn default() -> Self {
         VMStoreContext {
-            stack_limit: UnsafeCell::new(usize::MAX),
+            stack_limit: AtomicUsize::new(usize::MAX),
             store: UnsafeCell::new(ptr::null_mut()),
             grow_hook: UnsafeCell::new(None),
-            fuel: UnsafeCell::new(0),
-            epoch_deadline: UnsafeCell::new(u64::MAX),
+            fuel: UnsafeCell::new(u64::MAX),
+            epoch_deadline: AtomicU64::new(u64::MAX),
             epoch: UnsafeCell::new(ptr::null()),
             gc_heap_start: UnsafeCell::new(0),
             gc_heap_end: UnsafeCell::new(0),
@@ -90,6 +99,7 @@ impl Default for VMStoreContext {
             outer_exits: UnsafeCell::new(ptr::null()),
             gc_roots: UnsafeCell::new(None),
             gc_stress: UnsafeCell::new(false),
+            wasm_stack_limit: UnsafeCell::new(usize::MAX),
         }
     }
 }
@@ -146,6 +156,45 @@ pub struct GrowRequest {
 pub type GrowHook = unsafe fn(store: *mut u8, request: GrowRequest) -> bool;
 
 impl VMStoreContext {
+    /// Interrupts the store's wasm if `epoch` reached its deadline: sets the stack limit
+    /// that function entries and loop headers check (see [`crate::epochs`]). Any thread may
+    /// call this.
+    pub fn interrupt_if_due(&self, epoch: u64) {
+        if epoch >= self.epoch_deadline.load(Ordering::SeqCst) {
+            self.stack_limit
+                .store(INTERRUPTED_STACK_LIMIT, Ordering::SeqCst);
+        }
+    }
+
+    /// The engine's epoch now.
+    ///
+    /// # Safety
+    /// Only while the engine that set [`Self::epoch`] is alive (as long as the store).
+    pub unsafe fn current_epoch(&self) -> u64 {
+        // SAFETY: the embedder sets the pointer when it creates the store, before any call
+        // into wasm, to the engine's counter, which outlives the store (the contract).
+        unsafe { (**self.epoch.get()).load(Ordering::SeqCst) }
+    }
+
+    /// Sets the epoch deadline to `deadline`. While wasm of this store runs (called from a
+    /// host function), a deadline moved past the epoch lifts an interrupt, and one the
+    /// epoch reached interrupts.
+    ///
+    /// # Safety
+    /// Only by the store's owner, on the thread running its wasm if any runs, with
+    /// [`Self::epoch`] set.
+    pub unsafe fn set_epoch_deadline(&self, deadline: u64) {
+        self.epoch_deadline.store(deadline, Ordering::SeqCst);
+        // SAFETY: the owner is the only one to touch these fields (the contract).
+        unsafe {
+            if *self.wasm_entries.get() > 0 {
+                self.stack_limit
+                    .store(*self.wasm_stack_limit.get(), Ordering::SeqCst);
+                self.interrupt_if_due(self.current_epoch());
+            }
+        }
+    }
+
     /// Whether the embedder allows `request`; `true` when no limiter is set.
     ///
     /// # Safety
@@ -234,11 +283,6 @@ const _: () = {
         offset_of!(VMStoreContext, stack_limit) == VMOffsets::STORE_CONTEXT_STACK_LIMIT as usize
     );
     assert!(offset_of!(VMStoreContext, fuel) == VMOffsets::STORE_CONTEXT_FUEL as usize);
-    assert!(
-        offset_of!(VMStoreContext, epoch_deadline)
-            == VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as usize
-    );
-    assert!(offset_of!(VMStoreContext, epoch) == VMOffsets::STORE_CONTEXT_EPOCH_PTR as usize);
     assert!(
         offset_of!(VMStoreContext, gc_heap_start)
             == VMOffsets::STORE_CONTEXT_GC_HEAP_START as usize

@@ -51,6 +51,158 @@ fn an_epoch_bump_from_another_thread_interrupts_an_infinite_loop() {
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
 }
 
+/// Functions without loops: a call tree of 2^n leaves, and recursion as deep as asked.
+const LOOP_FREE: &str = r#"(module
+  (import "h" "tick" (func $tick))
+  (func $tree (export "tree") (param i32)
+    (if (local.get 0)
+      (then
+        (call $tree (i32.sub (local.get 0) (i32.const 1)))
+        (call $tree (i32.sub (local.get 0) (i32.const 1))))))
+  (func $deep (export "deep") (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (i32.add (call $deep (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
+      (else (i32.const 0))))
+  (func (export "tick_then_loop") (param i32) (result i32) (local $i i32)
+    (call $tick)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+    (local.get $i)))"#;
+
+/// An engine with epoch interruption, a store, and an instance of [`LOOP_FREE`] whose
+/// `tick` bumps the epoch and, with `extend`, moves the deadline 10 epochs on.
+fn loop_free(extend: bool) -> (Engine, Store<()>, Instance) {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = wasmjit::Linker::new(&engine);
+    let ticker = engine.clone();
+    linker
+        .func_wrap("h", "tick", move |mut caller: wasmjit::Caller<'_, ()>| {
+            ticker.increment_epoch();
+            if extend {
+                caller.set_epoch_deadline(10);
+            }
+        })
+        .unwrap();
+    let module = Module::new(&engine, LOOP_FREE).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    (engine, store, instance)
+}
+
+#[test]
+fn an_epoch_bump_interrupts_loop_free_recursion_at_a_function_entry() {
+    let (engine, mut store, instance) = loop_free(false);
+    let tree = instance
+        .get_typed_func::<i32, ()>(&mut store, "tree")
+        .unwrap();
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
+    store.set_epoch_deadline(1);
+    let ticker = engine.clone();
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        ticker.increment_epoch();
+    });
+    // 2^60 calls: only the interrupt ends it.
+    assert_eq!(trap_kind(tree.call(&mut store, 60)), Trap::Interrupt);
+    timer.join().unwrap();
+    // With the deadline far away, running out of stack is still a stack overflow.
+    store.set_epoch_deadline(1_000);
+    assert_eq!(deep.call(&mut store, 1000).unwrap(), 1000);
+    assert_eq!(
+        trap_kind(deep.call(&mut store, i32::MAX)),
+        Trap::StackOverflow
+    );
+}
+
+#[test]
+fn a_deadline_reached_while_no_wasm_runs_interrupts_the_next_call() {
+    let (engine, mut store, instance) = loop_free(false);
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
+    store.set_epoch_deadline(2);
+    engine.increment_epoch();
+    assert_eq!(deep.call(&mut store, 10).unwrap(), 10);
+    engine.increment_epoch();
+    assert_eq!(trap_kind(deep.call(&mut store, 10)), Trap::Interrupt);
+    assert_eq!(trap_kind(deep.call(&mut store, 10)), Trap::Interrupt);
+    // A deadline already reached when it is set.
+    store.set_epoch_deadline(0);
+    assert_eq!(trap_kind(deep.call(&mut store, 10)), Trap::Interrupt);
+    store.set_epoch_deadline(1);
+    assert_eq!(deep.call(&mut store, 10).unwrap(), 10);
+}
+
+#[test]
+fn a_host_function_moving_the_deadline_lifts_the_interrupt() {
+    // `tick` reaches the deadline; without a new one the loop after it is interrupted.
+    let (_engine, mut store, instance) = loop_free(false);
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "tick_then_loop")
+        .unwrap();
+    store.set_epoch_deadline(1);
+    assert_eq!(trap_kind(run.call(&mut store, 1000)), Trap::Interrupt);
+    // `tick` reaches the deadline and moves it: the loop runs to its end.
+    let (_engine, mut store, instance) = loop_free(true);
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "tick_then_loop")
+        .unwrap();
+    store.set_epoch_deadline(1);
+    assert_eq!(run.call(&mut store, 1000).unwrap(), 1000);
+    assert_eq!(run.call(&mut store, 1000).unwrap(), 1000);
+}
+
+#[test]
+fn stores_come_and_go_while_another_thread_bumps_the_epoch() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, LOOPS).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut bumps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                engine.increment_epoch();
+                bumps += 1;
+            }
+            bumps
+        })
+    };
+    let (mut completed, mut interrupted) = (0, 0);
+    for round in 0..300 {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let count = instance
+            .get_typed_func::<i32, i32>(&mut store, "count")
+            .unwrap();
+        if round % 2 == 0 {
+            store.set_epoch_deadline(u64::MAX / 2);
+            assert_eq!(count.call(&mut store, 10_000).unwrap(), 10_000);
+            completed += 1;
+        } else {
+            store.set_epoch_deadline(1);
+            match count.call(&mut store, 100_000_000) {
+                Ok(n) => assert_eq!(n, 100_000_000),
+                Err(e) => {
+                    assert_eq!(trap_kind(Err::<i32, _>(e)), Trap::Interrupt);
+                    interrupted += 1;
+                }
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(ticker.join().unwrap() > 0);
+    assert_eq!(completed, 150);
+    assert!(interrupted > 0, "no call was interrupted");
+}
+
 #[test]
 fn fuel_runs_out_in_loops_and_recursion() {
     let mut config = Config::new();
@@ -85,6 +237,75 @@ fn fuel_runs_out_in_loops_and_recursion() {
     store.set_fuel(10_000).unwrap();
     assert_eq!(trap_kind(recurse.call(&mut store, ())), Trap::OutOfFuel);
     assert_eq!(store.get_fuel().unwrap(), 0);
+}
+
+#[test]
+fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func (export "mix") (param i32) (result i32)
+            (block $b
+              (br_if $b (local.get 0))
+              (local.set 0 (i32.const 7)))
+            (if (i32.eq (local.get 0) (i32.const 7))
+              (then (local.set 0 (i32.const 8))))
+            (local.get 0)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let mix = instance
+        .get_typed_func::<i32, i32>(&mut store, "mix")
+        .unwrap();
+    // The operators run (an `end` counts where control falls through it): 0 runs all 15;
+    // 1 branches past the block's `end` and skips the `then` arm (9); 7 takes it (12).
+    for (arg, result, used) in [(0, 8, 15), (1, 1, 9), (7, 8, 12)] {
+        store.set_fuel(1000).unwrap();
+        assert_eq!(mix.call(&mut store, arg).unwrap(), result);
+        assert_eq!(1000 - store.get_fuel().unwrap(), used, "mix({arg})");
+        // Exactly enough fuel is enough; one unit less is not.
+        store.set_fuel(used).unwrap();
+        assert_eq!(mix.call(&mut store, arg).unwrap(), result);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        store.set_fuel(used - 1).unwrap();
+        assert_eq!(trap_kind(mix.call(&mut store, arg)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+}
+
+#[test]
+fn fuel_runs_out_in_loops_closed_by_any_branch() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func (export "cast") (ref.i31 (i32.const 1))
+            (loop $l (param anyref) (br_on_cast $l anyref (ref i31)) (drop)))
+          (func (export "cast_fail") (ref.i31 (i32.const 1))
+            (loop $l (param anyref) (br_on_cast_fail $l anyref (ref struct)) (drop)))
+          (func (export "non_null") (ref.i31 (i32.const 1))
+            (loop $l (param anyref) (br_on_non_null $l) (unreachable)))
+          (func (export "table") (loop $l (br_table $l $l (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    for name in ["cast", "cast_fail", "non_null", "table"] {
+        let func = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
+        store.set_fuel(10_000).unwrap();
+        assert_eq!(
+            trap_kind(func.call(&mut store, ())),
+            Trap::OutOfFuel,
+            "{name}"
+        );
+        assert_eq!(store.get_fuel().unwrap(), 0, "{name}");
+    }
 }
 
 #[test]

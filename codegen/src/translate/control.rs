@@ -22,6 +22,8 @@ pub(super) enum FrameKind {
         else_block: ir::Block,
         else_seen: bool,
         reachable_at_start: bool,
+        /// The operators not yet charged for fuel at the `if`, which both arms start with.
+        fuel_pending: i64,
     },
     /// `try_table`: calls inside it unwind to `dispatch` (an `i64` exception parameter),
     /// filled at `end` when `used`.
@@ -45,6 +47,25 @@ pub(super) struct ControlFrame {
     next_reachable: bool,
     /// The `catch` clauses of a `try_table`.
     catches: Vec<Catch>,
+    /// With fuel metering, the forward branches to `next` whose charge waits for `end`.
+    fuel_edges: Vec<FuelEdge>,
+    /// Whether a branch reaches `next` with its fuel charged (one that charges before
+    /// branching, like `br_table`).
+    charged_edges: bool,
+}
+
+/// A branch to a frame's `next` (with fuel metering) that goes through a block of its own,
+/// filled at the frame's `end`: when every way into `next` owes the same count of
+/// operators, `next` charges it once (so a run is charged once however its ends branch);
+/// otherwise each way charges its own count before joining.
+#[derive(Clone, Debug)]
+struct FuelEdge {
+    /// The block the branch goes to, empty until `end`.
+    block: ir::Block,
+    /// The operators the branch owes.
+    pending: i64,
+    /// The values it carries to `next`.
+    values: Vec<Value>,
 }
 
 impl ControlFrame {
@@ -100,6 +121,8 @@ impl FuncTranslator<'_, '_> {
             height: 0,
             next_reachable: false,
             catches: Vec::new(),
+            fuel_edges: Vec::new(),
+            charged_edges: false,
         });
     }
 
@@ -116,14 +139,73 @@ impl FuncTranslator<'_, '_> {
         let frame = &mut self.control[index];
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
             frame.next_reachable = true;
+            frame.charged_edges = true;
         }
         frame.target()
+    }
+
+    /// `br` (no `cond`) or `br_if` to the frame `depth` levels up. With fuel metering, a
+    /// branch back to a loop header charges first (every iteration then pays, and traps
+    /// once the fuel is spent); a forward branch goes through a [`FuelEdge`].
+    fn branch(&mut self, depth: u32, cond: Option<Value>) {
+        let index = self.control.len() - 1 - depth as usize;
+        let frame = &self.control[index];
+        let forward = !matches!(frame.kind, FrameKind::Loop { .. });
+        if forward && self.fuel_var.is_some() {
+            let values = self.peek(frame.results).to_vec();
+            self.jump_forward(index, cond, values);
+            return;
+        }
+        self.flush_fuel();
+        let (block, count) = self.branch_target(depth);
+        let values = args(self.peek(count));
+        match cond {
+            Some(cond) => {
+                let fallthrough = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(cond, block, &values, fallthrough, &[]);
+                self.builder.seal_block(fallthrough);
+                self.builder.switch_to_block(fallthrough);
+            }
+            None => {
+                self.builder.ins().jump(block, &values);
+            }
+        }
+    }
+
+    /// Branches (when `cond`, else always) to the `next` of frame `index` with `values`
+    /// through a new [`FuelEdge`] owing the operators not yet charged; a conditional
+    /// branch's fall-through owes them too.
+    fn jump_forward(&mut self, index: usize, cond: Option<Value>, values: Vec<Value>) {
+        let edge = self.builder.create_block();
+        match cond {
+            Some(cond) => {
+                let fallthrough = self.builder.create_block();
+                self.builder.ins().brif(cond, edge, &[], fallthrough, &[]);
+                self.builder.seal_block(fallthrough);
+                self.builder.seal_block(edge);
+                self.builder.switch_to_block(fallthrough);
+            }
+            None => {
+                self.builder.ins().jump(edge, &[]);
+                self.builder.seal_block(edge);
+            }
+        }
+        let frame = &mut self.control[index];
+        frame.next_reachable = true;
+        frame.fuel_edges.push(FuelEdge {
+            block: edge,
+            pending: self.fuel_pending,
+            values,
+        });
     }
 
     /// Marks the current position unreachable (after a branch, return or trap).
     pub(super) fn set_unreachable(&mut self) {
         self.reachable = false;
         self.unreachable_depth = 0;
+        self.fuel_pending = 0;
     }
 
     /// Translates a control operator; `false` if `op` is not one.
@@ -141,6 +223,8 @@ impl FuncTranslator<'_, '_> {
                     height: self.stack.len() - params.len(),
                     next_reachable: false,
                     catches: Vec::new(),
+                    fuel_edges: Vec::new(),
+                    charged_edges: false,
                 });
             }
             Operator::TryTable { try_table } => {
@@ -159,6 +243,8 @@ impl FuncTranslator<'_, '_> {
                     height: self.stack.len() - params.len(),
                     next_reachable: false,
                     catches: try_table.catches.clone(),
+                    fuel_edges: Vec::new(),
+                    charged_edges: false,
                 });
             }
             Operator::Loop { blockty } => {
@@ -180,6 +266,8 @@ impl FuncTranslator<'_, '_> {
                     height,
                     next_reachable: false,
                     catches: Vec::new(),
+                    fuel_edges: Vec::new(),
+                    charged_edges: false,
                 });
             }
             Operator::If { blockty } => {
@@ -199,6 +287,7 @@ impl FuncTranslator<'_, '_> {
                         else_block,
                         else_seen: false,
                         reachable_at_start: true,
+                        fuel_pending: self.fuel_pending,
                     },
                     next,
                     params: params.len(),
@@ -207,25 +296,19 @@ impl FuncTranslator<'_, '_> {
                     height: self.stack.len() - params.len(),
                     next_reachable: false,
                     catches: Vec::new(),
+                    fuel_edges: Vec::new(),
+                    charged_edges: false,
                 });
             }
             Operator::Else => self.translate_else(),
             Operator::End => self.translate_end()?,
             Operator::Br { relative_depth } => {
-                let (block, count) = self.branch_target(*relative_depth);
-                self.jump_with(block, count);
+                self.branch(*relative_depth, None);
                 self.set_unreachable();
             }
             Operator::BrIf { relative_depth } => {
                 let cond = self.pop_condition();
-                let (block, count) = self.branch_target(*relative_depth);
-                let values = args(self.peek(count));
-                let fallthrough = self.builder.create_block();
-                self.builder
-                    .ins()
-                    .brif(cond, block, &values, fallthrough, &[]);
-                self.builder.seal_block(fallthrough);
-                self.builder.switch_to_block(fallthrough);
+                self.branch(*relative_depth, Some(cond));
             }
             Operator::BrOnNull { relative_depth } => {
                 // Branches, dropping the reference, when it is null; else keeps it.
@@ -314,6 +397,7 @@ impl FuncTranslator<'_, '_> {
         let FrameKind::If {
             else_block,
             reachable_at_start,
+            fuel_pending,
             ..
         } = frame.kind
         else {
@@ -323,19 +407,28 @@ impl FuncTranslator<'_, '_> {
             else_block,
             else_seen: true,
             reachable_at_start,
+            fuel_pending,
         };
         let (next, results, height) = (frame.next, frame.results, frame.height);
         let if_params = frame.if_params.clone();
         if self.reachable {
-            self.control.last_mut().expect("frame").next_reachable = true;
-            self.jump_with(next, results);
+            if self.fuel_var.is_some() {
+                let index = self.control.len() - 1;
+                let values = self.peek(results).to_vec();
+                self.jump_forward(index, None, values);
+            } else {
+                self.control.last_mut().expect("frame").next_reachable = true;
+                self.jump_with(next, results);
+            }
         }
         self.stack.truncate(height);
         self.reachable = reachable_at_start;
         self.unreachable_depth = 0;
+        self.fuel_pending = 0;
         if reachable_at_start {
             self.stack.extend(if_params);
             self.builder.switch_to_block(else_block);
+            self.fuel_pending = fuel_pending;
         }
     }
 
@@ -345,21 +438,57 @@ impl FuncTranslator<'_, '_> {
         let frame = self.control.pop().ok_or_else(|| {
             CompileError::Codegen("an `end` closes no open block (the block count is off)".into())
         })?;
+        // The fuel each way into `next` owes: the fall-through, the forward branches, and
+        // the false branch of an `if` without `else`.
+        let no_else = match frame.kind {
+            FrameKind::If {
+                else_block,
+                else_seen: false,
+                reachable_at_start: true,
+                fuel_pending,
+            } => Some((else_block, fuel_pending)),
+            _ => None,
+        };
+        let mut owed = frame
+            .fuel_edges
+            .iter()
+            .map(|edge| edge.pending)
+            .chain(self.reachable.then_some(self.fuel_pending))
+            .chain(no_else.map(|(_, pending)| pending))
+            .chain(frame.charged_edges.then_some(0));
+        let first = owed.next();
+        // `Some(n)`: every way owes `n`, which `next` charges; `None`: each charges its own.
+        let carried = match first {
+            Some(n) if owed.all(|m| m == n) => Some(n),
+            Some(_) => None,
+            None => Some(0),
+        };
         if self.reachable {
+            if carried.is_none() {
+                self.flush_fuel();
+            }
             self.jump_with(frame.next, frame.results);
         }
         let mut next_reachable = frame.next_reachable || self.reachable;
-        if let FrameKind::If {
-            else_block,
-            else_seen: false,
-            reachable_at_start: true,
-        } = frame.kind
-        {
+        for edge in &frame.fuel_edges {
+            self.builder.switch_to_block(edge.block);
+            if carried.is_none() {
+                self.fuel_pending = edge.pending;
+                self.flush_fuel();
+            }
+            self.builder.ins().jump(frame.next, &args(&edge.values));
+        }
+        if let Some((else_block, pending)) = no_else {
             // No else arm: the false branch passes the parameters on as the results.
             self.builder.switch_to_block(else_block);
+            if carried.is_none() {
+                self.fuel_pending = pending;
+                self.flush_fuel();
+            }
             self.builder.ins().jump(frame.next, &args(&frame.if_params));
             next_reachable = true;
         }
+        self.fuel_pending = 0;
         if let FrameKind::Loop { header } = frame.kind {
             self.builder.seal_block(header);
         }
@@ -375,6 +504,7 @@ impl FuncTranslator<'_, '_> {
         self.reachable = next_reachable;
         self.unreachable_depth = 0;
         if next_reachable {
+            self.fuel_pending = carried.unwrap_or(0);
             self.builder.switch_to_block(frame.next);
             let results = self.builder.block_params(frame.next).to_vec();
             if frame.kind == FrameKind::Function {

@@ -1,12 +1,20 @@
 //! Interrupting runaway code: fuel metering and epoch checks.
 //!
 //! Both are opt-in (`CodegenConfig::consume_fuel`, `CodegenConfig::epoch_interruption`) and
-//! cost nothing when off. Fuel counts operators: it lives in a variable (a register) while a
-//! function runs, loaded from the store at entry and after calls and written back before
-//! calls and returns; the count of a straight-line run is subtracted before each control
-//! instruction, and function entries and loop headers trap once no fuel is left. Epochs:
-//! function entries and loop headers compare the engine's epoch counter with the store's
-//! deadline.
+//! cost nothing when off.
+//!
+//! Fuel counts operators. The store keeps the fuel left complemented (`!left`, as a `u64`),
+//! and so does a variable (a register) while a function runs: loaded from the store at entry
+//! and after calls, written back before calls and returns. Each straight-line run is charged
+//! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
+//! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
+//! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,
+//! a call) passes a charge of at least one operator, and so does every function before it
+//! returns, so a spent store traps at the first charge.
+//!
+//! Epochs: the runtime sets the store's stack limit above every stack once the epoch reaches
+//! the store's deadline (`wasmjit_runtime::epochs`), so the stack check in every function's
+//! prologue traps; loop headers test the limit's top bit.
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData};
@@ -17,8 +25,10 @@ use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
-    /// Counts `op` against the fuel; before a control instruction, subtracts what was counted
-    /// since the last one from the store's fuel.
+    /// Counts `op` against the fuel; before a control instruction that needs it, charges
+    /// what was counted since the last charge. `br` and `br_if` (to a loop header: see
+    /// `branch`), `if`, `else` and `end` charge in their translation, where control flow
+    /// merges, and only as needed (see `control::FuelEdge`); `block` does not end a run.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -26,16 +36,12 @@ impl FuncTranslator<'_, '_> {
         self.fuel_pending += 1;
         let control = matches!(
             op,
-            Operator::Block { .. }
-                | Operator::Loop { .. }
-                | Operator::If { .. }
-                | Operator::Else
-                | Operator::End
-                | Operator::Br { .. }
-                | Operator::BrIf { .. }
+            Operator::Loop { .. }
                 | Operator::BrTable { .. }
                 | Operator::BrOnNull { .. }
                 | Operator::BrOnNonNull { .. }
+                | Operator::BrOnCast { .. }
+                | Operator::BrOnCastFail { .. }
                 | Operator::Return
                 | Operator::Call { .. }
                 | Operator::CallIndirect { .. }
@@ -53,7 +59,8 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Loads the store's fuel into the function's fuel variable (at entry, after calls).
+    /// Loads the store's (complemented) fuel into the function's fuel variable (at entry,
+    /// after calls).
     pub(super) fn load_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
@@ -88,8 +95,10 @@ impl FuncTranslator<'_, '_> {
         );
     }
 
-    /// Subtracts the operators counted since the last flush from the fuel variable.
-    fn flush_fuel(&mut self) {
+    /// Charges the operators counted since the last charge: adds them to the complemented
+    /// fuel, trapping with "all fuel consumed" when the sum overflows (when they need more
+    /// than is left; the variable then keeps the fuel from before the run).
+    pub(super) fn flush_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
         };
@@ -97,63 +106,44 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         let fuel = self.builder.use_var(var);
-        let left = self.builder.ins().iadd_imm_s(fuel, -self.fuel_pending);
-        self.builder.def_var(var, left);
+        let cost = self.builder.ins().iconst(I64, self.fuel_pending);
+        let used =
+            self.builder
+                .ins()
+                .uadd_overflow_trap(fuel, cost, TrapKind::OutOfFuel.trap_code());
+        self.builder.def_var(var, used);
         self.fuel_pending = 0;
     }
 
-    /// At a function entry or loop header: traps when the fuel is spent or the epoch
-    /// deadline has passed, for whichever of the two is enabled.
+    /// At a loop header: traps with "interrupt" when the store's stack limit says its epoch
+    /// deadline has passed (with epoch interruption on). Function entries need no check of
+    /// their own: their prologue's stack check traps then too.
     pub(super) fn check_interruption(&mut self) {
-        let config = self.env.config;
-        if !config.consume_fuel && !config.epoch_interruption {
+        if !self.env.config.epoch_interruption {
             return;
         }
-        if let Some(var) = self.fuel_var {
-            self.flush_fuel();
-            let fuel = self.builder.use_var(var);
-            let spent = self
-                .builder
-                .ins()
-                .icmp_imm_s(IntCC::SignedLessThanOrEqual, fuel, 0);
-            let out = self.builder.create_block();
-            let go_on = self.builder.create_block();
-            self.builder.set_cold_block(out);
-            self.builder.ins().brif(spent, out, &[], go_on, &[]);
-            self.builder.seal_block(out);
-            self.builder.seal_block(go_on);
-            self.builder.switch_to_block(out);
-            self.save_fuel();
-            self.builder.ins().trap(TrapKind::OutOfFuel.trap_code());
-            self.builder.switch_to_block(go_on);
-        }
-        if config.epoch_interruption {
-            let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
-            let counter = self.builder.ins().load(
-                I64,
-                MemFlagsData::trusted().with_readonly().with_can_move(),
-                ctx,
-                VMOffsets::STORE_CONTEXT_EPOCH_PTR as i32,
-            );
-            // An atomic load: another thread bumps the counter, and a plain load would be
-            // merged with the one at function entry, leaving loops unchecked.
-            let epoch = self
-                .builder
-                .ins()
-                .atomic_load(I64, MemFlagsData::trusted(), counter);
-            let deadline = self.builder.ins().load(
-                I64,
-                MemFlagsData::trusted(),
-                ctx,
-                VMOffsets::STORE_CONTEXT_EPOCH_DEADLINE as i32,
-            );
-            let reached =
-                self.builder
-                    .ins()
-                    .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
+        let limit_addr = if VMOffsets::STORE_CONTEXT_STACK_LIMIT == 0 {
+            ctx
+        } else {
             self.builder
                 .ins()
-                .trapnz(reached, TrapKind::Interrupt.trap_code());
-        }
+                .iadd_imm_s(ctx, VMOffsets::STORE_CONTEXT_STACK_LIMIT as i64)
+        };
+        // An atomic load: another thread sets the limit, and plain loads of it could be
+        // merged across a loop's iterations, leaving the loop unchecked.
+        let limit = self
+            .builder
+            .ins()
+            .atomic_load(I64, MemFlagsData::trusted(), limit_addr);
+        // The interrupted limit is the one with its top bit set (real limits are user-space
+        // addresses).
+        let interrupted = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedLessThan, limit, 0);
+        self.builder
+            .ins()
+            .trapnz(interrupted, TrapKind::Interrupt.trap_code());
     }
 }

@@ -151,7 +151,6 @@ fn translate_body(
     };
     t.push_function_frame(&results);
     t.load_fuel();
-    t.check_interruption();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();

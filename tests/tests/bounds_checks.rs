@@ -298,6 +298,12 @@ fn index_sums(listing: &str) -> usize {
 
 #[test]
 fn a_loop_counter_index_goes_into_the_addressing_mode() {
+    if cfg!(not(target_arch = "x86_64")) {
+        // The listing is read as x86-64 code (the pass itself is checked on every target by
+        // `loop_counters_that_wrap_keep_wrapping_addresses`).
+        eprintln!("skipped: reads x86-64 listings");
+        return;
+    }
     // The copy loop's `s + i` never wraps (s <= 0xff, i <= 15): its load and store are at
     // `(base + s) + i`, with no 32-bit add of s and i.
     let x86 = listing_of(COUNTED, |_| {});

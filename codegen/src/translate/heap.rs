@@ -115,7 +115,10 @@ impl FuncTranslator<'_, '_> {
             (Extend::Signed, _) => ins.sload32(flags, addr, offset),
             (Extend::Unsigned, _) => ins.uload32(flags, addr, offset),
         };
-        if let ValueDef::Result(inst, _) = self.builder.func.dfg.value_def(v) {
+        // Only an access inside a loop can have a loop counter in its index.
+        if let (true, ValueDef::Result(inst, _)) =
+            (self.in_loop(), self.builder.func.dfg.value_def(v))
+        {
             self.heap_accesses.push(Access { inst, store: false });
         }
         self.push(v);
@@ -140,7 +143,9 @@ impl FuncTranslator<'_, '_> {
             (true, 2) => ins.istore16(flags, value, addr, offset),
             (true, _) => ins.istore32(flags, value, addr, offset),
         };
-        self.heap_accesses.push(Access { inst, store: true });
+        if self.in_loop() {
+            self.heap_accesses.push(Access { inst, store: true });
+        }
         Ok(())
     }
 

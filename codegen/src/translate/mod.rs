@@ -254,7 +254,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     callees: HashMap<u32, ir::FuncRef>,
     /// The direct calls made inside a `loop`.
     calls_in_loops: Vec<ir::Inst>,
-    /// The plain heap loads and stores, for [`loop_indices::widen_loop_indices`].
+    /// The plain heap loads and stores inside loops, for
+    /// [`loop_indices::widen_loop_indices`].
     heap_accesses: Vec<loop_indices::Access>,
     /// Each memory's base, by memory index, once an access has loaded it (see
     /// [`FuncTranslator::memory_base`]).

@@ -123,7 +123,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Whether the current position is inside a `loop`.
-    fn in_loop(&self) -> bool {
+    pub(super) fn in_loop(&self) -> bool {
         self.control
             .iter()
             .any(|frame| matches!(frame.kind, FrameKind::Loop { .. }))

@@ -411,9 +411,13 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         *store.exit_fp.get() = saved.fp;
         *store.outer_exits.get() = saved.outer;
     }
-    let interrupted = store.stack_limit.load(Ordering::SeqCst) == INTERRUPTED_STACK_LIMIT;
+    // Relaxed: a trap that an interrupt caused read the interrupted limit on this thread, and
+    // a bump racing with this reset is settled by the next outermost entry, which sets the
+    // limit and checks the epoch again (a SeqCst store on every call's way out would be a
+    // full fence on x86-64).
+    let interrupted = store.stack_limit.load(Ordering::Relaxed) == INTERRUPTED_STACK_LIMIT;
     if outermost {
-        store.stack_limit.store(usize::MAX, Ordering::SeqCst);
+        store.stack_limit.store(usize::MAX, Ordering::Relaxed);
     }
     if jumped == 0 {
         return Ok(());

@@ -185,22 +185,28 @@ const WRAPPING: &str = r#"(module (memory 2)
     (i32.load offset=0xfc00 (i32.add (i32.shl (i32.load8_u (local.get 0)) (i32.const 2))
       (i32.const 0x3f8)))))"#;
 
+/// Instantiates `wat` under `config`; the returned function calls its `i32 -> i32` export
+/// `name` with `arg`, giving the result or the trap.
+fn i32_exports(config: &Config, wat: &str) -> impl FnMut(&str, u32) -> Result<i32, Option<Trap>> {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    move |name, arg| {
+        let f = instance
+            .get_typed_func::<i32, i32>(&mut store, name)
+            .unwrap();
+        f.call(&mut store, arg as i32).map_err(|e| e.trap())
+    }
+}
+
 #[test]
 fn wrapping_address_arithmetic_is_kept() {
     for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
         for spectre_guard in [true, false] {
             let mut config = Config::new();
             config.bounds_checks(mode).spectre_guard(spectre_guard);
-            let engine = Engine::new(&config).unwrap();
-            let module = Module::new(&engine, WRAPPING).unwrap();
-            let mut store = Store::new(&engine, ());
-            let instance = Instance::new(&mut store, &module, &[]).unwrap();
-            let mut call = |name: &str, arg: u32| {
-                let f = instance
-                    .get_typed_func::<i32, i32>(&mut store, name)
-                    .unwrap();
-                f.call(&mut store, arg as i32).map_err(|e| e.trap())
-            };
+            let mut call = i32_exports(&config, WRAPPING);
             let case = format!("{mode:?}, spectre guard {spectre_guard}");
             // 0x1ff + 0xffffff01 = 2^32 + 0x100, which wraps to 0x100 (beyond the data: 0).
             assert_eq!(call("masked_wraps", 0x1ff), Ok(0), "{case}");
@@ -323,16 +329,7 @@ fn loop_counters_that_wrap_keep_wrapping_addresses() {
     for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
         let mut config = Config::new();
         config.bounds_checks(mode);
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, COUNTED).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Instance::new(&mut store, &module, &[]).unwrap();
-        let mut call = |name: &str, arg: u32| {
-            let f = instance
-                .get_typed_func::<i32, i32>(&mut store, name)
-                .unwrap();
-            f.call(&mut store, arg as i32).map_err(|e| e.trap())
-        };
+        let mut call = i32_exports(&config, COUNTED);
         let xor = |bytes: std::iter::StepBy<std::ops::Range<i32>>| bytes.fold(0, |h, b| h ^ b);
         // Bytes 3..19 copied and read back.
         assert_eq!(call("copy", 0x103), Ok(xor((3..19).step_by(1))), "{mode:?}");

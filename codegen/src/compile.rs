@@ -158,12 +158,13 @@ pub fn compile_module(
         memories: &memory_assumptions,
         config,
     };
-    let (functions, (array_to_wasm, wasm_to_array)) = compile_parallel(&env, bytes)?;
+    let (functions, array_to_wasm) = compile_parallel(&env, bytes)?;
+    // Host functions bring their own wasm-to-array trampolines (`compile_host_trampolines`).
     let linked = link(
         info.num_imported_funcs,
         functions,
         array_to_wasm,
-        wasm_to_array,
+        Vec::new(),
     )?;
     Ok(CompiledModule {
         info,
@@ -189,8 +190,15 @@ pub fn compile_host_trampolines(
         ..ModuleInfo::default()
     };
     let isa = target.isa(config)?;
-    let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
-    let linked = link(0, Vec::new(), array_to_wasm, wasm_to_array)?;
+    let mut ctx = Context::new();
+    let array_to_wasm = compile_trampoline(&mut ctx, &*isa, &info, config, 0, true)?;
+    let wasm_to_array = compile_trampoline(&mut ctx, &*isa, &info, config, 0, false)?;
+    let linked = link(
+        0,
+        Vec::new(),
+        vec![Some(array_to_wasm)],
+        vec![wasm_to_array],
+    )?;
     Ok(CompiledModule {
         offsets: VMOffsets::new(&info),
         memory_assumptions: Vec::new(),
@@ -202,32 +210,8 @@ pub fn compile_host_trampolines(
     })
 }
 
-type Trampolines = (Vec<CompiledFunction>, Vec<CompiledFunction>);
-
-/// The array-to-wasm and wasm-to-array trampolines of every type of `info`, by type index.
-/// A struct or array type, which no function has, gets those of `[] -> []`, so that the
-/// trampolines stay indexed by type index.
-fn compile_trampolines(
-    isa: &dyn TargetIsa,
-    info: &ModuleInfo,
-    config: &CodegenConfig,
-) -> Result<Trampolines, CompileError> {
-    let mut array_to_wasm = Vec::with_capacity(info.types.len());
-    let mut wasm_to_array = Vec::with_capacity(info.types.len());
-    let mut ctx = Context::new();
-    for type_index in 0..info.types.len() {
-        array_to_wasm.push(compile_trampoline(
-            &mut ctx, isa, info, config, type_index, true,
-        )?);
-        wasm_to_array.push(compile_trampoline(
-            &mut ctx, isa, info, config, type_index, false,
-        )?);
-    }
-    Ok((array_to_wasm, wasm_to_array))
-}
-
-/// The array-to-wasm trampoline (with `array_to_wasm`) or the wasm-to-array one of type
-/// `type_index` of `info`; a struct or array type gets those of `[] -> []`.
+/// The array-to-wasm trampoline (with `array_to_wasm`) or the wasm-to-array one of
+/// function type `type_index` of `info`.
 fn compile_trampoline(
     ctx: &mut Context,
     isa: &dyn TargetIsa,
@@ -236,8 +220,11 @@ fn compile_trampoline(
     type_index: usize,
     array_to_wasm: bool,
 ) -> Result<CompiledFunction, CompileError> {
-    let none = FuncType::default();
-    let ty = info.types[type_index].as_func().unwrap_or(&none);
+    let ty = info.types[type_index].as_func().ok_or_else(|| {
+        CompileError::Codegen(format!(
+            "a trampoline for type {type_index}, not a function type"
+        ))
+    })?;
     ctx.clear();
     ctx.func = if array_to_wasm {
         trampolines::array_to_wasm(isa, ty)
@@ -247,22 +234,23 @@ fn compile_trampoline(
     emit(ctx, isa, config.emit_disassembly)
 }
 
-/// Compiles the defined functions and the trampolines of every type on every available
-/// core, keeping index order.
+/// A module's defined functions, and its array-to-wasm trampolines by type index.
+type Compiled = (Vec<CompiledFunction>, Vec<Option<CompiledFunction>>);
+
+/// Compiles the defined functions, and the array-to-wasm trampolines of the types the host
+/// may call ([`ModuleInfo::host_callable_types`]; by type index, `None` for the others), on
+/// every available core, keeping index order.
 ///
 /// The workers take jobs one at a time from a shared queue: functions largest body first,
 /// so that no core is left compiling a big function alone at the end while the others idle
 /// (a fixed split of the functions into one run per core leaves one core with most of the
 /// work whenever the big functions sit together), then the trampolines, small jobs that
 /// fill the cores' last gaps. Job `i` is defined function `i` below the number of defined
-/// functions, and above it the array-to-wasm (even) or wasm-to-array (odd) trampoline of a
-/// type.
-fn compile_parallel(
-    env: &FuncEnv<'_>,
-    bytes: &[u8],
-) -> Result<(Vec<CompiledFunction>, Trampolines), CompileError> {
+/// functions, and above it the trampoline of the `i - count`th host-callable type.
+fn compile_parallel(env: &FuncEnv<'_>, bytes: &[u8]) -> Result<Compiled, CompileError> {
     let count = env.module.bodies.len();
-    let jobs = count + 2 * env.module.types.len();
+    let entry_types = env.module.host_callable_types();
+    let jobs = count + entry_types.len();
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -283,7 +271,7 @@ fn compile_parallel(
     };
     let parts: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> = thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| compile_some(env, bytes, take, &failed)))
+            .map(|_| scope.spawn(|| compile_some(env, bytes, &entry_types, take, &failed)))
             .collect();
         workers
             .into_iter()
@@ -309,19 +297,21 @@ fn compile_parallel(
         .into_iter()
         .map(|f| f.expect("every job was taken from the queue"));
     let defined = functions.by_ref().take(count).collect();
-    let (mut array_to_wasm, mut wasm_to_array) = (Vec::new(), Vec::new());
-    while let (Some(a), Some(w)) = (functions.next(), functions.next()) {
-        array_to_wasm.push(a);
-        wasm_to_array.push(w);
+    let mut array_to_wasm: Vec<Option<CompiledFunction>> =
+        (0..env.module.types.len()).map(|_| None).collect();
+    for (type_index, trampoline) in entry_types.iter().zip(functions) {
+        array_to_wasm[*type_index as usize] = Some(trampoline);
     }
-    Ok((defined, (array_to_wasm, wasm_to_array)))
+    Ok((defined, array_to_wasm))
 }
 
-/// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left,
+/// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left
+/// (the trampoline jobs are of `entry_types`),
 /// reusing one Cranelift context for all of them; lowers `failed` to the job of each error.
 fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],
+    entry_types: &[u32],
     take: impl Fn() -> Option<usize>,
     failed: &AtomicUsize,
 ) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
@@ -337,8 +327,8 @@ fn compile_some(
                 env.isa,
                 env.module,
                 env.config,
-                job / 2,
-                job % 2 == 0,
+                entry_types[job] as usize,
+                true,
             ),
             None => {
                 ctx.clear();

@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -241,12 +242,16 @@ type Compiled = (Vec<CompiledFunction>, Vec<Option<CompiledFunction>>);
 /// may call ([`ModuleInfo::host_callable_types`]; by type index, `None` for the others), on
 /// every available core, keeping index order.
 ///
-/// The workers take jobs one at a time from a shared queue: functions largest body first,
-/// so that no core is left compiling a big function alone at the end while the others idle
-/// (a fixed split of the functions into one run per core leaves one core with most of the
-/// work whenever the big functions sit together), then the trampolines, small jobs that
-/// fill the cores' last gaps. Job `i` is defined function `i` below the number of defined
-/// functions, and above it the trampoline of the `i - count`th host-callable type.
+/// The workers run on rayon's global pool, whose threads outlive a compilation (as
+/// wasmtime's do): no thread is started per module, and each keeps its allocator's warm
+/// memory. They take jobs one at a time from a shared queue: functions largest body
+/// first, so that no core is left compiling a big function alone at the end while the
+/// others idle (a fixed split of the functions into one run per core leaves one core with
+/// most of the work whenever the big functions sit together), then the trampolines, small
+/// jobs that fill the cores' last gaps. Job `i` is defined function `i` below the number
+/// of defined functions, and above it the trampoline of the `i - count`th host-callable
+/// type. With one core available to the calling thread (its CPU affinity), it compiles
+/// everything itself.
 fn compile_parallel(env: &FuncEnv<'_>, bytes: &[u8]) -> Result<Compiled, CompileError> {
     let count = env.module.bodies.len();
     let entry_types = env.module.host_callable_types();
@@ -254,6 +259,7 @@ fn compile_parallel(env: &FuncEnv<'_>, bytes: &[u8]) -> Result<Compiled, Compile
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+        .min(rayon::current_num_threads())
         .min(jobs.div_ceil(8))
         .max(1);
     let mut queue: Vec<usize> = (0..jobs).collect();
@@ -269,15 +275,20 @@ fn compile_parallel(env: &FuncEnv<'_>, bytes: &[u8]) -> Result<Compiled, Compile
             return Some(job);
         }
     };
-    let parts: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> = thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| compile_some(env, bytes, &entry_types, take, &failed)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a compilation thread panicked"))
-            .collect()
-    });
+    let parts = if threads == 1 {
+        vec![compile_some(env, bytes, &entry_types, take, &failed)]
+    } else {
+        let parts = Mutex::new(Vec::with_capacity(threads));
+        rayon::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|_| {
+                    let part = compile_some(env, bytes, &entry_types, take, &failed);
+                    parts.lock().expect("a compile worker panicked").push(part);
+                });
+            }
+        });
+        parts.into_inner().expect("a compile worker panicked")
+    };
     let mut functions: Vec<Option<CompiledFunction>> = (0..jobs).map(|_| None).collect();
     let mut first_error: Option<(usize, CompileError)> = None;
     for (i, result) in parts.into_iter().flatten() {

@@ -2,7 +2,8 @@
 //!
 //! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
 //! its results, in Cranelift's `tail` calling convention, which lets `return_call` replace
-//! the caller's frame with the callee's whatever their stack arguments. Host functions are
+//! the caller's frame with the callee's whatever their stack arguments. With fuel metering
+//! on, the fuel left travels with the call: see [`wasm_signature`]. Host functions are
 //! reached through a trampoline with the same signature, so callers never need to know which
 //! kind of function they call; the host enters wasm through the array-to-wasm trampolines,
 //! which use the platform's convention (see [`crate::trampolines`]).
@@ -29,15 +30,43 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
 /// another convention is never linked with this one.
 pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 
-/// The native signature of a wasm function of type `ty`.
-pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+/// The native signature of a wasm function of type `ty`; with `fuel` (fuel metering on),
+/// with the fuel parameter and result.
+///
+/// With fuel metering, every wasm function takes the fuel left (complemented, as the store
+/// keeps it: see `translate::interrupts`) as parameter [`FUEL_PARAM`], right after the two
+/// vmctx, and returns what is left as its first result, so that fuel passes from function
+/// to function in registers. Saving it to the store before every call and reloading it in
+/// the callee and after the return put a store-to-load chain on every call's critical path
+/// (`fib` ran 1.43x slower with fuel). Only the edges to the host go through the store: the
+/// trampolines (see [`crate::trampolines`]), `throw` and the exception handlers. Both stay
+/// in registers: the fuel is the first parameter and result after the fixed ones.
+pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(types::I64));
+    if fuel {
+        sig.params.push(AbiParam::new(types::I64));
+        sig.returns.push(AbiParam::new(types::I64));
+    }
     sig.params
         .extend(ty.params.iter().map(|t| AbiParam::new(value_type(*t))));
     sig.returns
         .extend(ty.results.iter().map(|t| AbiParam::new(value_type(*t))));
     sig
+}
+
+/// The index of the fuel parameter in [`wasm_signature`] (with fuel metering on); the fuel
+/// result is result 0.
+pub(crate) const FUEL_PARAM: usize = 2;
+
+/// The index of the first wasm parameter in [`wasm_signature`].
+pub(crate) fn first_wasm_param(fuel: bool) -> usize {
+    FUEL_PARAM + usize::from(fuel)
+}
+
+/// The index of the first wasm result in [`wasm_signature`].
+pub(crate) fn first_wasm_result(fuel: bool) -> usize {
+    usize::from(fuel)
 }

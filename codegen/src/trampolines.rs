@@ -18,6 +18,12 @@
 //! when the host returns: a walk over the stack started while the host function runs (a
 //! collection, or a nested call into wasm saving the record) finds the wasm frames from
 //! there.
+//!
+//! With fuel metering, wasm functions pass the fuel left in registers (see
+//! [`crate::abi::wasm_signature`]); the store keeps it while the host runs. The
+//! array-to-wasm trampoline passes its callee the store's fuel and writes back what the
+//! callee returns; the wasm-to-array trampoline writes the fuel to the store before calling
+//! the host (which may read or set it) and returns the store's fuel after.
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -25,7 +31,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::abi::{value_type, wasm_signature};
+use crate::abi::{first_wasm_param, first_wasm_result, value_type, wasm_signature, FUEL_PARAM};
 use crate::module::FuncType;
 use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
@@ -39,40 +45,58 @@ pub const HOST_CONTEXT_THROW: u32 = 8;
 /// Offset of the store context's address in a host-function context.
 pub const HOST_CONTEXT_STORE_CONTEXT: u32 = 16;
 
-/// Builds the host-to-wasm trampoline for functions of type `ty`:
-/// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values)`.
-pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
+/// Builds the host-to-wasm trampoline for functions of type `ty` (with `fuel`: metering
+/// fuel): `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values, store_context)`.
+pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
     let mut sig = Signature::new(isa.default_call_conv());
-    sig.params.extend([AbiParam::new(types::I64); 4]);
+    sig.params.extend([AbiParam::new(types::I64); 5]);
     let mut func = ir::Function::with_name_signature(ir::UserFuncName::default(), sig);
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);
-    let [callee_vmctx, caller_vmctx, func_ptr, values] = params[..] else {
-        unreachable!("the trampoline signature has four parameters")
+    let [callee_vmctx, caller_vmctx, func_ptr, values, store_ctx] = params[..] else {
+        unreachable!("the trampoline signature has five parameters")
     };
     // The host's value array is only byte-aligned: no `aligned` flag.
     let flags = MemFlagsData::new().with_notrap();
     let mut args = vec![callee_vmctx, caller_vmctx];
+    if fuel {
+        args.push(b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        ));
+    }
     for (i, param) in ty.params.iter().enumerate() {
         let offset = slot_offset(i);
         args.push(b.ins().load(value_type(*param), flags, values, offset));
     }
-    let wasm_sig = b.import_signature(wasm_signature(ty));
+    let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
-    for (i, result) in results.into_iter().enumerate() {
-        b.ins().store(flags, result, values, slot_offset(i));
+    let first = first_wasm_result(fuel);
+    if fuel {
+        b.ins().store(
+            MemFlagsData::trusted(),
+            results[0],
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        );
+    }
+    for (i, result) in results[first..].iter().enumerate() {
+        b.ins().store(flags, *result, values, slot_offset(i));
     }
     b.ins().return_(&[]);
     b.finalize(isa.frontend_config());
     func
 }
 
-/// Builds the wasm-to-host trampoline for host functions of type `ty`.
-pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
+/// Builds the wasm-to-host trampoline for host functions of type `ty` (with `fuel`: metering
+/// fuel).
+pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
     let mut func =
-        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty));
+        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty, fuel));
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);
@@ -83,7 +107,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         VALRAW_SIZE * len.max(1) as u32,
         4,
     ));
-    for (i, arg) in params[2..].iter().enumerate() {
+    for (i, arg) in params[first_wasm_param(fuel)..].iter().enumerate() {
         b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
     }
     let values = b.ins().stack_addr(types::I64, slot, 0);
@@ -111,6 +135,14 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         .store(MemFlagsData::trusted(), caller_pc, store_ctx, exit_pc);
     b.ins()
         .store(MemFlagsData::trusted(), caller_fp, store_ctx, exit_fp);
+    if fuel {
+        b.ins().store(
+            MemFlagsData::trusted(),
+            params[FUEL_PARAM],
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        );
+    }
     let call = b.ins().call_indirect(
         callback_sig,
         callback,
@@ -139,15 +171,19 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     b.ins()
         .trap(crate::TrapKind::UnreachableCodeReached.trap_code());
     b.switch_to_block(done);
-    let results: Vec<_> = ty
-        .results
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            b.ins()
-                .stack_load(types::I64, value_type(*r), slot, slot_offset(i))
-        })
-        .collect();
+    let mut results = Vec::with_capacity(ty.results.len() + 1);
+    if fuel {
+        results.push(b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        ));
+    }
+    results.extend(ty.results.iter().enumerate().map(|(i, r)| {
+        b.ins()
+            .stack_load(types::I64, value_type(*r), slot, slot_offset(i))
+    }));
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());
     func

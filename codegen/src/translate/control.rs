@@ -387,8 +387,17 @@ impl FuncTranslator<'_, '_> {
 
     fn translate_return(&mut self) {
         let count = self.control[0].results;
-        let values = self.peek(count).to_vec();
-        self.save_fuel();
+        let results = self.peek(count).to_vec();
+        self.return_with(&results);
+    }
+
+    /// Returns `results`, after the fuel left with fuel metering on.
+    fn return_with(&mut self, results: &[Value]) {
+        let values: Vec<Value> = self
+            .fuel_arg()
+            .into_iter()
+            .chain(results.iter().copied())
+            .collect();
         self.builder.ins().return_(&values);
     }
 
@@ -508,8 +517,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.switch_to_block(frame.next);
             let results = self.builder.block_params(frame.next).to_vec();
             if frame.kind == FrameKind::Function {
-                self.save_fuel();
-                self.builder.ins().return_(&results);
+                self.return_with(&results);
             } else {
                 self.stack.extend(results);
             }

@@ -4,8 +4,13 @@
 //! cost nothing when off.
 //!
 //! Fuel counts operators. The store keeps the fuel left complemented (`!left`, as a `u64`),
-//! and so does a variable (a register) while a function runs: loaded from the store at entry
-//! and after calls, written back before calls and returns. Each straight-line run is charged
+//! and so does a variable (a register) while a function runs. Between wasm functions it
+//! travels in registers: each call passes it as an argument and gets what is left back as a
+//! result (see [`crate::abi::wasm_signature`]). The store's copy is read and written only at
+//! the edges to the host: the trampolines, `throw` (which saves it for the handler, which
+//! reloads it). A trap leaves the store's copy as it was last written (at the entry from the
+//! host, around the last host call or the last `throw`), except that running out of fuel
+//! leaves none (the runtime sets it). Each straight-line run is charged
 //! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
 //! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
 //! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,
@@ -17,10 +22,11 @@
 //! prologue traps; loop headers test the limit's top bit.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{self, types::I64, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
+use crate::abi::FUEL_PARAM;
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
@@ -59,15 +65,39 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Loads the store's (complemented) fuel into the function's fuel variable (at entry,
-    /// after calls).
-    pub(super) fn load_fuel(&mut self) {
+    /// Starts the fuel variable with the fuel the caller passed in parameter
+    /// [`FUEL_PARAM`] of the function's entry block `entry` (with fuel metering on).
+    pub(super) fn enter_fuel(&mut self, entry: ir::Block) {
         if !self.env.config.consume_fuel {
             return;
         }
-        let var = *self
-            .fuel_var
-            .get_or_insert_with(|| self.builder.declare_var(I64));
+        let var = self.builder.declare_var(I64);
+        let fuel = self.builder.block_params(entry)[FUEL_PARAM];
+        self.builder.def_var(var, fuel);
+        self.fuel_var = Some(var);
+    }
+
+    /// Charges the operators counted so far and returns the fuel left, to pass to a callee
+    /// or return to the caller; `None` without fuel metering.
+    pub(super) fn fuel_arg(&mut self) -> Option<Value> {
+        let var = self.fuel_var?;
+        self.flush_fuel();
+        Some(self.builder.use_var(var))
+    }
+
+    /// Takes the fuel a callee returned as what is left.
+    pub(super) fn fuel_returned(&mut self, fuel: Value) {
+        if let Some(var) = self.fuel_var {
+            self.builder.def_var(var, fuel);
+        }
+    }
+
+    /// Loads the store's (complemented) fuel into the fuel variable (in exception handlers,
+    /// which get it from `throw` through the store).
+    pub(super) fn load_fuel(&mut self) {
+        let Some(var) = self.fuel_var else {
+            return;
+        };
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         let fuel = self.builder.ins().load(
             I64,
@@ -78,8 +108,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.def_var(var, fuel);
     }
 
-    /// Writes the fuel variable back to the store (before calls and returns), so callees
-    /// and the host see what is left.
+    /// Writes the fuel variable back to the store (before `throw`), so that the handler,
+    /// or the host when none catches, sees what is left.
     pub(super) fn save_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;

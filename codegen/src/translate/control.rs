@@ -394,7 +394,7 @@ impl FuncTranslator<'_, '_> {
     /// Returns `results`, after the fuel left with fuel metering on.
     fn return_with(&mut self, results: &[Value]) {
         let values: Vec<Value> = self
-            .fuel_arg()
+            .pass_fuel()
             .into_iter()
             .chain(results.iter().copied())
             .collect();

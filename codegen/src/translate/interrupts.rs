@@ -6,11 +6,11 @@
 //! Fuel counts operators. The store keeps the fuel left complemented (`!left`, as a `u64`),
 //! and so does a variable (a register) while a function runs. Between wasm functions it
 //! travels in registers: each call passes it as an argument and gets what is left back as a
-//! result (see [`crate::abi::wasm_signature`]). The store's copy is read and written only at
-//! the edges to the host: the trampolines, `throw` (which saves it for the handler, which
-//! reloads it). A trap leaves the store's copy as it was last written (at the entry from the
-//! host, around the last host call or the last `throw`), except that running out of fuel
-//! leaves none (the runtime sets it). Each straight-line run is charged
+//! result (see [`crate::abi::wasm_signature`]). The store's copy is read only at the edges
+//! to the host (the trampolines) and in exception handlers (`throw` saves it for them). Calls
+//! and returns still write it, a store nothing waits for, so that a trap leaves the fuel
+//! counted up to the last call or return as the host sees it (running out of fuel leaves
+//! none: the runtime sets it). Each straight-line run is charged
 //! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
 //! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
 //! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,
@@ -78,10 +78,12 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Charges the operators counted so far and returns the fuel left, to pass to a callee
-    /// or return to the caller; `None` without fuel metering.
-    pub(super) fn fuel_arg(&mut self) -> Option<Value> {
+    /// or return to the caller; `None` without fuel metering. Writes it to the store too, so
+    /// that a trap leaves the fuel counted up to the last call or return: only a store,
+    /// which nothing on the call's path waits for (the callee takes the register).
+    pub(super) fn pass_fuel(&mut self) -> Option<Value> {
         let var = self.fuel_var?;
-        self.flush_fuel();
+        self.save_fuel();
         Some(self.builder.use_var(var))
     }
 
@@ -108,8 +110,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.def_var(var, fuel);
     }
 
-    /// Writes the fuel variable back to the store (before `throw`), so that the handler,
-    /// or the host when none catches, sees what is left.
+    /// Writes the fuel variable back to the store (before calls, returns and `throw`): the
+    /// handler of a `throw`, or the host after a trap, reads it there.
     pub(super) fn save_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;

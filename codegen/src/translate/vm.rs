@@ -94,7 +94,7 @@ impl FuncTranslator<'_, '_> {
             Callee::Defined(_) => self.vmctx,
             Callee::Pointer { vmctx, .. } => vmctx,
         };
-        let fuel = self.fuel_arg();
+        let fuel = self.pass_fuel();
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend(fuel);
         all.extend(args);

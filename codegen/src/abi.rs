@@ -38,9 +38,10 @@ pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 /// vmctx, and returns what is left as its first result, so that fuel passes from function
 /// to function in registers. Saving it to the store before every call and reloading it in
 /// the callee and after the return put a store-to-load chain on every call's critical path
-/// (`fib` ran 1.43x slower with fuel). Only the edges to the host go through the store: the
-/// trampolines (see [`crate::trampolines`]), `throw` and the exception handlers. Both stay
-/// in registers: the fuel is the first parameter and result after the fixed ones.
+/// (`fib` ran 1.43x slower with fuel). The store's copy is read only at the edges to the
+/// host (the trampolines, see [`crate::trampolines`]) and in exception handlers; calls and
+/// returns still write it for the host to read after a trap. The fuel comes first, after
+/// the fixed parameters and before the results, so that it always travels in a register.
 pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params

@@ -31,7 +31,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::abi::{first_wasm_param, first_wasm_result, value_type, wasm_signature, FUEL_PARAM};
+use crate::abi::{fuel_param, value_type, wasm_signature, WASM_PARAMS};
 use crate::module::FuncType;
 use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
@@ -60,6 +60,10 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     // The host's value array is only byte-aligned: no `aligned` flag.
     let flags = MemFlagsData::new().with_notrap();
     let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, param) in ty.params.iter().enumerate() {
+        let offset = slot_offset(i);
+        args.push(b.ins().load(value_type(*param), flags, values, offset));
+    }
     if fuel {
         args.push(b.ins().load(
             types::I64,
@@ -68,23 +72,19 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         ));
     }
-    for (i, param) in ty.params.iter().enumerate() {
-        let offset = slot_offset(i);
-        args.push(b.ins().load(value_type(*param), flags, values, offset));
-    }
     let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
-    let first = first_wasm_result(fuel);
-    if fuel {
+    let (results, fuel_left) = results.split_at(ty.results.len());
+    if let Some(fuel_left) = fuel_left.first() {
         b.ins().store(
             MemFlagsData::trusted(),
-            results[0],
+            *fuel_left,
             store_ctx,
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         );
     }
-    for (i, result) in results[first..].iter().enumerate() {
+    for (i, result) in results.iter().enumerate() {
         b.ins().store(flags, *result, values, slot_offset(i));
     }
     b.ins().return_(&[]);
@@ -107,7 +107,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         VALRAW_SIZE * len.max(1) as u32,
         4,
     ));
-    for (i, arg) in params[first_wasm_param(fuel)..].iter().enumerate() {
+    for (i, arg) in params[WASM_PARAMS..fuel_param(ty)].iter().enumerate() {
         b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
     }
     let values = b.ins().stack_addr(types::I64, slot, 0);
@@ -138,7 +138,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     if fuel {
         b.ins().store(
             MemFlagsData::trusted(),
-            params[FUEL_PARAM],
+            params[fuel_param(ty)],
             store_ctx,
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         );
@@ -171,7 +171,15 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     b.ins()
         .trap(crate::TrapKind::UnreachableCodeReached.trap_code());
     b.switch_to_block(done);
-    let mut results = Vec::with_capacity(ty.results.len() + 1);
+    let mut results: Vec<_> = ty
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            b.ins()
+                .stack_load(types::I64, value_type(*r), slot, slot_offset(i))
+        })
+        .collect();
     if fuel {
         results.push(b.ins().load(
             types::I64,
@@ -180,10 +188,6 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
             VMOffsets::STORE_CONTEXT_FUEL as i32,
         ));
     }
-    results.extend(ty.results.iter().enumerate().map(|(i, r)| {
-        b.ins()
-            .stack_load(types::I64, value_type(*r), slot, slot_offset(i))
-    }));
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());
     func

@@ -393,11 +393,8 @@ impl FuncTranslator<'_, '_> {
 
     /// Returns `results`, after the fuel left with fuel metering on.
     fn return_with(&mut self, results: &[Value]) {
-        let values: Vec<Value> = self
-            .pass_fuel()
-            .into_iter()
-            .chain(results.iter().copied())
-            .collect();
+        let fuel = self.pass_fuel();
+        let values: Vec<Value> = results.iter().copied().chain(fuel).collect();
         self.builder.ins().return_(&values);
     }
 

@@ -26,7 +26,6 @@ use cranelift_codegen::ir::{self, types::I64, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
-use crate::abi::FUEL_PARAM;
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
@@ -65,14 +64,14 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Starts the fuel variable with the fuel the caller passed in parameter
-    /// [`FUEL_PARAM`] of the function's entry block `entry` (with fuel metering on).
-    pub(super) fn enter_fuel(&mut self, entry: ir::Block) {
+    /// Starts the fuel variable with the fuel the caller passed in parameter `param` of the
+    /// function's entry block `entry` (with fuel metering on).
+    pub(super) fn enter_fuel(&mut self, entry: ir::Block, param: usize) {
         if !self.env.config.consume_fuel {
             return;
         }
         let var = self.builder.declare_var(I64);
-        let fuel = self.builder.block_params(entry)[FUEL_PARAM];
+        let fuel = self.builder.block_params(entry)[param];
         self.builder.def_var(var, fuel);
         self.fuel_var = Some(var);
     }

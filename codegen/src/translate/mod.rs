@@ -37,7 +37,7 @@ use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidatorAllocations, FunctionBody, Operator};
 
-use crate::abi::{first_wasm_param, value_type};
+use crate::abi::{fuel_param, value_type, WASM_PARAMS};
 use crate::builtins::Builtin;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
@@ -109,11 +109,10 @@ fn translate_body(
     let mut validation =
         FuncValidation::new(env.module, func_index, std::mem::take(&mut ctx.validator))?;
     let mut locals = Vec::new();
-    let first_param = first_wasm_param(env.config.consume_fuel);
     for (i, param) in ty.params.iter().enumerate() {
         let var = builder.declare_var(value_type(*param));
         validation.declare_local(env.module, &mut builder, var, *param);
-        let value = builder.block_params(entry)[first_param + i];
+        let value = builder.block_params(entry)[WASM_PARAMS + i];
         builder.def_var(var, value);
         locals.push(var);
     }
@@ -151,7 +150,7 @@ fn translate_body(
         memory_bases: Vec::new(),
     };
     t.push_function_frame(&results);
-    t.enter_fuel(entry);
+    t.enter_fuel(entry, fuel_param(ty));
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();

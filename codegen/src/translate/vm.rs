@@ -96,8 +96,8 @@ impl FuncTranslator<'_, '_> {
         };
         let fuel = self.pass_fuel();
         let mut all = vec![callee_vmctx, self.vmctx];
-        all.extend(fuel);
         all.extend(args);
+        all.extend(fuel);
         let target = match callee {
             Callee::Defined(function_index) => {
                 CallTarget::Direct(self.defined_callee(function_index, sig))
@@ -118,7 +118,7 @@ impl FuncTranslator<'_, '_> {
                 self.calls_in_loops.push(call);
             }
             if fuel.is_some() {
-                let left = results.remove(0);
+                let left = results.pop().expect("the fuel result");
                 self.fuel_returned(left);
             }
             self.stack.extend(results);

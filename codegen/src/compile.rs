@@ -3,6 +3,7 @@
 use std::cmp::Reverse;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::thread;
 
 use cranelift_codegen::binemit::Reloc as ClifReloc;
@@ -158,12 +159,13 @@ pub fn compile_module(
         memories: &memory_assumptions,
         config,
     };
-    let (functions, (array_to_wasm, wasm_to_array)) = compile_parallel(&env, bytes)?;
+    let (functions, array_to_wasm) = compile_parallel(&env, bytes)?;
+    // Host functions bring their own wasm-to-array trampolines (`compile_host_trampolines`).
     let linked = link(
         info.num_imported_funcs,
         functions,
         array_to_wasm,
-        wasm_to_array,
+        Vec::new(),
     )?;
     Ok(CompiledModule {
         info,
@@ -189,8 +191,15 @@ pub fn compile_host_trampolines(
         ..ModuleInfo::default()
     };
     let isa = target.isa(config)?;
-    let (array_to_wasm, wasm_to_array) = compile_trampolines(&*isa, &info, config)?;
-    let linked = link(0, Vec::new(), array_to_wasm, wasm_to_array)?;
+    let mut ctx = Context::new();
+    let array_to_wasm = compile_trampoline(&mut ctx, &*isa, &info, config, 0, true)?;
+    let wasm_to_array = compile_trampoline(&mut ctx, &*isa, &info, config, 0, false)?;
+    let linked = link(
+        0,
+        Vec::new(),
+        vec![Some(array_to_wasm)],
+        vec![wasm_to_array],
+    )?;
     Ok(CompiledModule {
         offsets: VMOffsets::new(&info),
         memory_assumptions: Vec::new(),
@@ -202,32 +211,8 @@ pub fn compile_host_trampolines(
     })
 }
 
-type Trampolines = (Vec<CompiledFunction>, Vec<CompiledFunction>);
-
-/// The array-to-wasm and wasm-to-array trampolines of every type of `info`, by type index.
-/// A struct or array type, which no function has, gets those of `[] -> []`, so that the
-/// trampolines stay indexed by type index.
-fn compile_trampolines(
-    isa: &dyn TargetIsa,
-    info: &ModuleInfo,
-    config: &CodegenConfig,
-) -> Result<Trampolines, CompileError> {
-    let mut array_to_wasm = Vec::with_capacity(info.types.len());
-    let mut wasm_to_array = Vec::with_capacity(info.types.len());
-    let mut ctx = Context::new();
-    for type_index in 0..info.types.len() {
-        array_to_wasm.push(compile_trampoline(
-            &mut ctx, isa, info, config, type_index, true,
-        )?);
-        wasm_to_array.push(compile_trampoline(
-            &mut ctx, isa, info, config, type_index, false,
-        )?);
-    }
-    Ok((array_to_wasm, wasm_to_array))
-}
-
-/// The array-to-wasm trampoline (with `array_to_wasm`) or the wasm-to-array one of type
-/// `type_index` of `info`; a struct or array type gets those of `[] -> []`.
+/// The array-to-wasm trampoline (with `array_to_wasm`) or the wasm-to-array one of
+/// function type `type_index` of `info`.
 fn compile_trampoline(
     ctx: &mut Context,
     isa: &dyn TargetIsa,
@@ -236,8 +221,11 @@ fn compile_trampoline(
     type_index: usize,
     array_to_wasm: bool,
 ) -> Result<CompiledFunction, CompileError> {
-    let none = FuncType::default();
-    let ty = info.types[type_index].as_func().unwrap_or(&none);
+    let ty = info.types[type_index].as_func().ok_or_else(|| {
+        CompileError::Codegen(format!(
+            "a trampoline for type {type_index}, not a function type"
+        ))
+    })?;
     ctx.clear();
     ctx.func = if array_to_wasm {
         trampolines::array_to_wasm(isa, ty, config.consume_fuel)
@@ -247,25 +235,31 @@ fn compile_trampoline(
     emit(ctx, isa, config.emit_disassembly)
 }
 
-/// Compiles the defined functions and the trampolines of every type on every available
-/// core, keeping index order.
+/// A module's defined functions, and its array-to-wasm trampolines by type index.
+type Compiled = (Vec<CompiledFunction>, Vec<Option<CompiledFunction>>);
+
+/// Compiles the defined functions, and the array-to-wasm trampolines of the types the host
+/// may call ([`ModuleInfo::host_callable_types`]; by type index, `None` for the others), on
+/// every available core, keeping index order.
 ///
-/// The workers take jobs one at a time from a shared queue: functions largest body first,
-/// so that no core is left compiling a big function alone at the end while the others idle
-/// (a fixed split of the functions into one run per core leaves one core with most of the
-/// work whenever the big functions sit together), then the trampolines, small jobs that
-/// fill the cores' last gaps. Job `i` is defined function `i` below the number of defined
-/// functions, and above it the array-to-wasm (even) or wasm-to-array (odd) trampoline of a
-/// type.
-fn compile_parallel(
-    env: &FuncEnv<'_>,
-    bytes: &[u8],
-) -> Result<(Vec<CompiledFunction>, Trampolines), CompileError> {
+/// The workers run on rayon's global pool, whose threads outlive a compilation (as
+/// wasmtime's do): no thread is started per module, and each keeps its allocator's warm
+/// memory. They take jobs one at a time from a shared queue: functions largest body
+/// first, so that no core is left compiling a big function alone at the end while the
+/// others idle (a fixed split of the functions into one run per core leaves one core with
+/// most of the work whenever the big functions sit together), then the trampolines, small
+/// jobs that fill the cores' last gaps. Job `i` is defined function `i` below the number
+/// of defined functions, and above it the trampoline of the `i - count`th host-callable
+/// type. With one core available to the calling thread (its CPU affinity), it compiles
+/// everything itself.
+fn compile_parallel(env: &FuncEnv<'_>, bytes: &[u8]) -> Result<Compiled, CompileError> {
     let count = env.module.bodies.len();
-    let jobs = count + 2 * env.module.types.len();
+    let entry_types = env.module.host_callable_types();
+    let jobs = count + entry_types.len();
     let threads = thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+        .min(rayon::current_num_threads())
         .min(jobs.div_ceil(8))
         .max(1);
     let mut queue: Vec<usize> = (0..jobs).collect();
@@ -281,15 +275,20 @@ fn compile_parallel(
             return Some(job);
         }
     };
-    let parts: Vec<Vec<(usize, Result<CompiledFunction, CompileError>)>> = thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| compile_some(env, bytes, take, &failed)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a compilation thread panicked"))
-            .collect()
-    });
+    let parts = if threads == 1 {
+        vec![compile_some(env, bytes, &entry_types, take, &failed)]
+    } else {
+        let parts = Mutex::new(Vec::with_capacity(threads));
+        rayon::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|_| {
+                    let part = compile_some(env, bytes, &entry_types, take, &failed);
+                    parts.lock().expect("a compile worker panicked").push(part);
+                });
+            }
+        });
+        parts.into_inner().expect("a compile worker panicked")
+    };
     let mut functions: Vec<Option<CompiledFunction>> = (0..jobs).map(|_| None).collect();
     let mut first_error: Option<(usize, CompileError)> = None;
     for (i, result) in parts.into_iter().flatten() {
@@ -309,19 +308,21 @@ fn compile_parallel(
         .into_iter()
         .map(|f| f.expect("every job was taken from the queue"));
     let defined = functions.by_ref().take(count).collect();
-    let (mut array_to_wasm, mut wasm_to_array) = (Vec::new(), Vec::new());
-    while let (Some(a), Some(w)) = (functions.next(), functions.next()) {
-        array_to_wasm.push(a);
-        wasm_to_array.push(w);
+    let mut array_to_wasm: Vec<Option<CompiledFunction>> =
+        (0..env.module.types.len()).map(|_| None).collect();
+    for (type_index, trampoline) in entry_types.iter().zip(functions) {
+        array_to_wasm[*type_index as usize] = Some(trampoline);
     }
-    Ok((defined, (array_to_wasm, wasm_to_array)))
+    Ok((defined, array_to_wasm))
 }
 
-/// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left,
+/// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left
+/// (the trampoline jobs are of `entry_types`),
 /// reusing one Cranelift context for all of them; lowers `failed` to the job of each error.
 fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],
+    entry_types: &[u32],
     take: impl Fn() -> Option<usize>,
     failed: &AtomicUsize,
 ) -> Vec<(usize, Result<CompiledFunction, CompileError>)> {
@@ -337,8 +338,8 @@ fn compile_some(
                 env.isa,
                 env.module,
                 env.config,
-                job / 2,
-                job % 2 == 0,
+                entry_types[job] as usize,
+                true,
             ),
             None => {
                 ctx.clear();

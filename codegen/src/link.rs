@@ -24,9 +24,10 @@ pub struct CodeLayout {
     /// function `num_imported_funcs`).
     pub functions: Vec<(u32, u32)>,
     /// For each type index, the start and length of its host-to-wasm trampoline (where the
-    /// exception unwinder stops).
-    pub array_to_wasm: Vec<(u32, u32)>,
-    /// For each type index, the start of its wasm-to-host trampoline.
+    /// exception unwinder stops), if the host may call a function of that type.
+    pub array_to_wasm: Vec<Option<(u32, u32)>>,
+    /// For each type index, the start of its wasm-to-host trampoline: only the trampolines
+    /// of a host function's type have them.
     pub wasm_to_array: Vec<u32>,
     /// Every instruction that may trap, by offset in the image, sorted.
     pub traps: Vec<(u32, TrapKind)>,
@@ -95,14 +96,21 @@ pub(crate) struct Linked {
 pub(crate) fn link(
     num_imported_funcs: u32,
     functions: Vec<CompiledFunction>,
-    array_to_wasm: Vec<CompiledFunction>,
+    array_to_wasm: Vec<Option<CompiledFunction>>,
     wasm_to_array: Vec<CompiledFunction>,
 ) -> Result<Linked, CompileError> {
     let defined = functions.len();
-    let types = array_to_wasm.len();
+    let entry_types: Vec<usize> = (0..array_to_wasm.len())
+        .filter(|t| array_to_wasm[*t].is_some())
+        .collect();
+    let mut layout = CodeLayout {
+        array_to_wasm: vec![None; array_to_wasm.len()],
+        ..CodeLayout::default()
+    };
+    let entries = entry_types.len();
     let all: Vec<CompiledFunction> = functions
         .into_iter()
-        .chain(array_to_wasm)
+        .chain(array_to_wasm.into_iter().flatten())
         .chain(wasm_to_array)
         .collect();
     let too_large = || CompileError::Codegen("the module's code exceeds 4 GiB".into());
@@ -115,10 +123,7 @@ pub(crate) fn link(
     }
     let len = u32::try_from(end).map_err(|_| too_large())?;
     let mut image = vec![0u8; end];
-    let mut layout = CodeLayout {
-        len,
-        ..CodeLayout::default()
-    };
+    layout.len = len;
     let mut disassembly = Vec::with_capacity(defined);
     for (i, (f, &start)) in all.iter().zip(&starts).enumerate() {
         let at = start as usize;
@@ -173,8 +178,8 @@ pub(crate) fn link(
         if i < defined {
             layout.functions.push((start, f.body.len() as u32));
             disassembly.push(f.disassembly.clone());
-        } else if i < defined + types {
-            layout.array_to_wasm.push((start, f.body.len() as u32));
+        } else if i < defined + entries {
+            layout.array_to_wasm[entry_types[i - defined]] = Some((start, f.body.len() as u32));
         } else {
             layout.wasm_to_array.push(start);
         }

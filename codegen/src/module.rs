@@ -872,6 +872,38 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
+    /// The types of the functions the host may call, as sorted type indices: those of the
+    /// functions the module lets out (exports, element segments' items and `ref.func` in
+    /// constant expressions, which are the spec's declared references: code can take a
+    /// reference to no other function) and of its start function. Only these types get an
+    /// array-to-wasm trampoline.
+    pub fn host_callable_types(&self) -> Vec<u32> {
+        let mut funcs: Vec<u32> = self.start.into_iter().collect();
+        funcs.extend(self.exports.iter().filter_map(|e| match e.index {
+            EntityIndex::Function(f) => Some(f),
+            _ => None,
+        }));
+        let mut exprs: Vec<&ConstExpr> = self.global_inits.iter().collect();
+        exprs.extend(self.table_inits.iter().flatten());
+        for segment in &self.elements {
+            match &segment.items {
+                ElemItems::Functions(items) => funcs.extend(items),
+                ElemItems::Expressions(items) => exprs.extend(items),
+            }
+        }
+        funcs.extend(exprs.iter().flat_map(|e| &e.ops).filter_map(|op| match op {
+            ConstOp::RefFunc(f) => Some(*f),
+            _ => None,
+        }));
+        let mut types: Vec<u32> = funcs
+            .into_iter()
+            .filter_map(|f| self.functions.get(f as usize).copied())
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+
     /// Validates `bytes` with the given features, but for the function bodies, and decodes
     /// what the module declares.
     ///

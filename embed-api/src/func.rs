@@ -82,7 +82,11 @@ impl FuncData {
         let type_index = info.functions[func_index as usize];
         FuncData {
             func_ref: instance.func_ref(func_index),
-            trampoline: module.code().array_to_wasm(type_index),
+            trampoline: module.code().array_to_wasm(type_index).expect(
+                "the host reaches only a module's start function and the functions it lets \
+                 out (exports, elements, `ref.func` in constant expressions), whose types \
+                 have trampolines",
+            ),
             ty: TypeSpace::module(registry, module.type_ids()).func_type(type_index),
         }
     }
@@ -139,7 +143,10 @@ impl Func {
         ctx.func_ref.vmctx = ctx_ptr.cast();
         let data = FuncData {
             func_ref: &ctx.func_ref,
-            trampoline: trampolines.code().array_to_wasm(0),
+            trampoline: trampolines
+                .code()
+                .array_to_wasm(0)
+                .expect("a host function's trampolines include its array-to-wasm one"),
             ty,
         };
         inner.opaque.host_funcs.push(Box::new((ctx, trampolines)));

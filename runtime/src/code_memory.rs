@@ -18,7 +18,7 @@ pub struct CodeMemory {
     base: usize,
     len: usize,
     functions: Vec<usize>,
-    array_to_wasm: Vec<usize>,
+    array_to_wasm: Vec<Option<usize>>,
     wasm_to_array: Vec<usize>,
 }
 
@@ -119,7 +119,11 @@ impl CodeMemory {
         };
         Ok(CodeMemory {
             functions: absolute(&mut layout.functions.iter().map(|(start, _)| *start)),
-            array_to_wasm: absolute(&mut layout.array_to_wasm.iter().map(|(start, _)| *start)),
+            array_to_wasm: layout
+                .array_to_wasm
+                .iter()
+                .map(|entry| entry.map(|(start, _)| base + start as usize))
+                .collect(),
             wasm_to_array: absolute(&mut layout.wasm_to_array.iter().copied()),
             _mapping: mmap,
             base,
@@ -139,9 +143,14 @@ impl CodeMemory {
         self.functions[defined_index as usize] as *const u8
     }
 
-    /// The host-to-wasm trampoline of module type `type_index`.
-    pub fn array_to_wasm(&self, type_index: u32) -> *const u8 {
-        self.array_to_wasm[type_index as usize] as *const u8
+    /// The host-to-wasm trampoline of module type `type_index`; `None` for a type of no
+    /// function the host may call (see `ModuleInfo::host_callable_types`).
+    pub fn array_to_wasm(&self, type_index: u32) -> Option<*const u8> {
+        self.array_to_wasm
+            .get(type_index as usize)
+            .copied()
+            .flatten()
+            .map(|at| at as *const u8)
     }
 
     /// The wasm-to-host trampoline of module type `type_index`.
@@ -168,6 +177,7 @@ fn check_image(layout: &CodeLayout, len: usize) -> io::Result<()> {
         && layout
             .array_to_wasm
             .iter()
+            .flatten()
             .all(|(start, size)| inside(*start, *size as usize))
         && layout.wasm_to_array.iter().all(|start| inside(*start, 1))
         && layout
@@ -357,6 +367,7 @@ fn register(start: usize, len: usize, layout: &CodeLayout) {
     let entries = layout
         .array_to_wasm
         .iter()
+        .flatten()
         .map(|(at, len)| start + *at as usize..start + (*at + *len) as usize)
         .collect();
     CODE.write().unwrap_or_else(|e| e.into_inner()).insert(

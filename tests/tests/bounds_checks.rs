@@ -343,3 +343,50 @@ fn loop_counters_that_wrap_keep_wrapping_addresses() {
         assert_eq!(call("wraps_below_limit", 0x30), Ok(0x20), "{mode:?}");
     }
 }
+
+/// Accesses at constant addresses (C's globals), each exported as `i32 -> i32`: the
+/// memory's first page ends with the word 0x04030201, and it may grow to three pages.
+const CONSTANT: &str = r#"(module (memory 1 3)
+  (data (i32.const 0xfffc) "\01\02\03\04")
+  (func (export "last_word") (param i32) (result i32) (i32.load (i32.const 0xfffc)))
+  (func (export "straddling") (param i32) (result i32) (i32.load (i32.const 0xfffd)))
+  (func (export "second_page") (param i32) (result i32)
+    (i32.load offset=0x8000 (i32.const 0x8000)))
+  (func (export "store_straddling") (param i32) (result i32)
+    (i32.store (i32.const 0xfffe) (local.get 0)) (i32.const 0))
+  (func (export "past_the_maximum") (param i32) (result i32)
+    (i32.load offset=0x100 (i32.const 0xfffffff0)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+
+#[test]
+fn constant_addresses_are_checked_when_compiled_and_still_trap_past_the_length() {
+    for mode in [BoundsChecks::GuardPages, BoundsChecks::Explicit] {
+        for spectre_guard in [true, false] {
+            let mut config = Config::new();
+            config.bounds_checks(mode).spectre_guard(spectre_guard);
+            let mut call = i32_exports(&config, CONSTANT);
+            let case = format!("{mode:?}, spectre guard {spectre_guard}");
+            let oob = Err(Some(Trap::MemoryOutOfBounds));
+            assert_eq!(call("last_word", 0), Ok(0x04030201), "{case}");
+            assert_eq!(call("straddling", 0), oob, "{case}");
+            assert_eq!(call("second_page", 0), oob, "{case}");
+            // A trapping store writes none of its bytes.
+            assert_eq!(call("store_straddling", -1i32 as u32), oob, "{case}");
+            assert_eq!(call("last_word", 0), Ok(0x04030201), "{case}");
+            assert_eq!(call("past_the_maximum", 0), oob, "{case}");
+            assert_eq!(call("grow", 1), Ok(1), "{case}");
+            assert_eq!(call("straddling", 0), Ok(0x040302), "{case}");
+            assert_eq!(call("second_page", 0), Ok(0), "{case}");
+            assert_eq!(call("store_straddling", 0x0807_0605), Ok(0), "{case}");
+            assert_eq!(call("last_word", 0), Ok(0x06050201), "{case}");
+            assert_eq!(call("past_the_maximum", 0), oob, "{case}");
+        }
+    }
+    // Within the initial length, an explicitly checked access needs no compare.
+    let wat = r#"(module (memory 1)
+      (func (result i32) (i32.load offset=8 (i32.const 0xfff0))))"#;
+    let listing = listing_of(wat, |c| {
+        c.bounds_checks(BoundsChecks::Explicit);
+    });
+    assert_eq!(compares(&listing), 0, "{listing}");
+}

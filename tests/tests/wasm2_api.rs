@@ -133,3 +133,73 @@ fn host_functions_return_several_values() {
         .unwrap();
     assert_eq!(run.call(&mut store, (17, 5)).unwrap(), 3 + 2 * 100);
 }
+
+/// A module that lets functions out in every way the host can reach them, each of its own
+/// type, and has two types no such function has.
+const LET_OUT: &str = r#"(module
+  (type $unused (func (param f64) (result f64)))
+  (global $started (mut i32) (i32.const 0))
+  (table (export "table") 1 funcref)
+  (elem (i32.const 0) $from_table)
+  (global (export "global") funcref (ref.func $from_global))
+  (elem declare func $returned)
+  (func $start (global.set $started (i32.const 7)))
+  (start $start)
+  (func (export "started") (result i32) (global.get $started))
+  (func $from_table (param i64) (result i64) (i64.add (local.get 0) (i64.const 1)))
+  (func $from_global (param f32) (result f32) (f32.neg (local.get 0)))
+  (func $returned (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+  (func (export "give") (result funcref) (ref.func $returned))
+  (func $internal (param i32 i64) (drop (local.get 0))))"#;
+
+#[test]
+fn the_host_calls_every_function_a_module_lets_out() {
+    let bytes = wat::parse_str(LET_OUT).unwrap();
+    let info = wasmjit_codegen::ModuleInfo::parse(&bytes, wasmparser::WasmFeatures::all()).unwrap();
+    let callable = info.host_callable_types();
+    // Every type but `$unused` and `$internal`'s has an array-to-wasm trampoline.
+    assert_eq!((info.types.len(), callable.len()), (8, 6), "{callable:?}");
+    for t in &callable {
+        let ty = info.types[*t as usize].as_func().unwrap();
+        assert!(ty.params.len() < 2 || ty.results.len() == 1, "{ty:?}");
+        assert!(
+            !ty.params.contains(&wasmjit_codegen::ValType::F64),
+            "{ty:?}"
+        );
+    }
+
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(&engine, LET_OUT).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let call = |store: &mut Store<()>, func: Func, params: &[Val]| {
+        let mut results = [Val::I32(0)];
+        func.call(&mut *store, params, &mut results).unwrap();
+        results[0]
+    };
+    // The start function ran through its trampoline.
+    let started = instance.get_func(&mut store, "started").unwrap();
+    assert!(matches!(call(&mut store, started, &[]), Val::I32(7)));
+    let table = instance.get_table(&mut store, "table").unwrap();
+    let Some(Val::FuncRef(Some(from_table))) = table.get(&mut store, 0) else {
+        panic!("the element segment filled the table");
+    };
+    assert!(matches!(
+        call(&mut store, from_table, &[Val::I64(41)]),
+        Val::I64(42)
+    ));
+    let global = instance.get_global(&mut store, "global").unwrap();
+    let Val::FuncRef(Some(from_global)) = global.get(&mut store) else {
+        panic!("the global holds a function");
+    };
+    let negated = call(&mut store, from_global, &[Val::F32(2.5f32.to_bits())]);
+    assert!(matches!(negated, Val::F32(bits) if f32::from_bits(bits) == -2.5));
+    let give = instance.get_func(&mut store, "give").unwrap();
+    let Val::FuncRef(Some(returned)) = call(&mut store, give, &[]) else {
+        panic!("`give` returns a function");
+    };
+    assert!(matches!(
+        call(&mut store, returned, &[Val::I32(5), Val::I32(3)]),
+        Val::I32(2)
+    ));
+}

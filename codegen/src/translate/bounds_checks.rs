@@ -49,6 +49,11 @@
 //!    addition carries or its sum exceeds `length` (`uadd_overflow`, then one compare and an
 //!    `or`: still one trap, no separate overflow trap).
 //!
+//! An access at a constant index (C's globals and statics) is decided when compiled: it
+//! needs no check when it ends within the memory's initial length (`min_length`), or, where
+//! it may fault (cases 2 and 3), within the reservation and its guard; any other takes the
+//! cases above.
+//!
 //! Atomic accesses always take case 1, 4, 6 or 7: they must not fault, so that an unaligned
 //! access is reported as unaligned whatever its bounds, in the reference interpreter's
 //! order.
@@ -208,6 +213,42 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .select_spectre_guard(out_of_bounds, null, addr);
         Some((addr, 0))
+    }
+
+    /// The address of an access of `size` bytes at the constant `index + offset` of
+    /// `memory` (a constant index: C's globals and statics), when it needs no check at all:
+    /// it ends within the memory's initial length (lengths only grow), or, where the access
+    /// may fault (cases 2 and 3 of the module docs), within the reservation and its guard.
+    /// The whole constant then goes into the instruction's offset, so the access is one
+    /// instruction on the memory's base instead of a zero-extension, an add and a compare.
+    /// `None` when a check is needed: the access takes the general path.
+    pub(super) fn constant_address(
+        &mut self,
+        memory: u32,
+        index: u64,
+        offset: u64,
+        size: u64,
+        check: Check,
+    ) -> Option<HeapAddress> {
+        let ty = &self.env.module.memories[memory as usize];
+        let end = u128::from(index) + u128::from(offset) + u128::from(size);
+        let may_fault = match check {
+            Check::AsAssumed => true,
+            Check::Store => size == 1 || !self.stores_may_tear(),
+            Check::Explicit => false,
+        };
+        let within_guard = match self.env.memories[memory as usize].strategy {
+            BoundsStrategy::GuardPages { reservation, guard } => {
+                may_fault && !ty.memory64 && end <= u128::from(reservation + guard)
+            }
+            BoundsStrategy::Explicit => false,
+        };
+        if !within_guard && end > ty.pages_to_bytes(ty.minimum) {
+            return None;
+        }
+        let base = self.memory_base(memory);
+        // Below `end`, which fits in 64 bits here.
+        Some(self.fold_offset(base, index + offset))
     }
 
     /// Whether the target may commit the in-bounds bytes of a store that faults (case 5 of

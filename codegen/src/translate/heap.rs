@@ -5,6 +5,7 @@ use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value, Value
 use wasmparser::{MemArg, Operator};
 
 use super::bounds_checks::Check;
+use super::index_bounds::iconst;
 use super::loop_indices::Access;
 use super::FuncTranslator;
 use crate::builtins::Builtin;
@@ -52,8 +53,15 @@ impl FuncTranslator<'_, '_> {
         check: Check,
     ) -> Result<Option<HeapAccess>, CompileError> {
         let memory = self.memory_of(memarg)?;
-        let index = self.index_to_i64(memory, index);
-        let checked = self.bounds_check_and_compute_addr(memory, index, memarg.offset, size, check);
+        let constant = iconst(&self.builder.func.dfg, index)
+            .and_then(|c| self.constant_address(memory, c, memarg.offset, size, check));
+        let checked = match constant {
+            Some(address) => Some(address),
+            None => {
+                let index = self.index_to_i64(memory, index);
+                self.bounds_check_and_compute_addr(memory, index, memarg.offset, size, check)
+            }
+        };
         Ok(checked.map(|(addr, offset)| HeapAccess {
             addr,
             offset,

@@ -21,9 +21,8 @@
 //! the same address. Stores take no scaled index (see [`super::index_bounds`] for what that
 //! cost them on an AMD EPYC).
 
-use std::collections::HashMap;
-
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
+use cranelift_codegen::entity::SecondaryMap;
 use cranelift_codegen::ir::condcodes::{CondCode, IntCC};
 use cranelift_codegen::ir::{
     types, Block, Function, Inst, InstBuilder, InstructionData, Opcode, Value, ValueDef,
@@ -149,33 +148,39 @@ fn apply(func: &mut Function, rewrite: Rewrite) {
 /// included (memoized: each value's bound is sought once).
 struct Bounds<'a> {
     func: &'a Function,
-    known: HashMap<Value, u64>,
-    /// Each block's incoming edges: the branch, the successor's position in it, the block.
-    edges: HashMap<Block, Vec<(Inst, usize)>>,
+    /// The bounds found so far, by value (dense maps: most functions ask about a few values
+    /// near each access, and a hash of every key cost more than the search itself).
+    known: SecondaryMap<Value, Option<u64>>,
+    /// Each block's incoming edges: the branch and the successor's position in it. Built on
+    /// the first question about a block parameter, which most functions never ask.
+    edges: Option<SecondaryMap<Block, Vec<(Inst, usize)>>>,
 }
 
 impl<'a> Bounds<'a> {
     fn new(func: &'a Function) -> Self {
-        let mut edges: HashMap<Block, Vec<(Inst, usize)>> = HashMap::new();
+        Self {
+            func,
+            known: SecondaryMap::with_capacity(func.dfg.num_values()),
+            edges: None,
+        }
+    }
+
+    /// The incoming edges of every block of the function.
+    fn edges(func: &Function) -> SecondaryMap<Block, Vec<(Inst, usize)>> {
+        let mut edges: SecondaryMap<Block, Vec<(Inst, usize)>> =
+            SecondaryMap::with_capacity(func.dfg.num_blocks());
+        let dfg = &func.dfg;
         for block in func.layout.blocks() {
             let Some(branch) = func.layout.last_inst(block) else {
                 continue;
             };
-            let dfg = &func.dfg;
             let targets =
                 dfg.insts[branch].branch_destination(&dfg.jump_tables, &dfg.exception_tables);
             for (i, target) in targets.iter().enumerate() {
-                edges
-                    .entry(target.block(&dfg.value_lists))
-                    .or_default()
-                    .push((branch, i));
+                edges[target.block(&dfg.value_lists)].push((branch, i));
             }
         }
-        Self {
-            func,
-            known: HashMap::new(),
-            edges,
-        }
+        edges
     }
 
     /// Splits the `i32` `value` into terms whose sum (with the returned constant) does not
@@ -207,16 +212,16 @@ impl<'a> Bounds<'a> {
             bits @ 1..=64 => u64::MAX >> (64 - bits),
             _ => return u64::MAX,
         };
-        if let Some(&known) = self.known.get(&value) {
+        if let Some(known) = self.known[value] {
             return known;
         }
         if depth == 0 {
             return ty_max;
         }
         // A cycle through a block parameter finds this first: nothing known.
-        self.known.insert(value, ty_max);
+        self.known[value] = Some(ty_max);
         let found = self.compute(value, depth, ty_max).min(ty_max);
-        self.known.insert(value, found);
+        self.known[value] = Some(found);
         found
     }
 
@@ -259,13 +264,13 @@ impl<'a> Bounds<'a> {
     /// docs): the largest of its entry values' bounds and of what its back edges allow.
     fn counter(&mut self, block: Block, index: usize, param: Value, depth: u32) -> u64 {
         let unknown = u64::MAX;
-        let edges = self.edges.get(&block).cloned().unwrap_or_default();
+        let func: &'a Function = self.func;
+        let edges = self.edges.get_or_insert_with(|| Self::edges(func))[block].clone();
         if edges.is_empty() {
             return unknown;
         }
         let mut starts = Vec::new();
         let mut steps = Vec::new();
-        let func: &'a Function = self.func;
         let dfg = &func.dfg;
         for (branch, successor) in edges {
             let call = dfg.insts[branch]

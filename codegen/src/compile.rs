@@ -317,8 +317,8 @@ fn compile_parallel(env: &FuncEnv<'_>, bytes: &[u8]) -> Result<Compiled, Compile
 }
 
 /// Compiles the jobs of [`compile_parallel`] that `take` hands out until it has none left
-/// (the trampoline jobs are of `entry_types`),
-/// reusing one Cranelift context for all of them; lowers `failed` to the job of each error.
+/// (its trampoline jobs are those of `entry_types`), reusing one Cranelift context for all
+/// of them; lowers `failed` to the job of each error.
 fn compile_some(
     env: &FuncEnv<'_>,
     bytes: &[u8],

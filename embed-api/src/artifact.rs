@@ -155,5 +155,51 @@ pub(crate) fn read(bytes: &[u8], engine: &CodeSettings) -> Result<(CompiledModul
             code.len()
         )));
     }
+    // The host calls a module's functions through the trampolines of their types
+    // (`FuncData::for_instance_func`), which the compiler makes for exactly these types.
+    let entries = &module.code.array_to_wasm;
+    let missing = module
+        .info
+        .host_callable_types()
+        .into_iter()
+        .find(|t| entries.get(*t as usize).is_none_or(Option::is_none));
+    if entries.len() != module.info.types.len() || missing.is_some() {
+        return Err(error(format!(
+            "damaged: the code layout has no host-to-wasm trampoline for type {}",
+            missing.map_or("index".to_string(), |t| t.to_string())
+        )));
+    }
     Ok((module, code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmjit_codegen::{compile_module, CodegenConfig, Target};
+
+    #[test]
+    fn an_artifact_without_the_trampoline_of_an_exported_type_is_refused() {
+        let config = CodegenConfig::default();
+        let target = Target::host();
+        let settings = CodeSettings::new(&target, &config).unwrap();
+        let wasm = wat::parse_str(
+            r#"(module (func (export "f") (param i32) (result i32) (local.get 0))
+                       (func (param i64)))"#,
+        )
+        .unwrap();
+        let mut module = compile_module(&wasm, &target, &config).unwrap();
+        let image = module.image.clone();
+        let bytes = write(&settings, &module, &image).unwrap();
+        assert!(read(&bytes, &settings).is_ok());
+        let exported = module.info.functions[0] as usize;
+        assert!(module.code.array_to_wasm[exported].is_some());
+        // The unexported function's type has none to lose.
+        assert!(module.code.array_to_wasm[module.info.functions[1] as usize].is_none());
+        module.code.array_to_wasm[exported] = None;
+        let bytes = write(&settings, &module, &image).unwrap();
+        let Err(e) = read(&bytes, &settings) else {
+            panic!("an artifact without the exported type's trampoline was accepted");
+        };
+        assert!(e.to_string().contains("no host-to-wasm trampoline"), "{e}");
+    }
 }

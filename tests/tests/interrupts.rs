@@ -278,6 +278,65 @@ fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
 }
 
 #[test]
+fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    // `br_table` with forward targets only: case 0 is reached by the table alone (its run
+    // continues the dispatch's), `$c1` both by the table and by case 0 falling through (so
+    // each way charges its own), and the table carries a value to either.
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func (export "switch") (param i32) (result i32)
+            (block $c1 (result i32)
+              (block $c0 (result i32)
+                (i32.const 10)
+                (local.get 0)
+                (br_table $c0 $c1 $c1))
+              (i32.const 1)
+              (i32.add))
+            (i32.const 100)
+            (i32.add))
+          (func (export "spin") (param i32)
+            (loop $l
+              (block $b
+                (br_table $b $l (local.get 0)))
+              (br $l))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let switch = instance
+        .get_typed_func::<i32, i32>(&mut store, "switch")
+        .unwrap();
+    // Operators run: 0 takes `$c0` and falls through `$c1`'s `end` (block, block, const,
+    // local.get, br_table, const, add, end, const, add, end: 11); any other index branches
+    // to `$c1` (the first five, const, add, end: 8).
+    for (arg, result, used) in [(0, 111, 11), (1, 110, 8), (2, 110, 8), (-1, 110, 8)] {
+        store.set_fuel(1000).unwrap();
+        assert_eq!(switch.call(&mut store, arg).unwrap(), result);
+        assert_eq!(1000 - store.get_fuel().unwrap(), used, "switch({arg})");
+        store.set_fuel(used).unwrap();
+        assert_eq!(switch.call(&mut store, arg).unwrap(), result);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        store.set_fuel(used - 1).unwrap();
+        assert_eq!(trap_kind(switch.call(&mut store, arg)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+    // A table whose every target is forward still closes a loop through the `br` after it,
+    // and one with a loop target charges before branching: both run out.
+    let spin = instance
+        .get_typed_func::<i32, ()>(&mut store, "spin")
+        .unwrap();
+    for arg in [0, 1] {
+        store.set_fuel(10_000).unwrap();
+        assert_eq!(trap_kind(spin.call(&mut store, arg)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+}
+
+#[test]
 fn fuel_runs_out_in_loops_closed_by_any_branch() {
     let mut config = Config::new();
     config.consume_fuel(true);

@@ -31,9 +31,10 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Counts `op` against the fuel; before a control instruction that needs it, charges
-    /// what was counted since the last charge. `br` and `br_if` (to a loop header: see
-    /// `branch`), `if`, `else` and `end` charge in their translation, where control flow
-    /// merges, and only as needed (see `control::FuelEdge`); `block` does not end a run.
+    /// what was counted since the last charge. `br`, `br_if` and `br_table` (to a loop
+    /// header: see `branch`), `if`, `else` and `end` charge in their translation, where
+    /// control flow merges, and only as needed (see `control::FuelEdge`); `block` does not
+    /// end a run.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -42,7 +43,6 @@ impl FuncTranslator<'_, '_> {
         let control = matches!(
             op,
             Operator::Loop { .. }
-                | Operator::BrTable { .. }
                 | Operator::BrOnNull { .. }
                 | Operator::BrOnNonNull { .. }
                 | Operator::BrOnCast { .. }

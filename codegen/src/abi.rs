@@ -3,7 +3,7 @@
 //! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
 //! its results, in Cranelift's `tail` calling convention, which lets `return_call` replace
 //! the caller's frame with the callee's whatever their stack arguments. With fuel metering
-//! on, the fuel left travels with the call: see [`wasm_signature`]. Host functions are
+//! on, the fuel left comes back with the results: see [`wasm_signature`]. Host functions are
 //! reached through a trampoline with the same signature, so callers never need to know which
 //! kind of function they call; the host enters wasm through the array-to-wasm trampolines,
 //! which use the platform's convention (see [`crate::trampolines`]).
@@ -31,20 +31,16 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
 pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 
 /// The native signature of a wasm function of type `ty`; with `fuel` (fuel metering on),
-/// with the fuel parameter and result.
+/// with the fuel result.
 ///
-/// With fuel metering, every wasm function takes the fuel left (complemented, as the store
-/// keeps it: see `translate::interrupts`) as its last parameter ([`fuel_param`]) and returns
-/// what is left as its last result, so that fuel passes from function to function in
-/// registers. Saving it to the store before every call and reloading it in the callee and
-/// after the return put a store-to-load chain on every call's critical path (`fib` ran 1.43x
-/// slower with fuel). The store's copy is read only at the edges to the host (the
-/// trampolines, see [`crate::trampolines`]) and in exception handlers; calls and returns
-/// still write it for the host to read after a trap. Last, not first: the wasm parameters
-/// and results keep the registers they have without fuel, and with one parameter and one
-/// result the fuel comes in and goes out in the same register. (First, it moved a function's
-/// parameter and result registers: the interpreter kernel's loop then carried a register
-/// move per dispatch, 1.169x → 1.213x instructions with fuel.)
+/// With fuel metering, every wasm function returns the fuel left (complemented, as the store
+/// keeps it: see `translate::interrupts`) as its last result, so that a caller takes it back
+/// in a register instead of reloading it from the store after the call. Reloading it put a
+/// store-to-load chain on every return's critical path (`fib` ran 1.5x slower with fuel).
+/// The callee reads the fuel from the store at entry, where every caller (wasm or
+/// trampoline) has written it. (Passing it in as a parameter too saved little more on
+/// `fib`, and the interpreter kernel's dispatch loop ran 1.5–2x slower with the register
+/// assignment that gave, with the same instructions.)
 pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
@@ -55,7 +51,6 @@ pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     sig.returns
         .extend(ty.results.iter().map(|t| AbiParam::new(value_type(*t))));
     if fuel {
-        sig.params.push(AbiParam::new(types::I64));
         sig.returns.push(AbiParam::new(types::I64));
     }
     sig
@@ -63,9 +58,3 @@ pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
 
 /// The index of the first wasm parameter in [`wasm_signature`].
 pub(crate) const WASM_PARAMS: usize = 2;
-
-/// The index of the fuel parameter in [`wasm_signature`] of `ty` (with fuel metering on);
-/// the fuel result's is `ty.results.len()`.
-pub(crate) fn fuel_param(ty: &FuncType) -> usize {
-    WASM_PARAMS + ty.params.len()
-}

@@ -19,11 +19,11 @@
 //! collection, or a nested call into wasm saving the record) finds the wasm frames from
 //! there.
 //!
-//! With fuel metering, wasm functions pass the fuel left in registers (see
-//! [`crate::abi::wasm_signature`]); the store keeps it while the host runs. The
-//! array-to-wasm trampoline passes its callee the store's fuel and writes back what the
-//! callee returns; the wasm-to-array trampoline writes the fuel to the store before calling
-//! the host (which may read or set it) and returns the store's fuel after.
+//! With fuel metering, wasm functions return the fuel left as their last result (see
+//! [`crate::abi::wasm_signature`]) and read it from the store at entry. The array-to-wasm
+//! trampoline writes back to the store what its callee returns; the wasm-to-array trampoline
+//! returns the store's fuel after the host (which may read or set it) returns, its wasm
+//! caller having written it there before the call.
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -31,7 +31,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::abi::{fuel_param, value_type, wasm_signature, WASM_PARAMS};
+use crate::abi::{value_type, wasm_signature, WASM_PARAMS};
 use crate::module::FuncType;
 use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
@@ -63,14 +63,6 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     for (i, param) in ty.params.iter().enumerate() {
         let offset = slot_offset(i);
         args.push(b.ins().load(value_type(*param), flags, values, offset));
-    }
-    if fuel {
-        args.push(b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            store_ctx,
-            VMOffsets::STORE_CONTEXT_FUEL as i32,
-        ));
     }
     let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
@@ -107,7 +99,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         VALRAW_SIZE * len.max(1) as u32,
         4,
     ));
-    for (i, arg) in params[WASM_PARAMS..fuel_param(ty)].iter().enumerate() {
+    for (i, arg) in params[WASM_PARAMS..].iter().enumerate() {
         b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
     }
     let values = b.ins().stack_addr(types::I64, slot, 0);
@@ -135,14 +127,6 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         .store(MemFlagsData::trusted(), caller_pc, store_ctx, exit_pc);
     b.ins()
         .store(MemFlagsData::trusted(), caller_fp, store_ctx, exit_fp);
-    if fuel {
-        b.ins().store(
-            MemFlagsData::trusted(),
-            params[fuel_param(ty)],
-            store_ctx,
-            VMOffsets::STORE_CONTEXT_FUEL as i32,
-        );
-    }
     let call = b.ins().call_indirect(
         callback_sig,
         callback,

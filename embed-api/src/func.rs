@@ -36,8 +36,8 @@ pub(crate) struct FuncData {
 }
 
 /// The signature of the array-to-wasm trampolines codegen emits: callee vmctx, caller vmctx,
-/// code, values, and the store context (whose fuel the trampoline passes to wasm and takes
-/// back, with fuel metering on).
+/// code, values, and the store context (where the trampoline writes the fuel the wasm callee
+/// returns, with fuel metering on).
 type ArrayToWasm =
     unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw, *const VMStoreContext);
 

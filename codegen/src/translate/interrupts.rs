@@ -4,13 +4,13 @@
 //! cost nothing when off.
 //!
 //! Fuel counts operators. The store keeps the fuel left complemented (`!left`, as a `u64`),
-//! and so does a variable (a register) while a function runs. Between wasm functions it
-//! travels in registers: each call passes it as an argument and gets what is left back as a
-//! result (see [`crate::abi::wasm_signature`]). The store's copy is read only at the edges
-//! to the host (the trampolines) and in exception handlers (`throw` saves it for them). Calls
-//! and returns still write it, a store nothing waits for, so that a trap leaves the fuel
-//! counted up to the last call or return as the host sees it (running out of fuel leaves
-//! none: the runtime sets it). Each straight-line run is charged
+//! and so does a variable (a register) while a function runs. A function reads it from the
+//! store at entry; every call writes it there first, and gets what is left back as the
+//! callee's last result (see [`crate::abi::wasm_signature`]), so no load waits for a store
+//! on the way back. Returns write it too, a store nothing waits for, so that a trap leaves
+//! the fuel counted up to the last call or return as the host sees it (running out of fuel
+//! leaves none: the runtime sets it). Exception handlers read it from the store (`throw`
+//! saves it for them). Each straight-line run is charged
 //! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
 //! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
 //! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,
@@ -22,7 +22,7 @@
 //! prologue traps; loop headers test the limit's top bit.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, types::I64, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
@@ -64,22 +64,20 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Starts the fuel variable with the fuel the caller passed in parameter `param` of the
-    /// function's entry block `entry` (with fuel metering on).
-    pub(super) fn enter_fuel(&mut self, entry: ir::Block, param: usize) {
+    /// Starts the fuel variable with the store's fuel, which the caller wrote there (with
+    /// fuel metering on).
+    pub(super) fn enter_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
         }
-        let var = self.builder.declare_var(I64);
-        let fuel = self.builder.block_params(entry)[param];
-        self.builder.def_var(var, fuel);
-        self.fuel_var = Some(var);
+        self.fuel_var = Some(self.builder.declare_var(I64));
+        self.load_fuel();
     }
 
-    /// Charges the operators counted so far and returns the fuel left, to pass to a callee
-    /// or return to the caller; `None` without fuel metering. Writes it to the store too, so
-    /// that a trap leaves the fuel counted up to the last call or return: only a store,
-    /// which nothing on the call's path waits for (the callee takes the register).
+    /// Charges the operators counted so far and returns the fuel left, to return to the
+    /// caller; `None` without fuel metering. Writes it to the store too, so that a trap
+    /// leaves the fuel counted up to the last return: only a store, which nothing waits for
+    /// (the caller takes the result).
     pub(super) fn pass_fuel(&mut self) -> Option<Value> {
         let var = self.fuel_var?;
         self.save_fuel();
@@ -93,8 +91,8 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Loads the store's (complemented) fuel into the fuel variable (in exception handlers,
-    /// which get it from `throw` through the store).
+    /// Loads the store's (complemented) fuel into the fuel variable (at entry, and in
+    /// exception handlers, which get it from `throw` through the store).
     pub(super) fn load_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;
@@ -110,7 +108,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Writes the fuel variable back to the store (before calls, returns and `throw`): the
-    /// handler of a `throw`, or the host after a trap, reads it there.
+    /// callee, the handler of a `throw`, or the host after a trap, reads it there.
     pub(super) fn save_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;

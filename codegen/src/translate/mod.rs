@@ -37,7 +37,7 @@ use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidatorAllocations, FunctionBody, Operator};
 
-use crate::abi::{fuel_param, value_type, WASM_PARAMS};
+use crate::abi::{value_type, WASM_PARAMS};
 use crate::builtins::Builtin;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
@@ -150,7 +150,7 @@ fn translate_body(
         memory_bases: Vec::new(),
     };
     t.push_function_frame(&results);
-    t.enter_fuel(entry, fuel_param(ty));
+    t.enter_fuel();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();

@@ -440,8 +440,14 @@ impl FuncTranslator<'_, '_> {
 
     fn translate_return(&mut self) {
         let count = self.control[0].results;
-        let values = self.peek(count).to_vec();
-        self.save_fuel();
+        let results = self.peek(count).to_vec();
+        self.return_with(&results);
+    }
+
+    /// Returns `results`, after the fuel left with fuel metering on.
+    fn return_with(&mut self, results: &[Value]) {
+        let fuel = self.pass_fuel();
+        let values: Vec<Value> = results.iter().copied().chain(fuel).collect();
         self.builder.ins().return_(&values);
     }
 
@@ -561,8 +567,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.switch_to_block(frame.next);
             let results = self.builder.block_params(frame.next).to_vec();
             if frame.kind == FrameKind::Function {
-                self.save_fuel();
-                self.builder.ins().return_(&results);
+                self.return_with(&results);
             } else {
                 self.stack.extend(results);
             }

@@ -2,7 +2,8 @@
 //!
 //! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
 //! its results, in Cranelift's `tail` calling convention, which lets `return_call` replace
-//! the caller's frame with the callee's whatever their stack arguments. Host functions are
+//! the caller's frame with the callee's whatever their stack arguments. With fuel metering
+//! on, the fuel left comes back with the results: see [`wasm_signature`]. Host functions are
 //! reached through a trampoline with the same signature, so callers never need to know which
 //! kind of function they call; the host enters wasm through the array-to-wasm trampolines,
 //! which use the platform's convention (see [`crate::trampolines`]).
@@ -29,8 +30,18 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
 /// another convention is never linked with this one.
 pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 
-/// The native signature of a wasm function of type `ty`.
-pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+/// The native signature of a wasm function of type `ty`; with `fuel` (fuel metering on),
+/// with the fuel result.
+///
+/// With fuel metering, every wasm function returns the fuel left (complemented, as the store
+/// keeps it: see `translate::interrupts`) as its last result, so that a caller takes it back
+/// in a register instead of reloading it from the store after the call. Reloading it put a
+/// store-to-load chain on every return's critical path (`fib` ran 1.5x slower with fuel).
+/// The callee reads the fuel from the store at entry, where every caller (wasm or
+/// trampoline) has written it. (Passing it in as a parameter too saved little more on
+/// `fib`, and the interpreter kernel's dispatch loop ran 1.5–2x slower with the register
+/// assignment that gave, with the same instructions.)
+pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
@@ -39,5 +50,11 @@ pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
         .extend(ty.params.iter().map(|t| AbiParam::new(value_type(*t))));
     sig.returns
         .extend(ty.results.iter().map(|t| AbiParam::new(value_type(*t))));
+    if fuel {
+        sig.returns.push(AbiParam::new(types::I64));
+    }
     sig
 }
+
+/// The index of the first wasm parameter in [`wasm_signature`].
+pub(crate) const WASM_PARAMS: usize = 2;

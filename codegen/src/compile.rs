@@ -229,9 +229,9 @@ fn compile_trampoline(
     })?;
     ctx.clear();
     ctx.func = if array_to_wasm {
-        trampolines::array_to_wasm(isa, ty)
+        trampolines::array_to_wasm(isa, ty, config.consume_fuel)
     } else {
-        trampolines::wasm_to_array(isa, ty)
+        trampolines::wasm_to_array(isa, ty, config.consume_fuel)
     };
     emit(ctx, isa, config.emit_disassembly)
 }
@@ -389,7 +389,7 @@ pub(crate) fn translate_defined(
     // 0.135), whose calls and blocks are gone.
     func.dfg.exception_tables.clear();
     func.name = UserFuncName::User(UserExternalName::new(0, func_index));
-    func.signature = wasm_signature(env.module.func_type(func_index));
+    func.signature = wasm_signature(env.module.func_type(func_index), env.config.consume_fuel);
     translate_function(env, func_index, body, func, ctx)
 }
 

@@ -18,6 +18,12 @@
 //! when the host returns: a walk over the stack started while the host function runs (a
 //! collection, or a nested call into wasm saving the record) finds the wasm frames from
 //! there.
+//!
+//! With fuel metering, wasm functions return the fuel left as their last result (see
+//! [`crate::abi::wasm_signature`]) and read it from the store at entry. The array-to-wasm
+//! trampoline writes back to the store what its callee returns; the wasm-to-array trampoline
+//! returns the store's fuel after the host (which may read or set it) returns, its wasm
+//! caller having written it there before the call.
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -25,7 +31,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::abi::{value_type, wasm_signature};
+use crate::abi::{value_type, wasm_signature, WASM_PARAMS};
 use crate::module::FuncType;
 use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
@@ -39,17 +45,17 @@ pub const HOST_CONTEXT_THROW: u32 = 8;
 /// Offset of the store context's address in a host-function context.
 pub const HOST_CONTEXT_STORE_CONTEXT: u32 = 16;
 
-/// Builds the host-to-wasm trampoline for functions of type `ty`:
-/// `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values)`.
-pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
+/// Builds the host-to-wasm trampoline for functions of type `ty` (with `fuel`: metering
+/// fuel): `extern "C" fn(callee_vmctx, caller_vmctx, func_ptr, values, store_context)`.
+pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
     let mut sig = Signature::new(isa.default_call_conv());
-    sig.params.extend([AbiParam::new(types::I64); 4]);
+    sig.params.extend([AbiParam::new(types::I64); 5]);
     let mut func = ir::Function::with_name_signature(ir::UserFuncName::default(), sig);
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);
-    let [callee_vmctx, caller_vmctx, func_ptr, values] = params[..] else {
-        unreachable!("the trampoline signature has four parameters")
+    let [callee_vmctx, caller_vmctx, func_ptr, values, store_ctx] = params[..] else {
+        unreachable!("the trampoline signature has five parameters")
     };
     // The host's value array is only byte-aligned: no `aligned` flag.
     let flags = MemFlagsData::new().with_notrap();
@@ -58,21 +64,31 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         let offset = slot_offset(i);
         args.push(b.ins().load(value_type(*param), flags, values, offset));
     }
-    let wasm_sig = b.import_signature(wasm_signature(ty));
+    let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
-    for (i, result) in results.into_iter().enumerate() {
-        b.ins().store(flags, result, values, slot_offset(i));
+    let (results, fuel_left) = results.split_at(ty.results.len());
+    if let Some(fuel_left) = fuel_left.first() {
+        b.ins().store(
+            MemFlagsData::trusted(),
+            *fuel_left,
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        );
+    }
+    for (i, result) in results.iter().enumerate() {
+        b.ins().store(flags, *result, values, slot_offset(i));
     }
     b.ins().return_(&[]);
     b.finalize(isa.frontend_config());
     func
 }
 
-/// Builds the wasm-to-host trampoline for host functions of type `ty`.
-pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function {
+/// Builds the wasm-to-host trampoline for host functions of type `ty` (with `fuel`: metering
+/// fuel).
+pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
     let mut func =
-        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty));
+        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty, fuel));
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);
@@ -83,7 +99,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
         VALRAW_SIZE * len.max(1) as u32,
         4,
     ));
-    for (i, arg) in params[2..].iter().enumerate() {
+    for (i, arg) in params[WASM_PARAMS..].iter().enumerate() {
         b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
     }
     let values = b.ins().stack_addr(types::I64, slot, 0);
@@ -139,7 +155,7 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
     b.ins()
         .trap(crate::TrapKind::UnreachableCodeReached.trap_code());
     b.switch_to_block(done);
-    let results: Vec<_> = ty
+    let mut results: Vec<_> = ty
         .results
         .iter()
         .enumerate()
@@ -148,6 +164,14 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType) -> ir::Function 
                 .stack_load(types::I64, value_type(*r), slot, slot_offset(i))
         })
         .collect();
+    if fuel {
+        results.push(b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        ));
+    }
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());
     func

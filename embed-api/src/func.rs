@@ -35,8 +35,11 @@ pub(crate) struct FuncData {
     ty: FuncType,
 }
 
-/// The signature of the array-to-wasm trampolines codegen emits.
-type ArrayToWasm = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
+/// The signature of the array-to-wasm trampolines codegen emits: callee vmctx, caller vmctx,
+/// code, values, and the store context (where the trampoline writes the fuel the wasm callee
+/// returns, with fuel metering on).
+type ArrayToWasm =
+    unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw, *const VMStoreContext);
 
 /// A host function as the store keeps it: takes the caller and the argument/result array.
 pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync;
@@ -253,7 +256,7 @@ impl Func {
         // hold, as the exclusive borrow of the store guarantees no one else uses it.
         let result = unsafe {
             catch_traps(vm, max_stack, || {
-                trampoline(vmctx, ptr::null_mut(), func_ptr, values);
+                trampoline(vmctx, ptr::null_mut(), func_ptr, values, vm);
             })
         };
         result.map_err(|reason| match reason {
@@ -261,7 +264,8 @@ impl Func {
                 let trap = Trap::from_codegen(kind);
                 if trap == Trap::OutOfFuel {
                     // The charge that trapped did not count its run, and the store holds
-                    // the fuel from before the last call: none is left for the host to see.
+                    // the fuel from before the last exit to the host: none is left for the
+                    // host to see.
                     *store.vm.fuel.get_mut() = u64::MAX;
                 }
                 Error::Trap(trap)

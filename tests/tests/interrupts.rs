@@ -278,6 +278,65 @@ fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
 }
 
 #[test]
+fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    // `br_table` with forward targets only: case 0 is reached by the table alone (its run
+    // continues the dispatch's), `$c1` both by the table and by case 0 falling through (so
+    // each way charges its own), and the table carries a value to either.
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (func (export "switch") (param i32) (result i32)
+            (block $c1 (result i32)
+              (block $c0 (result i32)
+                (i32.const 10)
+                (local.get 0)
+                (br_table $c0 $c1 $c1))
+              (i32.const 1)
+              (i32.add))
+            (i32.const 100)
+            (i32.add))
+          (func (export "spin") (param i32)
+            (loop $l
+              (block $b
+                (br_table $b $l (local.get 0)))
+              (br $l))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let switch = instance
+        .get_typed_func::<i32, i32>(&mut store, "switch")
+        .unwrap();
+    // Operators run: 0 takes `$c0` and falls through `$c1`'s `end` (block, block, const,
+    // local.get, br_table, const, add, end, const, add, end: 11); any other index branches
+    // to `$c1` (the first five, const, add, end: 8).
+    for (arg, result, used) in [(0, 111, 11), (1, 110, 8), (2, 110, 8), (-1, 110, 8)] {
+        store.set_fuel(1000).unwrap();
+        assert_eq!(switch.call(&mut store, arg).unwrap(), result);
+        assert_eq!(1000 - store.get_fuel().unwrap(), used, "switch({arg})");
+        store.set_fuel(used).unwrap();
+        assert_eq!(switch.call(&mut store, arg).unwrap(), result);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        store.set_fuel(used - 1).unwrap();
+        assert_eq!(trap_kind(switch.call(&mut store, arg)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+    // A table whose every target is forward still closes a loop through the `br` after it,
+    // and one with a loop target charges before branching: both run out.
+    let spin = instance
+        .get_typed_func::<i32, ()>(&mut store, "spin")
+        .unwrap();
+    for arg in [0, 1] {
+        store.set_fuel(10_000).unwrap();
+        assert_eq!(trap_kind(spin.call(&mut store, arg)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+}
+
+#[test]
 fn fuel_runs_out_in_loops_closed_by_any_branch() {
     let mut config = Config::new();
     config.consume_fuel(true);
@@ -321,8 +380,9 @@ fn without_the_settings_code_is_not_metered() {
 }
 
 /// Host functions that look at the fuel: `peek` records it, `nested` runs more wasm,
-/// `refuel` sets it. Wasm keeps the fuel in a variable while a function runs, in the store
-/// across calls.
+/// `refuel` sets it. Wasm functions return the fuel left to their callers in a register and
+/// read it from the store at entry; the trampolines to and from the host keep it in the
+/// store while the host runs.
 const HOST_CALLS: &str = r#"(module
   (import "h" "peek" (func $peek))
   (import "h" "nested" (func $nested))
@@ -419,4 +479,178 @@ fn host_functions_see_and_set_the_fuel_and_traps_leave_it_counted() {
         let result = burn.call(&mut store, 100);
         assert_eq!(result.is_ok(), round % 2 == 1, "round {round}");
     }
+}
+
+/// Calls of every kind to `$burn` (`n` loop iterations, eight operators each), as wasm
+/// functions pass the fuel to each other: directly, through a table, through a reference,
+/// their tail forms, to another instance's function; a host function setting the fuel
+/// between two wasm frames (reached through a table); a `throw` caught in the caller after
+/// the callee burned, and one no wasm catches.
+const CALLS: &str = r#"(module
+  (type $t (func (param i32) (result i32)))
+  (type $v (func))
+  (import "other" "burn" (func $other (type $t)))
+  (import "h" "refuel" (func $refuel (type $v)))
+  (tag $e (param i32))
+  (table 3 funcref)
+  (elem (i32.const 0) func $burn $other $refuel)
+  (elem declare func $burn)
+  (func $burn (export "burn") (type $t) (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+    (local.get $i))
+  (func (export "direct") (type $t) (call $burn (local.get 0)))
+  (func (export "indirect") (type $t) (call_indirect (type $t) (local.get 0) (i32.const 0)))
+  (func (export "ref") (type $t) (call_ref $t (local.get 0) (ref.func $burn)))
+  (func (export "tail") (type $t) (return_call $burn (local.get 0)))
+  (func (export "tail_indirect") (type $t)
+    (return_call_indirect (type $t) (local.get 0) (i32.const 0)))
+  (func (export "tail_ref") (type $t) (return_call_ref $t (local.get 0) (ref.func $burn)))
+  (func (export "imported") (type $t) (call $other (local.get 0)))
+  (func (export "imported_indirect") (type $t)
+    (call_indirect (type $t) (local.get 0) (i32.const 1)))
+  (func $refuel_then_burn (type $t)
+    (call_indirect (type $v) (i32.const 2))
+    (call $burn (local.get 0)))
+  (func (export "host_between") (type $t)
+    (i32.add (call $refuel_then_burn (local.get 0)) (call $burn (local.get 0))))
+  (func $burn_then_throw (param i32)
+    (throw $e (call $burn (local.get 0))))
+  (func (export "caught") (type $t)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $burn_then_throw (local.get 0)))
+      (i32.const -1))
+    (call $burn))
+  (func (export "uncaught") (type $t)
+    (call $burn_then_throw (local.get 0))
+    (i32.const -1)))"#;
+
+/// An instance of [`CALLS`] (with or without inlining), whose `refuel` sets the fuel to the
+/// store's data, in a store with fuel metering.
+fn calls_instance(inlining: bool) -> (Store<u64>, Instance) {
+    let mut config = Config::new();
+    config.consume_fuel(true).inlining(inlining);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, 0u64);
+    let mut linker = wasmjit::Linker::new(&engine);
+    linker
+        .func_wrap("h", "refuel", |mut caller: wasmjit::Caller<'_, u64>| {
+            let fuel = *caller.data();
+            caller.set_fuel(fuel).unwrap();
+        })
+        .unwrap();
+    let other = Module::new(&engine, LOOPS).unwrap();
+    let other = linker.instantiate(&mut store, &other).unwrap();
+    let count = other.get_export(&mut store, "count").unwrap();
+    linker.define(&mut store, "other", "burn", count).unwrap();
+    let module = Module::new(&engine, CALLS).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    (store, instance)
+}
+
+/// The fuel `name(n)` of [`CALLS`] uses, with its result.
+fn fuel_of(store: &mut Store<u64>, instance: &Instance, name: &str, n: i32) -> (u64, i32) {
+    let func = instance
+        .get_typed_func::<i32, i32>(&mut *store, name)
+        .unwrap();
+    store.set_fuel(1_000_000).unwrap();
+    let result = func.call(&mut *store, n).unwrap();
+    (1_000_000 - store.get_fuel().unwrap(), result)
+}
+
+#[test]
+fn fuel_passes_through_every_kind_of_call_and_back() {
+    let kinds = [
+        "direct",
+        "indirect",
+        "ref",
+        "tail",
+        "tail_indirect",
+        "tail_ref",
+        "imported",
+        "imported_indirect",
+    ];
+    let mut counts = Vec::new();
+    for inlining in [false, true] {
+        let (mut store, instance) = calls_instance(inlining);
+        for name in kinds {
+            let (used, result) = fuel_of(&mut store, &instance, name, 1000);
+            assert_eq!(result, 1000, "{name}");
+            assert!((8_000..8_020).contains(&used), "{name}: used {used}");
+            // Exactly enough fuel is enough, one unit less is not, and both leave none.
+            let func = instance
+                .get_typed_func::<i32, i32>(&mut store, name)
+                .unwrap();
+            store.set_fuel(used).unwrap();
+            assert_eq!(func.call(&mut store, 1000).unwrap(), 1000, "{name}");
+            assert_eq!(store.get_fuel().unwrap(), 0, "{name}");
+            store.set_fuel(used - 1).unwrap();
+            assert_eq!(trap_kind(func.call(&mut store, 1000)), Trap::OutOfFuel);
+            assert_eq!(store.get_fuel().unwrap(), 0, "{name}");
+            counts.push(used);
+        }
+    }
+    // The same operators are counted with inlining as without.
+    let (off, on) = counts.split_at(kinds.len());
+    assert_eq!(off, on);
+}
+
+#[test]
+fn a_host_function_setting_the_fuel_between_two_wasm_frames_sets_it_for_both() {
+    let mut counts = Vec::new();
+    for inlining in [false, true] {
+        let (mut store, instance) = calls_instance(inlining);
+        // The host sets 1,000,000 (what the call started with) once `$refuel_then_burn`
+        // has run a few operators: the two burns after it (16 operators an iteration, one
+        // in each frame) are what is used.
+        *store.data_mut() = 1_000_000;
+        let (used, result) = fuel_of(&mut store, &instance, "host_between", 1000);
+        assert_eq!(result, 2000);
+        assert!((16_000..16_030).contains(&used), "used {used}");
+        counts.push(used);
+        let func = instance
+            .get_typed_func::<i32, i32>(&mut store, "host_between")
+            .unwrap();
+        // 20 units reach the host, which sets enough for both burns.
+        store.set_fuel(20).unwrap();
+        assert_eq!(func.call(&mut store, 1000).unwrap(), 2000);
+        // Enough for both burns before the host sets too little for the caller's.
+        *store.data_mut() = 10_000;
+        store.set_fuel(1_000_000).unwrap();
+        assert_eq!(trap_kind(func.call(&mut store, 1000)), Trap::OutOfFuel);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+    }
+    assert_eq!(counts[0], counts[1], "with and without inlining");
+}
+
+#[test]
+fn a_caught_exception_leaves_the_handler_the_fuel_the_thrower_left() {
+    let mut counts = Vec::new();
+    for inlining in [false, true] {
+        let (mut store, instance) = calls_instance(inlining);
+        // The callee's burn and the handler's burn both count.
+        let (used, result) = fuel_of(&mut store, &instance, "caught", 1000);
+        assert_eq!(result, 1000);
+        assert!((16_000..16_030).contains(&used), "used {used}");
+        let caught = instance
+            .get_typed_func::<i32, i32>(&mut store, "caught")
+            .unwrap();
+        store.set_fuel(used).unwrap();
+        assert_eq!(caught.call(&mut store, 1000).unwrap(), 1000);
+        assert_eq!(store.get_fuel().unwrap(), 0);
+        store.set_fuel(used - 1).unwrap();
+        assert_eq!(trap_kind(caught.call(&mut store, 1000)), Trap::OutOfFuel);
+        // An exception no wasm catches leaves the thrower's fuel for the host.
+        let uncaught = instance
+            .get_typed_func::<i32, i32>(&mut store, "uncaught")
+            .unwrap();
+        store.set_fuel(1_000_000).unwrap();
+        let err = uncaught.call(&mut store, 1000).unwrap_err();
+        assert!(matches!(err, wasmjit::Error::Exception(_)), "{err}");
+        let thrown = 1_000_000 - store.get_fuel().unwrap();
+        assert!((8_000..8_020).contains(&thrown), "used {thrown}");
+        counts.push((used, thrown));
+    }
+    assert_eq!(counts[0], counts[1], "with and without inlining");
 }

@@ -201,6 +201,45 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
+    /// `br_table` with fuel metering, when every target is forward and operators are not yet
+    /// charged: each target frame gets one [`FuelEdge`] (shared by the entries that name it)
+    /// owing them, so a target that only the table reaches charges them with its own run,
+    /// once (an interpreter's dispatch and the case it picks cost one charge, not two).
+    fn br_table_forward(&mut self, index: Value, depths: &[u32]) {
+        let top = self.control.len() - 1;
+        let mut edges: Vec<(u32, ir::Block)> = Vec::new();
+        let mut calls = Vec::with_capacity(depths.len());
+        for &depth in depths {
+            let edge = match edges.iter().find(|(d, _)| *d == depth) {
+                Some((_, edge)) => *edge,
+                None => {
+                    let edge = self.builder.create_block();
+                    edges.push((depth, edge));
+                    edge
+                }
+            };
+            calls.push(self.builder.func.dfg.block_call(edge, &[]));
+        }
+        let default_call = calls.pop().expect("the default target");
+        let table = self
+            .builder
+            .create_jump_table(JumpTableData::new(default_call, &calls));
+        self.builder.ins().br_table(index, table);
+        for (depth, edge) in edges {
+            self.builder.seal_block(edge);
+            let frame_index = top - depth as usize;
+            let values = self.peek(self.control[frame_index].results).to_vec();
+            let frame = &mut self.control[frame_index];
+            frame.next_reachable = true;
+            frame.fuel_edges.push(FuelEdge {
+                block: edge,
+                pending: self.fuel_pending,
+                values,
+            });
+        }
+        self.set_unreachable();
+    }
+
     /// Marks the current position unreachable (after a branch, return or trap).
     pub(super) fn set_unreachable(&mut self) {
         self.reachable = false;
@@ -341,6 +380,20 @@ impl FuncTranslator<'_, '_> {
                 let index = self.pop();
                 let mut depths = targets.targets().collect::<Result<Vec<_>, _>>()?;
                 depths.push(targets.default());
+                if self.fuel_var.is_some() {
+                    let top = self.control.len() - 1;
+                    let forward = depths.iter().all(|&depth| {
+                        !matches!(
+                            self.control[top - depth as usize].kind,
+                            FrameKind::Loop { .. }
+                        )
+                    });
+                    if forward && self.fuel_pending > 0 {
+                        self.br_table_forward(index, &depths);
+                        return Ok(true);
+                    }
+                    self.flush_fuel();
+                }
                 let count = self.branch_target(targets.default()).1;
                 let values = args(self.peek(count));
                 // Jump-table entries carry no values: with values, each edge goes through a
@@ -387,8 +440,14 @@ impl FuncTranslator<'_, '_> {
 
     fn translate_return(&mut self) {
         let count = self.control[0].results;
-        let values = self.peek(count).to_vec();
-        self.save_fuel();
+        let results = self.peek(count).to_vec();
+        self.return_with(&results);
+    }
+
+    /// Returns `results`, after the fuel left with fuel metering on.
+    fn return_with(&mut self, results: &[Value]) {
+        let fuel = self.pass_fuel();
+        let values: Vec<Value> = results.iter().copied().chain(fuel).collect();
         self.builder.ins().return_(&values);
     }
 
@@ -508,8 +567,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.switch_to_block(frame.next);
             let results = self.builder.block_params(frame.next).to_vec();
             if frame.kind == FrameKind::Function {
-                self.save_fuel();
-                self.builder.ins().return_(&results);
+                self.return_with(&results);
             } else {
                 self.stack.extend(results);
             }

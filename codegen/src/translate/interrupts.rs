@@ -4,8 +4,13 @@
 //! cost nothing when off.
 //!
 //! Fuel counts operators. The store keeps the fuel left complemented (`!left`, as a `u64`),
-//! and so does a variable (a register) while a function runs: loaded from the store at entry
-//! and after calls, written back before calls and returns. Each straight-line run is charged
+//! and so does a variable (a register) while a function runs. A function reads it from the
+//! store at entry; every call writes it there first, and gets what is left back as the
+//! callee's last result (see [`crate::abi::wasm_signature`]), so no load waits for a store
+//! on the way back. Returns write it too, a store nothing waits for, so that a trap leaves
+//! the fuel counted up to the last call or return as the host sees it (running out of fuel
+//! leaves none: the runtime sets it). Exception handlers read it from the store (`throw`
+//! saves it for them). Each straight-line run is charged
 //! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
 //! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
 //! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,
@@ -17,7 +22,7 @@
 //! prologue traps; loop headers test the limit's top bit.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{types::I64, InstBuilder, MemFlagsData, Value};
 use wasmparser::Operator;
 
 use super::FuncTranslator;
@@ -26,9 +31,10 @@ use crate::vmoffsets::VMOffsets;
 
 impl FuncTranslator<'_, '_> {
     /// Counts `op` against the fuel; before a control instruction that needs it, charges
-    /// what was counted since the last charge. `br` and `br_if` (to a loop header: see
-    /// `branch`), `if`, `else` and `end` charge in their translation, where control flow
-    /// merges, and only as needed (see `control::FuelEdge`); `block` does not end a run.
+    /// what was counted since the last charge. `br`, `br_if` and `br_table` (to a loop
+    /// header: see `branch`), `if`, `else` and `end` charge in their translation, where
+    /// control flow merges, and only as needed (see `control::FuelEdge`); `block` does not
+    /// end a run.
     pub(super) fn charge_fuel(&mut self, op: &Operator<'_>) {
         if !self.env.config.consume_fuel {
             return;
@@ -37,7 +43,6 @@ impl FuncTranslator<'_, '_> {
         let control = matches!(
             op,
             Operator::Loop { .. }
-                | Operator::BrTable { .. }
                 | Operator::BrOnNull { .. }
                 | Operator::BrOnNonNull { .. }
                 | Operator::BrOnCast { .. }
@@ -59,15 +64,39 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Loads the store's (complemented) fuel into the function's fuel variable (at entry,
-    /// after calls).
-    pub(super) fn load_fuel(&mut self) {
+    /// Starts the fuel variable with the store's fuel, which the caller wrote there (with
+    /// fuel metering on).
+    pub(super) fn enter_fuel(&mut self) {
         if !self.env.config.consume_fuel {
             return;
         }
-        let var = *self
-            .fuel_var
-            .get_or_insert_with(|| self.builder.declare_var(I64));
+        self.fuel_var = Some(self.builder.declare_var(I64));
+        self.load_fuel();
+    }
+
+    /// Charges the operators counted so far and returns the fuel left, to return to the
+    /// caller; `None` without fuel metering. Writes it to the store too, so that a trap
+    /// leaves the fuel counted up to the last return: only a store, which nothing waits for
+    /// (the caller takes the result).
+    pub(super) fn pass_fuel(&mut self) -> Option<Value> {
+        let var = self.fuel_var?;
+        self.save_fuel();
+        Some(self.builder.use_var(var))
+    }
+
+    /// Takes the fuel a callee returned as what is left.
+    pub(super) fn fuel_returned(&mut self, fuel: Value) {
+        if let Some(var) = self.fuel_var {
+            self.builder.def_var(var, fuel);
+        }
+    }
+
+    /// Loads the store's (complemented) fuel into the fuel variable (at entry, and in
+    /// exception handlers, which get it from `throw` through the store).
+    pub(super) fn load_fuel(&mut self) {
+        let Some(var) = self.fuel_var else {
+            return;
+        };
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
         let fuel = self.builder.ins().load(
             I64,
@@ -78,8 +107,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.def_var(var, fuel);
     }
 
-    /// Writes the fuel variable back to the store (before calls and returns), so callees
-    /// and the host see what is left.
+    /// Writes the fuel variable back to the store (before calls, returns and `throw`): the
+    /// callee, the handler of a `throw`, or the host after a trap, reads it there.
     pub(super) fn save_fuel(&mut self) {
         let Some(var) = self.fuel_var else {
             return;

@@ -37,7 +37,7 @@ use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidatorAllocations, FunctionBody, Operator};
 
-use crate::abi::value_type;
+use crate::abi::{value_type, WASM_PARAMS};
 use crate::builtins::Builtin;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
@@ -112,7 +112,7 @@ fn translate_body(
     for (i, param) in ty.params.iter().enumerate() {
         let var = builder.declare_var(value_type(*param));
         validation.declare_local(env.module, &mut builder, var, *param);
-        let value = builder.block_params(entry)[i + 2];
+        let value = builder.block_params(entry)[WASM_PARAMS + i];
         builder.def_var(var, value);
         locals.push(var);
     }
@@ -150,7 +150,7 @@ fn translate_body(
         memory_bases: Vec::new(),
     };
     t.push_function_frame(&results);
-    t.load_fuel();
+    t.enter_fuel();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();
@@ -158,17 +158,7 @@ fn translate_body(
         validation.op(offset, &op)?;
         if t.reachable {
             t.charge_fuel(&op);
-            let call = matches!(
-                op,
-                Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. }
-            );
-            if call {
-                t.save_fuel();
-            }
             t.translate(&op)?;
-            if call {
-                t.load_fuel();
-            }
             if matches!(op, Operator::Loop { .. }) {
                 t.check_interruption();
             }

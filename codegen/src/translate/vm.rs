@@ -35,11 +35,12 @@ impl FuncTranslator<'_, '_> {
     /// The signature of wasm type `type_index`, imported into the function on first use.
     pub(super) fn wasm_signature(&mut self, type_index: u32) -> ir::SigRef {
         let (module, builder) = (self.env.module, &mut self.builder);
+        let fuel = self.env.config.consume_fuel;
         *self
             .signatures
             .entry(Signature::Wasm(type_index))
             .or_insert_with(|| {
-                builder.import_signature(wasm_signature(module.signature(type_index)))
+                builder.import_signature(wasm_signature(module.signature(type_index), fuel))
             })
     }
 
@@ -93,12 +94,10 @@ impl FuncTranslator<'_, '_> {
             Callee::Defined(_) => self.vmctx,
             Callee::Pointer { vmctx, .. } => vmctx,
         };
+        let fuel = self.fuel_var.is_some();
+        self.save_fuel();
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend(args);
-        if tail {
-            // The callee replaces this function's frame: leave the fuel in the store for it.
-            self.save_fuel();
-        }
         let target = match callee {
             Callee::Defined(function_index) => {
                 CallTarget::Direct(self.defined_callee(function_index, sig))
@@ -114,9 +113,13 @@ impl FuncTranslator<'_, '_> {
             };
             self.set_unreachable();
         } else {
-            let (call, results) = self.emit_call(sig, target, &all);
+            let (call, mut results) = self.emit_call(sig, target, &all);
             if matches!(target, CallTarget::Direct(_)) && self.in_loop() {
                 self.calls_in_loops.push(call);
+            }
+            if fuel {
+                let left = results.pop().expect("the fuel result");
+                self.fuel_returned(left);
             }
             self.stack.extend(results);
         }

@@ -22,6 +22,7 @@ use crate::error::CompileError;
 use crate::inline::Inliner;
 use crate::link::{link, CodeLayout};
 use crate::memory_layout::MemoryAssumptions;
+use crate::merge_blocks::merge_blocks;
 use crate::module::{FuncType, ModuleInfo, SubType};
 use crate::target::Target;
 use crate::trampolines;
@@ -351,6 +352,7 @@ fn compile_some(
                                 CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
                             })?;
                         }
+                        merge_blocks(&mut ctx.func);
                         emit(&mut ctx, env.isa, env.config.emit_disassembly)
                     },
                 )

@@ -17,6 +17,7 @@ pub mod gc_layout;
 mod inline;
 mod link;
 mod memory_layout;
+mod merge_blocks;
 mod module;
 mod target;
 mod trampolines;

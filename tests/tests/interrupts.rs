@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use wasmjit::{Config, Engine, Instance, Module, Store, Trap};
+use wasmjit::{Config, Engine, Instance, Module, Store, Trap, TypedFunc};
 use wasmjit_tests::support::trap_kind;
 
 const LOOPS: &str = r#"(module
@@ -239,6 +239,27 @@ fn fuel_runs_out_in_loops_and_recursion() {
     assert_eq!(store.get_fuel().unwrap(), 0);
 }
 
+/// Checks that `func(arg)` returns `result` using exactly `used` fuel: with more it leaves
+/// the rest, with exactly enough it returns and leaves none, and with one unit less it runs
+/// out (leaving none).
+fn assert_uses_exactly(
+    store: &mut Store<()>,
+    func: &TypedFunc<i32, i32>,
+    arg: i32,
+    result: i32,
+    used: u64,
+) {
+    store.set_fuel(1000).unwrap();
+    assert_eq!(func.call(&mut *store, arg).unwrap(), result);
+    assert_eq!(1000 - store.get_fuel().unwrap(), used, "argument {arg}");
+    store.set_fuel(used).unwrap();
+    assert_eq!(func.call(&mut *store, arg).unwrap(), result);
+    assert_eq!(store.get_fuel().unwrap(), 0);
+    store.set_fuel(used - 1).unwrap();
+    assert_eq!(trap_kind(func.call(&mut *store, arg)), Trap::OutOfFuel);
+    assert_eq!(store.get_fuel().unwrap(), 0);
+}
+
 #[test]
 fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
     let mut config = Config::new();
@@ -264,16 +285,7 @@ fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
     // The operators run (an `end` counts where control falls through it): 0 runs all 15;
     // 1 branches past the block's `end` and skips the `then` arm (9); 7 takes it (12).
     for (arg, result, used) in [(0, 8, 15), (1, 1, 9), (7, 8, 12)] {
-        store.set_fuel(1000).unwrap();
-        assert_eq!(mix.call(&mut store, arg).unwrap(), result);
-        assert_eq!(1000 - store.get_fuel().unwrap(), used, "mix({arg})");
-        // Exactly enough fuel is enough; one unit less is not.
-        store.set_fuel(used).unwrap();
-        assert_eq!(mix.call(&mut store, arg).unwrap(), result);
-        assert_eq!(store.get_fuel().unwrap(), 0);
-        store.set_fuel(used - 1).unwrap();
-        assert_eq!(trap_kind(mix.call(&mut store, arg)), Trap::OutOfFuel);
-        assert_eq!(store.get_fuel().unwrap(), 0);
+        assert_uses_exactly(&mut store, &mix, arg, result, used);
     }
 }
 
@@ -314,15 +326,7 @@ fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
     // local.get, br_table, const, add, end, const, add, end: 11); any other index branches
     // to `$c1` (the first five, const, add, end: 8).
     for (arg, result, used) in [(0, 111, 11), (1, 110, 8), (2, 110, 8), (-1, 110, 8)] {
-        store.set_fuel(1000).unwrap();
-        assert_eq!(switch.call(&mut store, arg).unwrap(), result);
-        assert_eq!(1000 - store.get_fuel().unwrap(), used, "switch({arg})");
-        store.set_fuel(used).unwrap();
-        assert_eq!(switch.call(&mut store, arg).unwrap(), result);
-        assert_eq!(store.get_fuel().unwrap(), 0);
-        store.set_fuel(used - 1).unwrap();
-        assert_eq!(trap_kind(switch.call(&mut store, arg)), Trap::OutOfFuel);
-        assert_eq!(store.get_fuel().unwrap(), 0);
+        assert_uses_exactly(&mut store, &switch, arg, result, used);
     }
     // A table whose every target is forward still closes a loop through the `br` after it,
     // and one with a loop target charges before branching: both run out.

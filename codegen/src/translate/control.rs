@@ -208,7 +208,7 @@ impl FuncTranslator<'_, '_> {
     fn br_table_forward(&mut self, index: Value, depths: &[u32]) {
         let top = self.control.len() - 1;
         let mut edges: Vec<(u32, ir::Block)> = Vec::new();
-        let mut calls = Vec::with_capacity(depths.len());
+        let mut entries = Vec::with_capacity(depths.len());
         for &depth in depths {
             let edge = match edges.iter().find(|(d, _)| *d == depth) {
                 Some((_, edge)) => *edge,
@@ -218,13 +218,9 @@ impl FuncTranslator<'_, '_> {
                     edge
                 }
             };
-            calls.push(self.builder.func.dfg.block_call(edge, &[]));
+            entries.push(edge);
         }
-        let default_call = calls.pop().expect("the default target");
-        let table = self
-            .builder
-            .create_jump_table(JumpTableData::new(default_call, &calls));
-        self.builder.ins().br_table(index, table);
+        self.emit_br_table(index, &entries);
         for (depth, edge) in edges {
             self.builder.seal_block(edge);
             let frame_index = top - depth as usize;
@@ -238,6 +234,21 @@ impl FuncTranslator<'_, '_> {
             });
         }
         self.set_unreachable();
+    }
+
+    /// Emits `br_table index` over `entries`, blocks that take no arguments, the last being
+    /// the default.
+    fn emit_br_table(&mut self, index: Value, entries: &[ir::Block]) {
+        let (default, targets) = entries.split_last().expect("the default target");
+        let calls: Vec<_> = targets
+            .iter()
+            .map(|block| self.builder.func.dfg.block_call(*block, &[]))
+            .collect();
+        let default_call = self.builder.func.dfg.block_call(*default, &[]);
+        let table = self
+            .builder
+            .create_jump_table(JumpTableData::new(default_call, &calls));
+        self.builder.ins().br_table(index, table);
     }
 
     /// Marks the current position unreachable (after a branch, return or trap).
@@ -399,7 +410,7 @@ impl FuncTranslator<'_, '_> {
                 // Jump-table entries carry no values: with values, each edge goes through a
                 // block of its own that forwards them.
                 let mut hops = Vec::new();
-                let mut calls = Vec::with_capacity(depths.len());
+                let mut entries = Vec::with_capacity(depths.len());
                 for depth in depths {
                     let (block, _) = self.branch_target(depth);
                     let entry = if count == 0 {
@@ -409,13 +420,9 @@ impl FuncTranslator<'_, '_> {
                         hops.push((hop, block));
                         hop
                     };
-                    calls.push(self.builder.func.dfg.block_call(entry, &[]));
+                    entries.push(entry);
                 }
-                let default_call = calls.pop().expect("the default target");
-                let table = self
-                    .builder
-                    .create_jump_table(JumpTableData::new(default_call, &calls));
-                self.builder.ins().br_table(index, table);
+                self.emit_br_table(index, &entries);
                 for (hop, block) in hops {
                     self.builder.switch_to_block(hop);
                     self.builder.seal_block(hop);

@@ -43,8 +43,8 @@ const MAGIC: [u8; 8] = *b"\0wasmjit";
 /// defined types, recursion groups and constant expressions; 5: stack maps; 6: the
 /// wasm-to-host trampolines record the exit from wasm; 7: the store keeps its fuel
 /// complemented; 8: array-to-wasm trampolines only for the types the host may call, and no
-/// wasm-to-host ones; 9: with fuel metering, wasm functions pass the fuel in registers, and
-/// the array-to-wasm trampolines take the store context).
+/// wasm-to-host ones; 9: with fuel metering, wasm functions return the fuel left as their
+/// last result).
 pub(crate) const FORMAT_VERSION: u32 = 9;
 
 /// Bytes before the settings: magic, version, two lengths, the code's offset and length.

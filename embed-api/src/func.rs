@@ -36,8 +36,10 @@ pub(crate) struct FuncData {
 }
 
 /// The signature of the array-to-wasm trampolines codegen emits: callee vmctx, caller vmctx,
-/// code, values, and the store context (where the trampoline writes the fuel the wasm callee
-/// returns, with fuel metering on).
+/// code, values, and the store context, where the trampoline writes the fuel the callee
+/// returns (with fuel metering on). The trampoline cannot find the store through the callee's
+/// vmctx: an instance may export a host function it imported, whose context is laid out
+/// otherwise.
 type ArrayToWasm =
     unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw, *const VMStoreContext);
 
@@ -264,8 +266,8 @@ impl Func {
                 let trap = Trap::from_codegen(kind);
                 if trap == Trap::OutOfFuel {
                     // The charge that trapped did not count its run, and the store holds
-                    // the fuel from before the last exit to the host: none is left for the
-                    // host to see.
+                    // the fuel as of the last call or return: none is left for the host to
+                    // see.
                     *store.vm.fuel.get_mut() = u64::MAX;
                 }
                 Error::Trap(trap)

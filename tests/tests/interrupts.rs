@@ -239,6 +239,17 @@ fn fuel_runs_out_in_loops_and_recursion() {
     assert_eq!(store.get_fuel().unwrap(), 0);
 }
 
+/// A store with fuel metering on (and no fuel yet) and an instance of `wat` in it.
+fn metered(wat: &str) -> (Store<()>, Instance) {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    (store, instance)
+}
+
 /// Checks that `func(arg)` returns `result` using exactly `used` fuel: with more it leaves
 /// the rest, with exactly enough it returns and leaves none, and with one unit less it runs
 /// out (leaving none).
@@ -262,11 +273,7 @@ fn assert_uses_exactly(
 
 #[test]
 fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
-    let mut config = Config::new();
-    config.consume_fuel(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = metered(
         r#"(module
           (func (export "mix") (param i32) (result i32)
             (block $b
@@ -275,10 +282,7 @@ fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
             (if (i32.eq (local.get 0) (i32.const 7))
               (then (local.set 0 (i32.const 8))))
             (local.get 0)))"#,
-    )
-    .unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    );
     let mix = instance
         .get_typed_func::<i32, i32>(&mut store, "mix")
         .unwrap();
@@ -291,14 +295,10 @@ fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
 
 #[test]
 fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
-    let mut config = Config::new();
-    config.consume_fuel(true);
-    let engine = Engine::new(&config).unwrap();
     // `br_table` with forward targets only: case 0 is reached by the table alone (its run
     // continues the dispatch's), `$c1` both by the table and by case 0 falling through (so
     // each way charges its own), and the table carries a value to either.
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = metered(
         r#"(module
           (func (export "switch") (param i32) (result i32)
             (block $c1 (result i32)
@@ -315,10 +315,7 @@ fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
               (block $b
                 (br_table $b $l (local.get 0)))
               (br $l))))"#,
-    )
-    .unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    );
     let switch = instance
         .get_typed_func::<i32, i32>(&mut store, "switch")
         .unwrap();
@@ -342,11 +339,7 @@ fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
 
 #[test]
 fn fuel_runs_out_in_loops_closed_by_any_branch() {
-    let mut config = Config::new();
-    config.consume_fuel(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(
-        &engine,
+    let (mut store, instance) = metered(
         r#"(module
           (func (export "cast") (ref.i31 (i32.const 1))
             (loop $l (param anyref) (br_on_cast $l anyref (ref i31)) (drop)))
@@ -355,10 +348,7 @@ fn fuel_runs_out_in_loops_closed_by_any_branch() {
           (func (export "non_null") (ref.i31 (i32.const 1))
             (loop $l (param anyref) (br_on_non_null $l) (unreachable)))
           (func (export "table") (loop $l (br_table $l $l (i32.const 0)))))"#,
-    )
-    .unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    );
     for name in ["cast", "cast_fail", "non_null", "table"] {
         let func = instance.get_typed_func::<(), ()>(&mut store, name).unwrap();
         store.set_fuel(10_000).unwrap();

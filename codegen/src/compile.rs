@@ -346,7 +346,10 @@ fn compile_some(
                 ctx.clear();
                 translate_defined(env, bytes, i, &mut ctx.func, &mut translate_ctx).and_then(
                     |calls_in_loops| {
-                        if let Some(inliner) = &mut inliner {
+                        let inliner = inliner
+                            .as_mut()
+                            .filter(|_| may_inline(&ctx.func, &calls_in_loops));
+                        if let Some(inliner) = inliner {
                             inliner.start_caller(&ctx.func, calls_in_loops);
                             ctx.inline(&mut *inliner).map_err(|e| {
                                 CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
@@ -364,6 +367,20 @@ fn compile_some(
         out.push((i, compiled));
     }
     out
+}
+
+/// Whether `func`, whose direct calls inside a `loop` are `calls_in_loops`, makes a call
+/// the inliner may take (see [`crate::inline`]): one in a loop, or one to itself. Most
+/// functions make neither, and the inliner's walk over their instructions is skipped.
+fn may_inline(func: &Function, calls_in_loops: &[Inst]) -> bool {
+    let UserFuncName::User(ref name) = func.name else {
+        return true;
+    };
+    !calls_in_loops.is_empty()
+        || func.dfg.ext_funcs.values().any(|callee| match callee.name {
+            ExternalName::User(callee) => func.params.user_named_funcs()[callee] == *name,
+            _ => false,
+        })
 }
 
 /// Validates and translates the body of defined function `defined` (counted from the first

@@ -14,7 +14,7 @@ impl FuncTranslator<'_, '_> {
     /// The address of element `index` of table `table`, trapping if it is out of bounds.
     pub(super) fn table_element(&mut self, table: u32, index: Value) -> Value {
         let trusted = MemFlagsData::trusted();
-        let definition = self.vmctx_readonly(types::I64, self.env.offsets.table_definition(table));
+        let definition = self.vmctx_field(types::I64, self.env.offsets.table_definition(table));
         let length = self.builder.ins().load(
             types::I64,
             trusted,
@@ -102,7 +102,7 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::TableSize { table } => {
                 let definition =
-                    self.vmctx_readonly(types::I64, self.env.offsets.table_definition(*table));
+                    self.vmctx_field(types::I64, self.env.offsets.table_definition(*table));
                 let length = self.builder.ins().load(
                     types::I64,
                     trusted,

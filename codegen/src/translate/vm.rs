@@ -19,7 +19,7 @@ use crate::vmoffsets::VMOffsets;
 impl FuncTranslator<'_, '_> {
     /// Calls a runtime builtin with this function's vmctx and `args`; returns its results.
     pub(super) fn call_builtin(&mut self, builtin: Builtin, args: &[Value]) -> Vec<Value> {
-        let table = self.vmctx_readonly(types::I64, VMOffsets::BUILTINS);
+        let table = self.vmctx_field(types::I64, VMOffsets::BUILTINS);
         let flags = MemFlagsData::trusted().with_readonly();
         let callee =
             self.builder
@@ -139,8 +139,8 @@ impl FuncTranslator<'_, '_> {
         let callee = if module.is_imported_func(function_index) {
             let offsets = self.env.offsets;
             Callee::Pointer {
-                code: self.vmctx_readonly(types::I64, offsets.imported_func_ptr(function_index)),
-                vmctx: self.vmctx_readonly(types::I64, offsets.imported_func_vmctx(function_index)),
+                code: self.vmctx_field(types::I64, offsets.imported_func_ptr(function_index)),
+                vmctx: self.vmctx_field(types::I64, offsets.imported_func_vmctx(function_index)),
             }
         } else {
             Callee::Defined(function_index)
@@ -164,7 +164,7 @@ impl FuncTranslator<'_, '_> {
             func_ref,
             VMOffsets::FUNCREF_TYPE_ID as i32,
         );
-        let expected = self.vmctx_readonly(types::I32, self.env.offsets.type_id(type_index));
+        let expected = self.vmctx_field(types::I32, self.env.offsets.type_id(type_index));
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
         if self.env.module.types[type_index as usize].is_final {
             // A final type has no subtypes: only its own functions match.
@@ -231,7 +231,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The storage address of global `index` and its Cranelift type.
     fn global_slot(&mut self, index: u32) -> (Value, ir::Type) {
-        let ptr = self.vmctx_readonly(types::I64, self.env.offsets.global_ptr(index));
+        let ptr = self.vmctx_field(types::I64, self.env.offsets.global_ptr(index));
         let ty = value_type(self.env.module.globals[index as usize].content);
         (ptr, ty)
     }

@@ -3,10 +3,11 @@
 //! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
 //! its results, in Cranelift's `tail` calling convention, which lets `return_call` replace
 //! the caller's frame with the callee's whatever their stack arguments. With fuel metering
-//! on, the fuel left comes back with the results: see [`wasm_signature`]. Host functions are
-//! reached through a trampoline with the same signature, so callers never need to know which
-//! kind of function they call; the host enters wasm through the array-to-wasm trampolines,
-//! which use the platform's convention (see [`crate::trampolines`]).
+//! on, the fuel left goes in after the parameters and comes back after the results: see
+//! [`wasm_signature`]. Host functions are reached through a trampoline with the same
+//! signature, so callers never need to know which kind of function they call; the host
+//! enters wasm through the array-to-wasm trampolines, which use the platform's convention
+//! (see [`crate::trampolines`]).
 
 use cranelift_codegen::ir::{self, types, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::CallConv;
@@ -31,16 +32,14 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
 pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 
 /// The native signature of a wasm function of type `ty`; with `fuel` (fuel metering on),
-/// with the fuel result.
+/// with the fuel parameter and result.
 ///
-/// With fuel metering, every wasm function returns the fuel left (complemented, as the store
-/// keeps it: see `translate::interrupts`) as its last result, so that a caller takes it back
-/// in a register instead of reloading it from the store after the call. Reloading it put a
-/// store-to-load chain on every return's critical path (`fib` ran 1.5x slower with fuel).
-/// The callee reads the fuel from the store at entry, where every caller (wasm or
-/// trampoline) has written it. (Passing it in as a parameter too saved little more on
-/// `fib`, and the interpreter kernel's dispatch loop ran 1.5–2x slower with the register
-/// assignment that gave, with the same instructions.)
+/// With fuel metering, every wasm function takes the fuel left (complemented, as the store
+/// keeps it: see `translate::interrupts`) as its last parameter and returns what is left
+/// as its last result, so that the fuel goes from caller to callee and back in registers.
+/// Reloading it from the store on either side put a store-to-load chain on every call's
+/// critical path (`fib` ran 1.5x slower with fuel when both sides reloaded it, 1.24x when
+/// the callee still did).
 pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
@@ -51,6 +50,7 @@ pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     sig.returns
         .extend(ty.results.iter().map(|t| AbiParam::new(value_type(*t))));
     if fuel {
+        sig.params.push(AbiParam::new(types::I64));
         sig.returns.push(AbiParam::new(types::I64));
     }
     sig

@@ -19,11 +19,11 @@
 //! collection, or a nested call into wasm saving the record) finds the wasm frames from
 //! there.
 //!
-//! With fuel metering, wasm functions return the fuel left as their last result (see
-//! [`crate::abi::wasm_signature`]) and read it from the store at entry. The array-to-wasm
-//! trampoline writes back to the store what its callee returns; the wasm-to-array trampoline
-//! returns the store's fuel after the host (which may read or set it) returns, its wasm
-//! caller having written it there before the call.
+//! With fuel metering, wasm functions take the fuel left as their last parameter and return
+//! what is left as their last result (see [`crate::abi::wasm_signature`]). The array-to-wasm
+//! trampoline passes the store's fuel and writes back to the store what its callee returns;
+//! the wasm-to-array trampoline returns the store's fuel after the host (which may read or
+//! set it) returns, its wasm caller having written it there before the call.
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
@@ -64,6 +64,14 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         let offset = slot_offset(i);
         args.push(b.ins().load(value_type(*param), flags, values, offset));
     }
+    if fuel {
+        args.push(b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            store_ctx,
+            VMOffsets::STORE_CONTEXT_FUEL as i32,
+        ));
+    }
     let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
@@ -99,7 +107,9 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         VALRAW_SIZE * len.max(1) as u32,
         4,
     ));
-    for (i, arg) in params[WASM_PARAMS..].iter().enumerate() {
+    // The fuel parameter, after the wasm ones, is in the store too: the caller wrote it.
+    let args = &params[WASM_PARAMS..WASM_PARAMS + ty.params.len()];
+    for (i, arg) in args.iter().enumerate() {
         b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
     }
     let values = b.ins().stack_addr(types::I64, slot, 0);

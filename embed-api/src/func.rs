@@ -36,8 +36,8 @@ pub(crate) struct FuncData {
 }
 
 /// The signature of the array-to-wasm trampolines codegen emits: callee vmctx, caller vmctx,
-/// code, values, and the store context, where the trampoline writes the fuel the callee
-/// returns (with fuel metering on). The trampoline cannot find the store through the callee's
+/// code, values, and the store context, whose fuel the trampoline passes to the callee and
+/// where it writes the fuel the callee returns (with fuel metering on). The trampoline cannot find the store through the callee's
 /// vmctx: an instance may export a host function it imported, whose context is laid out
 /// otherwise.
 type ArrayToWasm =

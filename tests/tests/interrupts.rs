@@ -374,9 +374,9 @@ fn without_the_settings_code_is_not_metered() {
 }
 
 /// Host functions that look at the fuel: `peek` records it, `nested` runs more wasm,
-/// `refuel` sets it. Wasm functions return the fuel left to their callers in a register and
-/// read it from the store at entry; the trampolines to and from the host keep it in the
-/// store while the host runs.
+/// `refuel` sets it. Wasm functions pass the fuel left to their callees and return it to
+/// their callers in registers; the trampolines to and from the host keep it in the store
+/// while the host runs.
 const HOST_CALLS: &str = r#"(module
   (import "h" "peek" (func $peek))
   (import "h" "nested" (func $nested))

@@ -144,6 +144,7 @@ fn translate_body(
         unreachable_depth: 0,
         fuel_pending: 0,
         fuel_var: None,
+        fuel_entry: None,
         signatures: HashMap::new(),
         callees: HashMap::new(),
         calls_in_loops: Vec::new(),
@@ -153,7 +154,7 @@ fn translate_body(
         values_before_previous_op: 0,
     };
     t.push_function_frame(&results);
-    t.enter_fuel();
+    t.enter_fuel(entry);
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let offset = ops.original_position();
@@ -177,6 +178,7 @@ fn translate_body(
         }
     }
     ops.finish()?;
+    t.settle_entry_fuel();
     ctx.validator = validation.into_allocations();
     t.builder.seal_all_blocks();
     let calls_in_loops = std::mem::take(&mut t.calls_in_loops);
@@ -242,6 +244,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     fuel_pending: i64,
     /// The fuel left, while this function runs (with fuel metering on).
     fuel_var: Option<Variable>,
+    /// The entry's load of the store's fuel and the fuel parameter, until a `loop` shows
+    /// that the function keeps the load (see `interrupts::enter_fuel`).
+    fuel_entry: Option<(ir::Inst, Value)>,
     /// The signatures imported so far: one per wasm type or builtin however many calls use
     /// it, so that Cranelift computes each signature's ABI once per function.
     signatures: HashMap<Signature, ir::SigRef>,

@@ -94,10 +94,10 @@ impl FuncTranslator<'_, '_> {
             Callee::Defined(_) => self.vmctx,
             Callee::Pointer { vmctx, .. } => vmctx,
         };
-        let fuel = self.fuel_var.is_some();
-        self.save_fuel();
+        let fuel = self.pass_fuel();
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend(args);
+        all.extend(fuel);
         let target = match callee {
             Callee::Defined(function_index) => {
                 CallTarget::Direct(self.defined_callee(function_index, sig))
@@ -117,7 +117,7 @@ impl FuncTranslator<'_, '_> {
             if matches!(target, CallTarget::Direct(_)) && self.in_loop() {
                 self.calls_in_loops.push(call);
             }
-            if fuel {
+            if fuel.is_some() {
                 let left = results.pop().expect("the fuel result");
                 self.fuel_returned(left);
             }

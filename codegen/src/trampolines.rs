@@ -65,12 +65,7 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         args.push(b.ins().load(value_type(*param), flags, values, offset));
     }
     if fuel {
-        args.push(b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            store_ctx,
-            VMOffsets::STORE_CONTEXT_FUEL as i32,
-        ));
+        args.push(store_fuel(&mut b, store_ctx));
     }
     let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
@@ -175,16 +170,21 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         })
         .collect();
     if fuel {
-        results.push(b.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            store_ctx,
-            VMOffsets::STORE_CONTEXT_FUEL as i32,
-        ));
+        results.push(store_fuel(&mut b, store_ctx));
     }
     b.ins().return_(&results);
     b.finalize(isa.frontend_config());
     func
+}
+
+/// Loads the (complemented) fuel of the store whose context is `store_ctx`.
+fn store_fuel(b: &mut FunctionBuilder<'_>, store_ctx: ir::Value) -> ir::Value {
+    b.ins().load(
+        types::I64,
+        MemFlagsData::trusted(),
+        store_ctx,
+        VMOffsets::STORE_CONTEXT_FUEL as i32,
+    )
 }
 
 /// Starts the trampoline's only block and returns the function's parameters.

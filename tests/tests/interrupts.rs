@@ -294,6 +294,38 @@ fn fuel_counts_each_operator_run_once_whichever_way_control_goes() {
 }
 
 #[test]
+fn fuel_is_exact_whether_a_callee_takes_it_from_its_parameter_or_the_store() {
+    // Functions without a loop take the fuel from their parameter, those with one load it
+    // from the store, where every caller writes it before the call: a caller that did not
+    // would lose the operators it ran before the call from the count.
+    let (mut store, instance) = metered(
+        r#"(module
+          (func $leaf (param i32) (result i32)
+            (i32.add (local.get 0) (i32.const 1)))
+          (func $looped (param i32) (result i32)
+            (loop $l)
+            (local.get 0))
+          (func (export "then_looped") (param i32) (result i32)
+            (call $looped (i32.add (local.get 0) (i32.const 2))))
+          (func (export "looping_caller") (param i32) (result i32)
+            (loop $l (drop (call $leaf (local.get 0))))
+            (call $leaf (local.get 0))))"#,
+    );
+    // `then_looped`: local.get, i32.const, i32.add, call, end (5) and `$looped`'s loop,
+    // end, local.get, end (4).
+    let then_looped = instance
+        .get_typed_func::<i32, i32>(&mut store, "then_looped")
+        .unwrap();
+    assert_uses_exactly(&mut store, &then_looped, 5, 7, 9);
+    // `looping_caller`: loop, local.get, call, drop, end, local.get, call, end (8) and
+    // `$leaf`'s local.get, i32.const, i32.add, end (4) twice.
+    let looping_caller = instance
+        .get_typed_func::<i32, i32>(&mut store, "looping_caller")
+        .unwrap();
+    assert_uses_exactly(&mut store, &looping_caller, 5, 6, 16);
+}
+
+#[test]
 fn fuel_counts_a_br_table_dispatch_and_its_case_exactly() {
     // `br_table` with forward targets only: case 0 is reached by the table alone (its run
     // continues the dispatch's), `$c1` both by the table and by case 0 falling through (so

@@ -10,8 +10,8 @@
 //! Calls write it to the store too, so a function may read it there instead at entry (those
 //! with loops do: see `FuncTranslator::settle_entry_fuel`); returns write it too, so that a
 //! trap leaves the fuel counted up to the last call or return as the host sees it (running
-//! out of fuel leaves none: the runtime sets it). Exception handlers read it from the store (`throw`
-//! saves it for them). Each straight-line run is charged
+//! out of fuel leaves none: the runtime sets it). Exception handlers read it from the store
+//! (`throw` saves it for them). Each straight-line run is charged
 //! before the control instruction that ends it with one `uadd_overflow_trap` (x86-64 `add;
 //! jb`): the sum overflows exactly when the run needs more fuel than is left, so every charge
 //! is a check and no other check is needed. Every cycle of control flow (a loop's back edge,

@@ -26,7 +26,7 @@ use crate::merge_blocks::merge_blocks;
 use crate::module::{FuncType, ModuleInfo, SubType};
 use crate::target::Target;
 use crate::trampolines;
-use crate::translate::{translate_function, FuncEnv, TranslateContext};
+use crate::translate::{translate_function, FuncEnv, TranslateContext, Translation};
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
@@ -345,12 +345,12 @@ fn compile_some(
             None => {
                 ctx.clear();
                 translate_defined(env, bytes, i, &mut ctx.func, &mut translate_ctx).and_then(
-                    |calls_in_loops| {
+                    |translation| {
                         let inliner = inliner
                             .as_mut()
-                            .filter(|_| may_inline(&ctx.func, &calls_in_loops));
+                            .filter(|_| may_inline(&ctx.func, &translation.calls_in_loops));
                         if let Some(inliner) = inliner {
-                            inliner.start_caller(&ctx.func, calls_in_loops);
+                            inliner.start_caller(&ctx.func, translation);
                             ctx.inline(&mut *inliner).map_err(|e| {
                                 CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
                             })?;
@@ -384,15 +384,14 @@ fn may_inline(func: &Function, calls_in_loops: &[Inst]) -> bool {
 }
 
 /// Validates and translates the body of defined function `defined` (counted from the first
-/// non-imported function) into `func`, which it clears first (keeping its allocations);
-/// returns its direct calls made inside a `loop`, in order.
+/// non-imported function) into `func`, which it clears first (keeping its allocations).
 pub(crate) fn translate_defined(
     env: &FuncEnv<'_>,
     bytes: &[u8],
     defined: usize,
     func: &mut Function,
     ctx: &mut TranslateContext,
-) -> Result<Vec<Inst>, CompileError> {
+) -> Result<Translation, CompileError> {
     let func_index = env.module.num_imported_funcs + defined as u32;
     let range = env.module.bodies[defined].clone();
     // The features decide how some encodings read (a memory index or a zero byte).

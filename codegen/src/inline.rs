@@ -24,7 +24,7 @@ use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, ExternalName};
 
 use crate::compile::translate_defined;
-use crate::translate::{FuncEnv, TranslateContext};
+use crate::translate::{FuncEnv, TranslateContext, Translation};
 
 /// The largest callee inlined, in IR values (arguments, results and constants included).
 pub const MAX_CALLEE_SIZE: usize = 40;
@@ -41,9 +41,10 @@ pub const MAX_CALLER_BUDGET: usize = 200;
 pub(crate) struct Inliner<'a> {
     env: &'a FuncEnv<'a>,
     bytes: &'a [u8],
-    /// Translated callees by defined-function index; `None`: too large, or its translation
-    /// failed (its own compilation reports the error).
-    callees: HashMap<u32, Option<ir::Function>>,
+    /// Translated callees and their sizes (see [`Translation::size`]) by defined-function
+    /// index; `None`: too large, or its translation failed (its own compilation reports the
+    /// error).
+    callees: HashMap<u32, Option<(ir::Function, usize)>>,
     translate_ctx: TranslateContext,
     /// IR values the current caller may still take in.
     budget: usize,
@@ -67,21 +68,21 @@ impl<'a> Inliner<'a> {
         }
     }
 
-    /// Gives the next caller, `caller`, whose direct calls inside loops are `calls_in_loops`
-    /// (in instruction order), a fresh budget.
-    pub fn start_caller(&mut self, caller: &ir::Function, calls_in_loops: Vec<ir::Inst>) {
-        self.budget = (caller.dfg.num_values() / 4).clamp(MIN_CALLER_BUDGET, MAX_CALLER_BUDGET);
+    /// Gives the next caller, `caller`, translated as `translation`, a fresh budget.
+    pub fn start_caller(&mut self, caller: &ir::Function, translation: Translation) {
+        self.budget = (translation.size / 4).clamp(MIN_CALLER_BUDGET, MAX_CALLER_BUDGET);
         self.caller = match caller.name {
             ir::UserFuncName::User(ref name) => {
                 name.index.wrapping_sub(self.env.module.num_imported_funcs)
             }
             ir::UserFuncName::Testcase(_) => u32::MAX,
         };
-        self.calls_in_loops = calls_in_loops;
+        self.calls_in_loops = translation.calls_in_loops;
     }
 
-    /// The translated body of defined function `defined`, if it is small enough to inline.
-    fn callee(&mut self, defined: u32) -> Option<&ir::Function> {
+    /// The translated body of defined function `defined` and its size, if it is small enough
+    /// to inline.
+    fn callee(&mut self, defined: u32) -> Option<&(ir::Function, usize)> {
         let (env, bytes, translate_ctx) = (self.env, self.bytes, &mut self.translate_ctx);
         self.callees
             .entry(defined)
@@ -95,8 +96,8 @@ impl<'a> Inliner<'a> {
                 let mut callee = ir::Function::new();
                 translate_defined(env, bytes, defined as usize, &mut callee, translate_ctx)
                     .ok()
-                    .map(|_| callee)
-                    .filter(|f| f.dfg.num_values() <= MAX_CALLEE_SIZE)
+                    .filter(|translation| translation.size <= MAX_CALLEE_SIZE)
+                    .map(|translation| (callee, translation.size))
             })
             .as_ref()
     }
@@ -122,7 +123,7 @@ impl Inline for Inliner<'_> {
         if !pays {
             return InlineCommand::KeepCall;
         }
-        let Some(size) = self.callee(defined).map(|body| body.dfg.num_values()) else {
+        let Some(&(_, size)) = self.callee(defined) else {
             return InlineCommand::KeepCall;
         };
         if size > self.budget {
@@ -130,7 +131,7 @@ impl Inline for Inliner<'_> {
         }
         self.budget -= size;
         match &self.callees[&defined] {
-            Some(body) => InlineCommand::Inline {
+            Some((body, _)) => InlineCommand::Inline {
                 callee: Cow::Borrowed(body),
                 visit_callee: false,
             },

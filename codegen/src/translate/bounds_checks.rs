@@ -70,6 +70,7 @@ use cranelift_codegen::ir::{
 
 use target_lexicon::Architecture;
 
+use super::block_values::Computed;
 use super::FuncTranslator;
 use crate::memory_layout::BoundsStrategy;
 use crate::trap::TrapKind;
@@ -196,7 +197,7 @@ impl FuncTranslator<'_, '_> {
             let (index, more) = self.split_index(index);
             (index, offset + more)
         };
-        let addr = self.builder.ins().iadd(base, index);
+        let addr = self.reuse(Computed::Add(base, index));
         let Some(out_of_bounds) = out_of_bounds else {
             return Some(self.fold_offset(addr, offset));
         };

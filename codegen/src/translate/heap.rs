@@ -4,6 +4,7 @@
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value, ValueDef};
 use wasmparser::{MemArg, Operator};
 
+use super::block_values::Computed;
 use super::bounds_checks::Check;
 use super::index_bounds::iconst;
 use super::loop_indices::Access;
@@ -110,7 +111,7 @@ impl FuncTranslator<'_, '_> {
         if self.is_memory64(memory) {
             index
         } else {
-            self.builder.ins().uextend(types::I64, index)
+            self.reuse(Computed::Uextend(index))
         }
     }
 

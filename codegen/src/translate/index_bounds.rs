@@ -24,6 +24,7 @@
 
 use cranelift_codegen::ir::{types, DataFlowGraph, InstBuilder, Opcode, Value, ValueDef};
 
+use super::block_values::Computed;
 use super::FuncTranslator;
 
 /// How many definitions deep a bound is sought: enough for `((x & m) ^ y) << 2`, and a
@@ -60,7 +61,7 @@ impl FuncTranslator<'_, '_> {
     fn widen_index32(&mut self, index: Value) -> Value {
         match self.scaled_index32(index) {
             Some(wide) => wide,
-            None => self.builder.ins().uextend(types::I64, index),
+            None => self.reuse(Computed::Uextend(index)),
         }
     }
 
@@ -72,7 +73,7 @@ impl FuncTranslator<'_, '_> {
             (1..=3).contains(&k) && upper_bound(dfg, y, MAX_DEPTH) << k <= u64::from(u32::MAX)
         });
         let (y, k) = scaled?;
-        let y = self.builder.ins().uextend(types::I64, y);
+        let y = self.reuse(Computed::Uextend(y));
         Some(self.builder.ins().ishl_imm_u(y, k as i64))
     }
 }

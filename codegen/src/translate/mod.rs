@@ -14,6 +14,7 @@
 //! stack that shows which values each operator pushed.
 
 mod atomics;
+mod block_values;
 mod bounds_checks;
 mod control;
 mod exceptions;
@@ -46,6 +47,7 @@ use crate::memory_layout::MemoryAssumptions;
 use crate::module::{ModuleInfo, ValType};
 use crate::vmoffsets::VMOffsets;
 
+use block_values::BlockValues;
 use control::ControlFrame;
 use operands::OperandStack;
 use validation::FuncValidation;
@@ -72,16 +74,25 @@ pub(crate) struct TranslateContext {
     validator: FuncValidatorAllocations,
 }
 
+/// What the inliner ([`crate::inline`]) needs to know of a translated function.
+pub(crate) struct Translation {
+    /// The direct calls made inside a `loop`, in order: the calls worth inlining.
+    pub calls_in_loops: Vec<ir::Inst>,
+    /// The function's size in IR values, each value reused within a block counted again
+    /// (see [`block_values`]): the measure of the inliner's limits, which reuse leaves as
+    /// they were.
+    pub size: usize,
+}
+
 /// Validates and translates the body of function `func_index` into `func`, whose signature
-/// is already set. Returns the direct calls made inside a `loop` (the calls worth inlining,
-/// see [`crate::inline`]).
+/// is already set.
 pub(crate) fn translate_function(
     env: &FuncEnv<'_>,
     func_index: u32,
     body: FunctionBody<'_>,
     func: &mut ir::Function,
     ctx: &mut TranslateContext,
-) -> Result<Vec<ir::Inst>, CompileError> {
+) -> Result<Translation, CompileError> {
     let result = translate_body(env, func_index, body, func, ctx);
     if result.is_err() {
         // The frontend's context still holds the abandoned function's blocks and variables.
@@ -97,7 +108,7 @@ fn translate_body(
     body: FunctionBody<'_>,
     func: &mut ir::Function,
     ctx: &mut TranslateContext,
-) -> Result<Vec<ir::Inst>, CompileError> {
+) -> Result<Translation, CompileError> {
     set_stack_limit(func);
     let mut builder = FunctionBuilder::new(func, &mut ctx.builder);
     let entry = builder.create_block();
@@ -117,6 +128,9 @@ fn translate_body(
         builder.def_var(var, value);
         locals.push(var);
     }
+    // Locals start at zero: one zero value per type, whatever the number of locals.
+    let mut zeros: Vec<(ValType, Value)> = Vec::new();
+    let mut reused_zeros = 0;
     let mut reader = body.get_locals_reader()?;
     for _ in 0..reader.get_count() {
         let offset = reader.original_position();
@@ -126,7 +140,17 @@ fn translate_body(
         for _ in 0..count {
             let var = builder.declare_var(value_type(ty));
             validation.declare_local(env.module, &mut builder, var, ty);
-            let zero = zero(&mut builder, ty);
+            let zero = match zeros.iter().find(|(t, _)| *t == ty) {
+                Some(&(_, zero)) => {
+                    reused_zeros += 1;
+                    zero
+                }
+                None => {
+                    let zero = zero(&mut builder, ty);
+                    zeros.push((ty, zero));
+                    zero
+                }
+            };
             builder.def_var(var, zero);
             locals.push(var);
         }
@@ -152,6 +176,7 @@ fn translate_body(
         memory_bases: Vec::new(),
         values_before_op: 0,
         values_before_previous_op: 0,
+        block_values: BlockValues::new(reused_zeros),
     };
     t.push_function_frame(&results);
     t.enter_fuel(entry);
@@ -183,9 +208,13 @@ fn translate_body(
     t.builder.seal_all_blocks();
     let calls_in_loops = std::mem::take(&mut t.calls_in_loops);
     let heap_accesses = std::mem::take(&mut t.heap_accesses);
+    let reused = t.block_values.reused();
     t.builder.finalize(env.isa.frontend_config());
     loop_indices::widen_loop_indices(func, &heap_accesses);
-    Ok(calls_in_loops)
+    Ok(Translation {
+        calls_in_loops,
+        size: func.dfg.num_values() + reused,
+    })
 }
 
 /// Makes the prologue compare the stack pointer with the store's stack limit:
@@ -265,6 +294,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// [`FuncTranslator::pop_condition`]).
     values_before_op: usize,
     values_before_previous_op: usize,
+    /// Address arithmetic and constants already computed in the current block.
+    block_values: BlockValues,
 }
 
 /// What an imported signature is the signature of.

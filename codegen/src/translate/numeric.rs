@@ -5,6 +5,7 @@ use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use wasmparser::Operator;
 
+use super::block_values::Computed;
 use super::FuncTranslator;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
@@ -112,11 +113,11 @@ impl FuncTranslator<'_, '_> {
         use types::{F32, F64, I32, I64};
         match op {
             Operator::I32Const { value } => {
-                let v = self.builder.ins().iconst(I32, i64::from(*value as u32));
+                let v = self.reuse(Computed::Const(I32, i64::from(*value as u32)));
                 self.push(v);
             }
             Operator::I64Const { value } => {
-                let v = self.builder.ins().iconst(I64, *value);
+                let v = self.reuse(Computed::Const(I64, *value));
                 self.push(v);
             }
             Operator::F32Const { value } => {

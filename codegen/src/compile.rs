@@ -26,7 +26,9 @@ use crate::merge_blocks::merge_blocks;
 use crate::module::{FuncType, ModuleInfo, SubType};
 use crate::target::Target;
 use crate::trampolines;
-use crate::translate::{translate_function, FuncEnv, TranslateContext, Translation};
+use crate::translate::{
+    drop_inlined_return_fuel_writes, translate_function, FuncEnv, TranslateContext, Translation,
+};
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 
@@ -351,9 +353,12 @@ fn compile_some(
                             .filter(|_| may_inline(&ctx.func, &translation.calls_in_loops));
                         if let Some(inliner) = inliner {
                             inliner.start_caller(&ctx.func, translation);
-                            ctx.inline(&mut *inliner).map_err(|e| {
+                            let inlined = ctx.inline(&mut *inliner).map_err(|e| {
                                 CompileError::Codegen(format!("{}: inlining: {e:?}", ctx.func.name))
                             })?;
+                            if inlined && env.config.consume_fuel {
+                                drop_inlined_return_fuel_writes(&mut ctx.func);
+                            }
                         }
                         merge_blocks(&mut ctx.func);
                         emit(&mut ctx, env.isa, env.config.emit_disassembly)

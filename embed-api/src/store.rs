@@ -188,7 +188,9 @@ impl<T> Store<T> {
         self.inner.opaque.set_fuel(fuel)
     }
 
-    /// The fuel left (0 once spent). Needs [`crate::Config::consume_fuel`].
+    /// The fuel left (0 once spent). Needs [`crate::Config::consume_fuel`]. After a trap, it
+    /// is counted up to the last call or return the wasm code made before trapping (the
+    /// return of a callee the compiler inlined is not one); after running out, it is 0.
     pub fn get_fuel(&self) -> Result<u64> {
         self.inner.opaque.get_fuel()
     }

@@ -453,7 +453,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Returns `results`, after the fuel left with fuel metering on.
     fn return_with(&mut self, results: &[Value]) {
-        let fuel = self.pass_fuel();
+        let fuel = self.return_fuel();
         let values: Vec<Value> = results.iter().copied().chain(fuel).collect();
         self.builder.ins().return_(&values);
     }

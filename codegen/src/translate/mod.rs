@@ -49,6 +49,7 @@ use crate::vmoffsets::VMOffsets;
 
 use block_values::BlockValues;
 use control::ControlFrame;
+pub(crate) use interrupts::drop_inlined_return_fuel_writes;
 use operands::OperandStack;
 use validation::FuncValidation;
 

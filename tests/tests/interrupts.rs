@@ -681,20 +681,28 @@ fn a_caught_exception_leaves_the_handler_the_fuel_the_thrower_left() {
     assert_eq!(counts[0], counts[1], "with and without inlining");
 }
 
-/// A loop that calls a small function (inlined when inlining is on) and then traps.
+/// A loop that calls a small function (inlined when inlining is on) and then traps; and
+/// the same loop in a function that returns, called by one that then traps.
 const STEPS_THEN_TRAP: &str = r#"(module
   (func $step (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
   (func (export "steps_then_trap") (param $n i32) (local $i i32)
     (loop $l
       (local.set $i (call $step (local.get $i)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (unreachable))
+  (func $steps (param $n i32) (local $i i32)
+    (loop $l
+      (local.set $i (call $step (local.get $i)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))))
+  (func (export "returns_then_trap") (param $n i32)
+    (call $steps (local.get $n))
     (unreachable)))"#;
 
 /// After a trap the store holds the fuel as the last call or return wrote it; the return of
 /// an inlined callee is a jump and writes nothing.
 #[test]
 fn a_trap_leaves_the_fuel_counted_up_to_the_last_call_or_return_that_was_not_inlined() {
-    let used = |inlining: bool| {
+    let used = |inlining: bool, name: &str| {
         let mut config = Config::new();
         config.consume_fuel(true).inlining(inlining);
         let engine = Engine::new(&config).unwrap();
@@ -702,7 +710,7 @@ fn a_trap_leaves_the_fuel_counted_up_to_the_last_call_or_return_that_was_not_inl
         let mut store = Store::new(&engine, ());
         let instance = Instance::new(&mut store, &module, &[]).unwrap();
         let func = instance
-            .get_typed_func::<i32, ()>(&mut store, "steps_then_trap")
+            .get_typed_func::<i32, ()>(&mut store, name)
             .unwrap();
         store.set_fuel(1_000_000).unwrap();
         assert_eq!(
@@ -715,6 +723,11 @@ fn a_trap_leaves_the_fuel_counted_up_to_the_last_call_or_return_that_was_not_inl
     // the `loop` runs once. The last write before the trap: called, the return of the
     // 100th `$step`; inlined, its call (the inlined return writes nothing).
     let before_last_call = 1 + 99 * 11 + 2;
-    assert_eq!(used(false), before_last_call + 4);
-    assert_eq!(used(true), before_last_call);
+    assert_eq!(used(false, "steps_then_trap"), before_last_call + 4);
+    assert_eq!(used(true, "steps_then_trap"), before_last_call);
+    // A function that inlined `$step` still writes the fuel at its own return: the caller's
+    // two operators, then the `loop`, 100 iterations and the two `end`s of `$steps`.
+    let returned = 2 + 1 + 100 * 11 + 2;
+    assert_eq!(used(false, "returns_then_trap"), returned);
+    assert_eq!(used(true, "returns_then_trap"), returned);
 }

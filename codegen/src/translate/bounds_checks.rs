@@ -64,22 +64,17 @@
 //! static offset is then added before the select instead of being folded into the access.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    types, AliasRegion, AliasRegionData, Endianness, InstBuilder, MemFlagsData, Value,
-};
+use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Value};
 
 use target_lexicon::Architecture;
 
+use super::alias_regions::Region;
 use super::block_values::Computed;
 use super::FuncTranslator;
 use crate::memory_layout::BoundsStrategy;
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
-
-/// The alias region of every memory's definition (its current length): only calls change
-/// it, so heap stores do not make Cranelift reload it.
-const DEFINITIONS_REGION: u32 = 0;
 
 /// How an access must be checked.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -300,7 +295,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn memory_length(&mut self, memory: u32) -> Value {
         let definition =
             self.vmctx_readonly(types::I64, self.env.offsets.memory_definition(memory));
-        let region = self.alias_region(DEFINITIONS_REGION, "memory definitions");
+        let region = self.alias_region(Region::Definitions);
         let flags = MemFlagsData::trusted().with_alias_region(Some(region));
         self.builder.ins().load(
             types::I64,
@@ -314,18 +309,10 @@ impl FuncTranslator<'_, '_> {
     /// trapping out of bounds, and in the memory's own alias region (memories never
     /// overlap, and neither overlaps the runtime's records).
     pub(super) fn heap_flags(&mut self, memory: u32) -> MemFlagsData {
-        let region = self.alias_region(1 + memory, "linear memory");
+        let region = self.alias_region(Region::Memory(memory));
         MemFlagsData::new()
             .with_endianness(Endianness::Little)
             .with_trap_code(Some(TrapKind::MemoryOutOfBounds.trap_code()))
             .with_alias_region(Some(region))
-    }
-
-    /// The alias region numbered `id` in this function.
-    pub(super) fn alias_region(&mut self, id: u32, description: &'static str) -> AliasRegion {
-        self.builder.func.dfg.alias_regions.insert(AliasRegionData {
-            user_id: id,
-            description: description.into(),
-        })
     }
 }

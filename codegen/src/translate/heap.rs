@@ -4,6 +4,7 @@
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value, ValueDef};
 use wasmparser::{MemArg, Operator};
 
+use super::alias_regions::Region;
 use super::block_values::Computed;
 use super::bounds_checks::Check;
 use super::index_bounds::iconst;
@@ -11,10 +12,6 @@ use super::loop_indices::Access;
 use super::FuncTranslator;
 use crate::builtins::Builtin;
 use crate::error::CompileError;
-
-/// The alias region of the vmctx fields [`FuncTranslator::vmctx_field`] loads: nothing
-/// stores to them (the linear memories' regions are `1 + memory`, see `heap_flags`).
-const VMCTX_FIELDS_REGION: u32 = u32::MAX;
 
 /// A checked access to linear memory: where, and with which flags.
 pub(super) struct HeapAccess {
@@ -56,7 +53,7 @@ impl FuncTranslator<'_, '_> {
     /// spilled copy would (the kernels execute the same instructions either way). The real
     /// programs' compiles execute 0.3% (zlib) to 0.9% (sqlite, rust) fewer instructions.
     pub(super) fn vmctx_field(&mut self, ty: Type, offset: u32) -> Value {
-        let region = self.alias_region(VMCTX_FIELDS_REGION, "vmctx fields");
+        let region = self.alias_region(Region::VmctxFields);
         let flags = MemFlagsData::trusted()
             .with_readonly()
             .with_alias_region(Some(region));

@@ -29,14 +29,10 @@ use cranelift_codegen::ir::{
 };
 use wasmparser::Operator;
 
+use super::alias_regions::Region;
 use super::FuncTranslator;
 use crate::trap::TrapKind;
 use crate::vmoffsets::VMOffsets;
-
-/// The alias region of the fuel a `return` writes to the store: nothing reads the store's
-/// fuel after a return in the same function, so the region keeps no load from seeing the
-/// write, and it marks the write for [`drop_inlined_return_fuel_writes`].
-const RETURN_FUEL_REGION: u32 = u32::MAX - 1;
 
 /// Removes the writes of the fuel to the store that inlined callees made at their returns,
 /// now jumps back into `func`: `func` goes on with the fuel in its variable, and writes it
@@ -44,7 +40,7 @@ const RETURN_FUEL_REGION: u32 = u32::MAX - 1;
 /// after a trap, the host sees the fuel counted up to the last call or return that was not
 /// inlined. `fib` with fuel, which inlines itself once, makes two writes fewer per call.
 pub(crate) fn drop_inlined_return_fuel_writes(func: &mut Function) {
-    let Some(region) = func.dfg.alias_regions.get(RETURN_FUEL_REGION) else {
+    let Some(region) = func.dfg.alias_regions.get(Region::ReturnFuel.id()) else {
         return;
     };
     let mut dropped = Vec::new();
@@ -158,7 +154,7 @@ impl FuncTranslator<'_, '_> {
         let var = self.fuel_var?;
         self.flush_fuel();
         let fuel = self.builder.use_var(var);
-        let region = self.alias_region(RETURN_FUEL_REGION, "fuel at a return");
+        let region = self.alias_region(Region::ReturnFuel);
         self.write_fuel(
             fuel,
             MemFlagsData::trusted().with_alias_region(Some(region)),

@@ -13,6 +13,7 @@
 //! (typed by that validator), so that calls get stack maps; [`operands`] is the operand
 //! stack that shows which values each operator pushed.
 
+mod alias_regions;
 mod atomics;
 mod block_values;
 mod bounds_checks;

@@ -3,6 +3,7 @@
 use cranelift_codegen::ir::{self, BlockArg, InstBuilder, JumpTableData, Value};
 use wasmparser::{BlockType, Catch, Operator};
 
+use super::conditions::Condition;
 use super::FuncTranslator;
 use crate::abi::value_type;
 use crate::error::CompileError;
@@ -144,10 +145,30 @@ impl FuncTranslator<'_, '_> {
         frame.target()
     }
 
+    /// `brif` on `cond`, its targets swapped when the condition is negated.
+    fn brif(
+        &mut self,
+        cond: Condition,
+        then_block: ir::Block,
+        then_args: &[BlockArg],
+        else_block: ir::Block,
+        else_args: &[BlockArg],
+    ) {
+        if cond.negated {
+            self.builder
+                .ins()
+                .brif(cond.value, else_block, else_args, then_block, then_args);
+        } else {
+            self.builder
+                .ins()
+                .brif(cond.value, then_block, then_args, else_block, else_args);
+        }
+    }
+
     /// `br` (no `cond`) or `br_if` to the frame `depth` levels up. With fuel metering, a
     /// branch back to a loop header charges first (every iteration then pays, and traps
     /// once the fuel is spent); a forward branch goes through a [`FuelEdge`].
-    fn branch(&mut self, depth: u32, cond: Option<Value>) {
+    fn branch(&mut self, depth: u32, cond: Option<Condition>) {
         let index = self.control.len() - 1 - depth as usize;
         let frame = &self.control[index];
         let forward = !matches!(frame.kind, FrameKind::Loop { .. });
@@ -162,9 +183,7 @@ impl FuncTranslator<'_, '_> {
         match cond {
             Some(cond) => {
                 let fallthrough = self.builder.create_block();
-                self.builder
-                    .ins()
-                    .brif(cond, block, &values, fallthrough, &[]);
+                self.brif(cond, block, &values, fallthrough, &[]);
                 self.builder.seal_block(fallthrough);
                 self.builder.switch_to_block(fallthrough);
             }
@@ -177,12 +196,12 @@ impl FuncTranslator<'_, '_> {
     /// Branches (when `cond`, else always) to the `next` of frame `index` with `values`
     /// through a new [`FuelEdge`] owing the operators not yet charged; a conditional
     /// branch's fall-through owes them too.
-    fn jump_forward(&mut self, index: usize, cond: Option<Value>, values: Vec<Value>) {
+    fn jump_forward(&mut self, index: usize, cond: Option<Condition>, values: Vec<Value>) {
         let edge = self.builder.create_block();
         match cond {
             Some(cond) => {
                 let fallthrough = self.builder.create_block();
-                self.builder.ins().brif(cond, edge, &[], fallthrough, &[]);
+                self.brif(cond, edge, &[], fallthrough, &[]);
                 self.builder.seal_block(fallthrough);
                 self.builder.seal_block(edge);
                 self.builder.switch_to_block(fallthrough);
@@ -307,6 +326,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.switch_to_block(header);
                 self.stack
                     .extend_from_slice(self.builder.block_params(header));
+                self.open_loops += 1;
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },
                     next,
@@ -321,14 +341,12 @@ impl FuncTranslator<'_, '_> {
                 });
             }
             Operator::If { blockty } => {
-                let cond = self.pop_condition();
+                let cond = self.pop_condition(true);
                 let (params, results) = self.block_signature(*blockty);
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
                 let next = self.block_with_params(&results);
-                self.builder
-                    .ins()
-                    .brif(cond, then_block, &[], else_block, &[]);
+                self.brif(cond, then_block, &[], else_block, &[]);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
@@ -357,7 +375,7 @@ impl FuncTranslator<'_, '_> {
                 self.set_unreachable();
             }
             Operator::BrIf { relative_depth } => {
-                let cond = self.pop_condition();
+                let cond = self.pop_condition(true);
                 self.branch(*relative_depth, Some(cond));
             }
             Operator::BrOnNull { relative_depth } => {
@@ -504,6 +522,9 @@ impl FuncTranslator<'_, '_> {
         let frame = self.control.pop().ok_or_else(|| {
             CompileError::Codegen("an `end` closes no open block (the block count is off)".into())
         })?;
+        if matches!(frame.kind, FrameKind::Loop { .. }) {
+            self.open_loops -= 1;
+        }
         // The fuel each way into `next` owes: the fall-through, the forward branches, and
         // the false branch of an `if` without `else`.
         let no_else = match frame.kind {

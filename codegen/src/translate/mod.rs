@@ -17,6 +17,7 @@ mod alias_regions;
 mod atomics;
 mod block_values;
 mod bounds_checks;
+mod conditions;
 mod control;
 mod exceptions;
 mod gc;
@@ -29,12 +30,13 @@ mod operands;
 mod simd;
 mod stack_maps;
 mod tables;
+#[cfg(test)]
+mod test_util;
 mod validation;
 mod vm;
 
 use std::collections::HashMap;
 
-use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::ir::{self, types, InstBuilder, MemFlagsData, Value};
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -123,12 +125,14 @@ fn translate_body(
     let mut validation =
         FuncValidation::new(env.module, func_index, std::mem::take(&mut ctx.validator))?;
     let mut locals = Vec::new();
+    let mut initial_locals = Vec::new();
     for (i, param) in ty.params.iter().enumerate() {
         let var = builder.declare_var(value_type(*param));
         validation.declare_local(env.module, &mut builder, var, *param);
         let value = builder.block_params(entry)[WASM_PARAMS + i];
         builder.def_var(var, value);
         locals.push(var);
+        initial_locals.push(Some(value));
     }
     // Locals start at zero: one zero value per type, whatever the number of locals.
     let mut zeros: Vec<(ValType, Value)> = Vec::new();
@@ -155,6 +159,7 @@ fn translate_body(
             };
             builder.def_var(var, zero);
             locals.push(var);
+            initial_locals.push(Some(zero));
         }
     }
 
@@ -164,6 +169,8 @@ fn translate_body(
         builder,
         vmctx,
         locals,
+        initial_locals,
+        open_loops: 0,
         stack: OperandStack::default(),
         control: Vec::new(),
         reachable: true,
@@ -264,6 +271,14 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// The function's own vmctx (its first parameter).
     vmctx: Value,
     locals: Vec<Variable>,
+    /// Each local's value at entry (its parameter or its type's zero) while no reachable
+    /// `local.set` or `local.tee` has written it yet. Outside loops nothing written later
+    /// can flow back, so a `local.get` of such a local is that value, without asking the
+    /// SSA builder, whose lookups walk the blocks back to the local's definition. It saves
+    /// 0.25% (zlib) to 0.37% (sqlite) of a compile's instructions.
+    initial_locals: Vec<Option<Value>>,
+    /// The `loop`s open at the current operator.
+    open_loops: u32,
     /// wasm's operand stack.
     stack: OperandStack,
     control: Vec<ControlFrame>,
@@ -316,47 +331,9 @@ impl FuncTranslator<'_, '_> {
             .expect("validated code never underflows the stack")
     }
 
-    /// Pops an `i32` used as a condition (`if`, `br_if`, `select`). A comparison's result is
-    /// pushed as `uextend.i32` of Cranelift's boolean; the condition is that boolean itself,
-    /// which spares Cranelift the widening (left unused, it is never emitted).
-    ///
-    /// A widening the previous operator made, last in its block (a comparison right before
-    /// the branch, the usual case: 12,000 in sqlite), has no other use: it is taken out of the
-    /// layout, so that Cranelift does not process it either (it stays in the data-flow graph,
-    /// so the function's value count, which the inliner's budget uses, is unchanged). The
-    /// real programs' compiles execute 0.4% to 0.5% fewer instructions.
-    fn pop_condition(&mut self) -> Value {
-        let cond = self.pop();
-        let func = &mut *self.builder.func;
-        let ir::ValueDef::Result(inst, 0) = func.dfg.value_def(cond) else {
-            return cond;
-        };
-        let ir::InstructionData::Unary {
-            opcode: ir::Opcode::Uextend,
-            arg,
-        } = func.dfg.insts[inst]
-        else {
-            return cond;
-        };
-        let ir::ValueDef::Result(def, 0) = func.dfg.value_def(arg) else {
-            return cond;
-        };
-        if !matches!(
-            func.dfg.insts[def].opcode(),
-            ir::Opcode::Icmp | ir::Opcode::Fcmp
-        ) {
-            return cond;
-        }
-        // Only later instructions of the operator that made a value (a branch passing it on
-        // among them) or a local (set by another operator) may use it besides the stack.
-        let last = func
-            .layout
-            .inst_block(inst)
-            .and_then(|block| func.layout.last_inst(block));
-        if cond.index() >= self.values_before_previous_op && last == Some(inst) {
-            func.layout.remove_inst(inst);
-        }
-        arg
+    fn set_local(&mut self, index: u32, value: Value) {
+        self.initial_locals[index as usize] = None;
+        self.builder.def_var(self.locals[index as usize], value);
     }
 
     fn pop2(&mut self) -> (Value, Value) {
@@ -394,27 +371,87 @@ impl FuncTranslator<'_, '_> {
                 self.pop();
             }
             Operator::Select | Operator::TypedSelect { .. } => {
-                let cond = self.pop_condition();
+                let cond = self.pop_condition(false);
                 let (a, b) = self.pop2();
-                let v = self.builder.ins().select(cond, a, b);
+                let v = self.builder.ins().select(cond.value, a, b);
                 self.push(v);
             }
             Operator::LocalGet { local_index } => {
-                let v = self.builder.use_var(self.locals[*local_index as usize]);
+                let i = *local_index as usize;
+                let v = match self.initial_locals[i] {
+                    Some(v) if self.open_loops == 0 => v,
+                    _ => self.builder.use_var(self.locals[i]),
+                };
                 self.push(v);
             }
             Operator::LocalSet { local_index } => {
                 let v = self.pop();
-                self.builder.def_var(self.locals[*local_index as usize], v);
+                self.set_local(*local_index, v);
             }
             Operator::LocalTee { local_index } => {
                 let v = *self.stack.last().expect("validated");
-                self.builder.def_var(self.locals[*local_index as usize], v);
+                self.set_local(*local_index, v);
             }
             other => {
                 return Err(CompileError::Unsupported(format!("operator {other:?}")));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cranelift_codegen::entity::EntityRef;
+    use cranelift_codegen::ir::{InstructionData, Opcode, Value, ValueDef};
+
+    use super::test_util::translate;
+
+    #[test]
+    fn a_local_not_yet_written_outside_loops_is_its_entry_value() {
+        // After the `if`, the parameter is read at a join of two paths: the SSA builder
+        // would give it a parameter there, find it redundant and leave an alias of the
+        // entry value in its place.
+        let (func, _) = translate(
+            r#"(module (func (param i32) (result i32)
+                (if (local.get 0) (then (nop)))
+                (local.get 0)))"#,
+        );
+        let aliases = (0..func.dfg.num_values())
+            .map(Value::new)
+            .filter(|&v| !func.dfg.value_is_real(v))
+            .count();
+        assert_eq!(aliases, 0);
+    }
+
+    #[test]
+    fn a_local_read_in_a_loop_that_writes_it_later_is_the_loops_parameter() {
+        // `acc` is read before the loop writes it: the read must see the loop's parameter
+        // (the value of the iteration before), not the entry value zero.
+        let (func, _) = translate(
+            r#"(module (func (param $n i32) (result i32) (local $acc i32)
+                (loop $l
+                    (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+                    (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                    (br_if $l (local.get $n)))
+                (local.get $acc)))"#,
+        );
+        let add = func
+            .layout
+            .blocks()
+            .flat_map(|b| func.layout.block_insts(b))
+            .find(|&inst| func.dfg.insts[inst].opcode() == Opcode::Iadd)
+            .unwrap();
+        let InstructionData::Binary { args, .. } = func.dfg.insts[add] else {
+            panic!("iadd is binary");
+        };
+        let entry = func.layout.entry_block().unwrap();
+        for arg in args {
+            let arg = func.dfg.resolve_aliases(arg);
+            match func.dfg.value_def(arg) {
+                ValueDef::Param(block, _) => assert_ne!(block, entry, "{arg} is an entry value"),
+                other => panic!("{arg} is {other:?}, not a loop parameter"),
+            }
+        }
     }
 }

@@ -119,6 +119,10 @@ fn translate_body(
     builder.append_block_params_for_function_params(entry);
     builder.switch_to_block(entry);
     builder.seal_block(entry);
+    // In the layout from the start: instructions hoisted to the top of the function (a
+    // memory's base) go there before the entry block may have any of its own (a memory64
+    // load of a parameter, the function's first operator, emits none before the load).
+    builder.ensure_inserted_block();
     let vmctx = builder.block_params(entry)[0];
 
     let ty = env.module.func_type(func_index);
@@ -422,6 +426,17 @@ mod tests {
             .filter(|&v| !func.dfg.value_is_real(v))
             .count();
         assert_eq!(aliases, 0);
+    }
+
+    #[test]
+    fn a_memory64_load_of_a_parameter_can_begin_a_function() {
+        // Reading the parameter emits nothing: the load's memory base is the first
+        // instruction, hoisted into the entry block.
+        let (func, _) = translate(
+            r#"(module (memory i64 1)
+                (func (param i64) (result i32) (i32.load (local.get 0))))"#,
+        );
+        assert!(func.layout.entry_block().is_some());
     }
 
     #[test]

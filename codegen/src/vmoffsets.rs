@@ -79,6 +79,9 @@ impl VMOffsets {
     pub const STORE_CONTEXT_GC_ALLOC_NEXT: u32 = 80;
     /// Offset of the end of the inline GC allocation buffer (a `usize`) in the store context.
     pub const STORE_CONTEXT_GC_ALLOC_END: u32 = 88;
+    /// Offset of the epoch poll page's address (a pointer) in the store context: loop
+    /// headers read its first byte with epoch interruption.
+    pub const STORE_CONTEXT_EPOCH_POLL: u32 = 96;
     /// Offset of `base` within a `VMMemoryDefinition`.
     pub const MEMORY_DEFINITION_BASE: u32 = 0;
     /// Offset of `current_length` within a `VMMemoryDefinition`.

@@ -44,8 +44,9 @@ const MAGIC: [u8; 8] = *b"\0wasmjit";
 /// wasm-to-host trampolines record the exit from wasm; 7: the store keeps its fuel
 /// complemented; 8: array-to-wasm trampolines only for the types the host may call, and no
 /// wasm-to-host ones; 9: with fuel metering, wasm functions return the fuel left as their
-/// last result; 10: and take it as their last parameter; functions 32-byte aligned).
-pub(crate) const FORMAT_VERSION: u32 = 10;
+/// last result; 10: and take it as their last parameter; functions 32-byte aligned; 11:
+/// with epoch interruption, loop headers read the store's epoch poll page).
+pub(crate) const FORMAT_VERSION: u32 = 11;
 
 /// Bytes before the settings: magic, version, two lengths, the code's offset and length.
 const HEADER_LEN: usize = 44;

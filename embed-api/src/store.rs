@@ -1,5 +1,6 @@
 //! Stores: the owners of all instances, functions, memories, tables and globals.
 
+use wasmjit_runtime::epochs::EpochPoll;
 use wasmjit_runtime::exceptions::VMTag;
 
 use crate::tag::{Tag, TagData, TagType};
@@ -136,6 +137,10 @@ impl<T> Store<T> {
         *inner.opaque.vm.gc_roots.get_mut() = Some(trace_gc_roots::<T>);
         *inner.opaque.vm.gc_stress.get_mut() = engine.gc_stress();
         if engine.codegen().epoch_interruption {
+            // A page for the loop headers' checks (see `wasmjit_runtime::epochs`); the
+            // process is out of address space or mappings if one page cannot be mapped.
+            inner.opaque.vm.epoch_poll =
+                EpochPoll::new().expect("mapping the store's epoch poll page");
             // SAFETY: the store context is boxed with the store, and `StoreOpaque`'s drop
             // unregisters it before it goes.
             unsafe { engine.epoch_stores().register(&inner.opaque.vm) };

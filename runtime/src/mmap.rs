@@ -108,6 +108,11 @@ impl Mmap {
         self.protect(offset, len, libc::PROT_READ | libc::PROT_WRITE)
     }
 
+    /// Makes `len` bytes at `offset` readable only.
+    pub fn make_readable(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.protect(offset, len, libc::PROT_READ)
+    }
+
     /// Makes `len` bytes at `offset` readable and executable, no longer writable.
     pub fn make_executable(&self, offset: usize, len: usize) -> io::Result<()> {
         self.protect(offset, len, libc::PROT_READ | libc::PROT_EXEC)

@@ -13,6 +13,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::mem::MaybeUninit;
+use std::ops::Range;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::Once;
@@ -162,6 +163,9 @@ struct CallThreadState {
     jmpbuf: UnsafeCell<JmpBuf>,
     reason: UnsafeCell<Option<TrapReason>>,
     prev: *const CallThreadState,
+    /// The addresses of the store's epoch poll page, where loop headers fault when the
+    /// store is interrupted.
+    epoch_poll: Range<usize>,
 }
 
 thread_local! {
@@ -215,7 +219,10 @@ unsafe extern "C" fn handle_signal(
                 // SAFETY: for these signals the kernel fills si_addr.
                 .then(|| unsafe { (*info).si_addr() } as usize);
             if let Some(addr) = fault_addr {
-                if !is_wasm_memory_address(addr) {
+                // SAFETY: `state` is the innermost active call of this thread (see below).
+                let polled =
+                    kind == TrapKind::Interrupt && unsafe { (*state).epoch_poll.contains(&addr) };
+                if !polled && !is_wasm_memory_address(addr) {
                     // A trap site faulted outside every linear memory: wild access, a bug in
                     // wasmjit. Continuing could corrupt the host.
                     const MSG: &[u8] = b"wasmjit: compiled code faulted outside linear memory\n";
@@ -324,8 +331,8 @@ unsafe fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut
 /// If this is the outermost call into wasm for `store`, the store's stack limit is set to
 /// `max_wasm_stack` bytes below the current stack pointer for the duration (or to
 /// [`INTERRUPTED_STACK_LIMIT`] if the epoch reached the store's deadline, see
-/// [`crate::epochs`]). A stack-limit trap while the store is interrupted is reported as
-/// [`TrapKind::Interrupt`].
+/// [`crate::epochs`]), and its epoch poll page is opened (blocked again if interrupted). A
+/// stack-limit trap while the store is interrupted is reported as [`TrapKind::Interrupt`].
 ///
 /// # Safety
 /// `store` must be valid for the call, and its epoch pointer set if it has a deadline. `f`
@@ -352,8 +359,10 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         if store.epoch_deadline.load(Ordering::Relaxed) == u64::MAX {
             // No deadline (only this thread sets one): no bump can interrupt this call.
             store.stack_limit.store(limit, Ordering::Relaxed);
+            store.epoch_poll.unblock();
         } else {
             store.stack_limit.store(limit, Ordering::SeqCst);
+            store.epoch_poll.unblock();
             // SAFETY: a store with a deadline has its epoch pointer set (the contract).
             store.interrupt_if_due(unsafe { store.current_epoch() });
         }
@@ -382,6 +391,7 @@ pub unsafe fn catch_traps<F: FnOnce()>(
         jmpbuf: UnsafeCell::new(JmpBuf([0; JMPBUF_WORDS])),
         reason: UnsafeCell::new(None),
         prev: CURRENT.with(|c| c.get()),
+        epoch_poll: store.epoch_poll.addresses(),
     };
     CURRENT.with(|c| c.set(&state));
     let mut closure = Some(f);

@@ -8,7 +8,7 @@ use std::cell::UnsafeCell;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use crate::epochs::INTERRUPTED_STACK_LIMIT;
+use crate::epochs::{EpochPoll, INTERRUPTED_STACK_LIMIT};
 
 use crate::exceptions::ExceptionArena;
 use crate::gc::{GcHeap, TraceRoots};
@@ -53,6 +53,9 @@ pub struct VMStoreContext {
     /// The end of the bump buffer: compiled code allocates inline while the object ends at
     /// or below it, and calls the allocating builtin otherwise.
     pub gc_alloc_end: UnsafeCell<usize>,
+    /// The page loop headers read with epoch interruption, which an interrupt blocks (see
+    /// [`crate::epochs`]); none without.
+    pub epoch_poll: EpochPoll,
     /// The exceptions thrown in the store (compiled code never reads this).
     pub exceptions: ExceptionArena,
     /// The store's structs and arrays (compiled code never reads this).
@@ -92,6 +95,7 @@ impl Default for VMStoreContext {
             exit_fp: UnsafeCell::new(0),
             gc_alloc_next: UnsafeCell::new(0),
             gc_alloc_end: UnsafeCell::new(0),
+            epoch_poll: EpochPoll::default(),
             exceptions: ExceptionArena::default(),
             gc_heap: GcHeap::default(),
             types: UnsafeCell::new(ptr::null()),
@@ -157,12 +161,13 @@ pub type GrowHook = unsafe fn(store: *mut u8, request: GrowRequest) -> bool;
 
 impl VMStoreContext {
     /// Interrupts the store's wasm if `epoch` reached its deadline: sets the stack limit
-    /// that function entries and loop headers check (see [`crate::epochs`]). Any thread may
-    /// call this.
+    /// that function entries check and blocks the page that loop headers read (see
+    /// [`crate::epochs`]). Any thread may call this.
     pub fn interrupt_if_due(&self, epoch: u64) {
         if epoch >= self.epoch_deadline.load(Ordering::SeqCst) {
             self.stack_limit
                 .store(INTERRUPTED_STACK_LIMIT, Ordering::SeqCst);
+            self.epoch_poll.block();
         }
     }
 
@@ -190,6 +195,7 @@ impl VMStoreContext {
             if *self.wasm_entries.get() > 0 {
                 self.stack_limit
                     .store(*self.wasm_stack_limit.get(), Ordering::SeqCst);
+                self.epoch_poll.unblock();
                 self.interrupt_if_due(self.current_epoch());
             }
         }
@@ -296,6 +302,7 @@ const _: () = {
         offset_of!(VMStoreContext, gc_alloc_next)
             == VMOffsets::STORE_CONTEXT_GC_ALLOC_NEXT as usize
     );
+    assert!(offset_of!(VMStoreContext, epoch_poll) == VMOffsets::STORE_CONTEXT_EPOCH_POLL as usize);
     assert!(
         offset_of!(VMStoreContext, gc_alloc_end) == VMOffsets::STORE_CONTEXT_GC_ALLOC_END as usize
     );

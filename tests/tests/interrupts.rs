@@ -7,6 +7,11 @@ use wasmjit_tests::support::trap_kind;
 
 const LOOPS: &str = r#"(module
   (func (export "forever") (loop $l (br $l)))
+  (func (export "forever_inside") (param i32) (local $i i32)
+    (loop $outer
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (if (i32.eq (local.get $i) (local.get 0)) (then (loop $inner (br $inner))))
+      (br $outer)))
   (func $recurse (export "recurse") (call $recurse))
   (func (export "count") (param i32) (result i32) (local $i i32)
     (loop $l
@@ -48,6 +53,44 @@ fn an_epoch_bump_from_another_thread_interrupts_an_infinite_loop() {
         assert_eq!(trap_kind(count.call(&mut store, 1)), Trap::Interrupt);
     }
     store.set_epoch_deadline(1);
+    assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
+}
+
+#[test]
+fn an_endless_inner_loop_is_interrupted_by_its_own_check() {
+    // The outer loop's check runs before the inner loop starts; only the inner loop's
+    // header can see the interrupt.
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let (engine, mut store, instance) = setup(&config);
+    let forever_inside = instance
+        .get_typed_func::<i32, ()>(&mut store, "forever_inside")
+        .unwrap();
+    store.set_epoch_deadline(1);
+    let ticker = engine.clone();
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        ticker.increment_epoch();
+    });
+    assert_eq!(
+        trap_kind(forever_inside.call(&mut store, 1000)),
+        Trap::Interrupt
+    );
+    timer.join().unwrap();
+}
+
+#[test]
+fn loops_run_again_once_an_interrupted_store_has_no_deadline() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let (_engine, mut store, instance) = setup(&config);
+    let count = instance
+        .get_typed_func::<i32, i32>(&mut store, "count")
+        .unwrap();
+    store.set_epoch_deadline(0);
+    assert_eq!(trap_kind(count.call(&mut store, 1000)), Trap::Interrupt);
+    // A deadline beyond reach: calls take the way in that expects no interrupt.
+    store.set_epoch_deadline(u64::MAX);
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
 }
 

@@ -19,13 +19,14 @@
 //! a call) passes a charge of at least one operator, and so does every function before it
 //! returns, so a spent store traps at the first charge.
 //!
-//! Epochs: the runtime sets the store's stack limit above every stack once the epoch reaches
-//! the store's deadline (`wasmjit_runtime::epochs`), so the stack check in every function's
-//! prologue traps; loop headers test the limit's top bit.
+//! Epochs: once the epoch reaches the store's deadline, the runtime sets the store's stack
+//! limit above every stack, so the stack check in every function's prologue traps, and
+//! makes the store's epoch poll page inaccessible, so the read of it in every loop header
+//! traps (`wasmjit_runtime::epochs`).
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types::I64, Block, Function, Inst, InstBuilder, MemFlagsData, Opcode, Value,
+    types::{I64, I8},
+    Block, Function, Inst, InstBuilder, MemFlagsData, Opcode, Value,
 };
 use wasmparser::Operator;
 
@@ -223,35 +224,24 @@ impl FuncTranslator<'_, '_> {
         self.fuel_pending = 0;
     }
 
-    /// At a loop header: traps with "interrupt" when the store's stack limit says its epoch
-    /// deadline has passed (with epoch interruption on). Function entries need no check of
-    /// their own: their prologue's stack check traps then too.
+    /// At a loop header: traps with "interrupt" when the store's epoch deadline has passed
+    /// (with epoch interruption on), by reading a byte of the store's epoch poll page, which
+    /// the runtime makes inaccessible then: one load per iteration, no compare, no branch.
+    /// The load is atomic, so that Cranelift neither merges it with another loop's (leaving
+    /// an inner loop unchecked) nor drops it for its unused result. Function entries need no
+    /// check of their own: their prologue's stack check traps then too.
     pub(super) fn check_interruption(&mut self) {
         if !self.env.config.epoch_interruption {
             return;
         }
         let ctx = self.vmctx_readonly(I64, VMOffsets::STORE_CONTEXT);
-        let limit_addr = if VMOffsets::STORE_CONTEXT_STACK_LIMIT == 0 {
-            ctx
-        } else {
-            self.builder
-                .ins()
-                .iadd_imm_s(ctx, VMOffsets::STORE_CONTEXT_STACK_LIMIT as i64)
-        };
-        // An atomic load: another thread sets the limit, and plain loads of it could be
-        // merged across a loop's iterations, leaving the loop unchecked.
-        let limit = self
-            .builder
-            .ins()
-            .atomic_load(I64, MemFlagsData::trusted(), limit_addr);
-        // The interrupted limit is the one with its top bit set (real limits are user-space
-        // addresses).
-        let interrupted = self
-            .builder
-            .ins()
-            .icmp_imm_s(IntCC::SignedLessThan, limit, 0);
-        self.builder
-            .ins()
-            .trapnz(interrupted, TrapKind::Interrupt.trap_code());
+        let page = self.builder.ins().load(
+            I64,
+            MemFlagsData::trusted().with_readonly().with_can_move(),
+            ctx,
+            VMOffsets::STORE_CONTEXT_EPOCH_POLL as i32,
+        );
+        let flags = MemFlagsData::new().with_trap_code(Some(TrapKind::Interrupt.trap_code()));
+        self.builder.ins().atomic_load(I8, flags, page);
     }
 }

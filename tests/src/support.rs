@@ -2,6 +2,8 @@
 
 use std::ffi::OsStr;
 use std::process::Command;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use wasmjit::{Engine, Error, Instance, Module, Store, Trap};
 
@@ -20,6 +22,16 @@ pub fn instance(engine: &Engine, wat: &str) -> (Store<()>, Instance) {
     let mut store = Store::new(engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     (store, instance)
+}
+
+/// A thread that bumps `engine`'s epoch once, 20 ms from now: long enough for the caller
+/// to be running wasm by then.
+pub fn bump_epoch_soon(engine: &Engine) -> JoinHandle<()> {
+    let engine = engine.clone();
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        engine.increment_epoch();
+    })
 }
 
 /// A command starting `program`, an executable built for the same target as this test:

@@ -1,9 +1,7 @@
 //! Interrupting runaway code: epoch deadlines bumped from another thread, and fuel.
 
-use std::time::Duration;
-
 use wasmjit::{Config, Engine, Instance, Module, Store, Trap, TypedFunc};
-use wasmjit_tests::support::trap_kind;
+use wasmjit_tests::support::{bump_epoch_soon, trap_kind};
 
 const LOOPS: &str = r#"(module
   (func (export "forever") (loop $l (br $l)))
@@ -19,6 +17,13 @@ const LOOPS: &str = r#"(module
       (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
     (local.get $i)))"#;
 
+/// An engine with epoch interruption, a store, and an instance of [`LOOPS`].
+fn with_epochs() -> (Engine, Store<()>, Instance) {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    setup(&config)
+}
+
 fn setup(config: &Config) -> (Engine, Store<()>, Instance) {
     let engine = Engine::new(config).unwrap();
     let module = Module::new(&engine, LOOPS).unwrap();
@@ -29,9 +34,7 @@ fn setup(config: &Config) -> (Engine, Store<()>, Instance) {
 
 #[test]
 fn an_epoch_bump_from_another_thread_interrupts_an_infinite_loop() {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    let (engine, mut store, instance) = setup(&config);
+    let (engine, mut store, instance) = with_epochs();
     let forever = instance
         .get_typed_func::<(), ()>(&mut store, "forever")
         .unwrap();
@@ -42,11 +45,7 @@ fn an_epoch_bump_from_another_thread_interrupts_an_infinite_loop() {
     assert_eq!(count.call(&mut store, 1000).unwrap(), 1000);
     for _ in 0..3 {
         store.set_epoch_deadline(1);
-        let ticker = engine.clone();
-        let timer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
-            ticker.increment_epoch();
-        });
+        let timer = bump_epoch_soon(&engine);
         assert_eq!(trap_kind(forever.call(&mut store, ())), Trap::Interrupt);
         timer.join().unwrap();
         // Past the deadline, every entry traps until it is moved.
@@ -60,18 +59,12 @@ fn an_epoch_bump_from_another_thread_interrupts_an_infinite_loop() {
 fn an_endless_inner_loop_is_interrupted_by_its_own_check() {
     // The outer loop's check runs before the inner loop starts; only the inner loop's
     // header can see the interrupt.
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    let (engine, mut store, instance) = setup(&config);
+    let (engine, mut store, instance) = with_epochs();
     let forever_inside = instance
         .get_typed_func::<i32, ()>(&mut store, "forever_inside")
         .unwrap();
     store.set_epoch_deadline(1);
-    let ticker = engine.clone();
-    let timer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        ticker.increment_epoch();
-    });
+    let timer = bump_epoch_soon(&engine);
     assert_eq!(
         trap_kind(forever_inside.call(&mut store, 1000)),
         Trap::Interrupt
@@ -81,9 +74,7 @@ fn an_endless_inner_loop_is_interrupted_by_its_own_check() {
 
 #[test]
 fn loops_run_again_once_an_interrupted_store_has_no_deadline() {
-    let mut config = Config::new();
-    config.epoch_interruption(true);
-    let (_engine, mut store, instance) = setup(&config);
+    let (_engine, mut store, instance) = with_epochs();
     let count = instance
         .get_typed_func::<i32, i32>(&mut store, "count")
         .unwrap();
@@ -145,11 +136,7 @@ fn an_epoch_bump_interrupts_loop_free_recursion_at_a_function_entry() {
         .get_typed_func::<i32, i32>(&mut store, "deep")
         .unwrap();
     store.set_epoch_deadline(1);
-    let ticker = engine.clone();
-    let timer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        ticker.increment_epoch();
-    });
+    let timer = bump_epoch_soon(&engine);
     // 2^60 calls: only the interrupt ends it.
     assert_eq!(trap_kind(tree.call(&mut store, 60)), Trap::Interrupt);
     timer.join().unwrap();

@@ -2,10 +2,8 @@
 //! epochs still interrupt them, traps inside them report their kind, and they reach host
 //! functions and other instances as ordinary calls do.
 
-use std::time::Duration;
-
 use wasmjit::{Config, Engine, Instance, Linker, Module, Store, Trap};
-use wasmjit_tests::support::{instance as instantiate, trap_kind};
+use wasmjit_tests::support::{bump_epoch_soon, instance as instantiate, trap_kind};
 
 /// Mutual recursion between `even` and `odd`, directly and through a table; `spin` calls
 /// itself forever; `div` tail-calls a function that divides.
@@ -115,11 +113,7 @@ fn an_epoch_bump_interrupts_endless_tail_calls() {
         .get_typed_func::<(), ()>(&mut store, "spin")
         .unwrap();
     store.set_epoch_deadline(1);
-    let ticker = engine.clone();
-    let timer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(20));
-        ticker.increment_epoch();
-    });
+    let timer = bump_epoch_soon(&engine);
     assert_eq!(trap_kind(spin.call(&mut store, ())), Trap::Interrupt);
     timer.join().unwrap();
 }

@@ -166,6 +166,10 @@ impl EpochPoll {
     }
 }
 
+// Compiled code reads the page's address at the poll's own offset in the store context
+// (checked in `vmcontext`), so the address must come first.
+const _: () = assert!(std::mem::offset_of!(EpochPoll, page) == 0);
+
 // SAFETY: `page` points into `mapping`, owned by this value; the protection changes are
 // serialised by `lock`, and the kernel serialises them with the reads of other threads.
 unsafe impl Send for EpochPoll {}

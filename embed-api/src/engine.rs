@@ -279,8 +279,9 @@ impl Config {
     /// loop header once the engine's epoch ([`Engine::increment_epoch`], callable from any
     /// thread) reaches the store's deadline ([`crate::Store::set_epoch_deadline`]). Function
     /// entries check it for free, through the stack limit they check anyway (a function
-    /// with no frame and no calls, which cannot run long, has no check); loop headers test
-    /// one word. Off by default.
+    /// with no frame and no calls, which cannot run long, has no check); loop headers read
+    /// one byte of a page the store maps, which an interrupt makes inaccessible. Off by
+    /// default.
     pub fn epoch_interruption(&mut self, enable: bool) -> &mut Self {
         self.codegen.epoch_interruption = enable;
         self

@@ -34,7 +34,7 @@ use crate::vmcontext::VMStoreContext;
 /// The stack limit of an interrupted store: above every stack (user-space addresses stay
 /// below 2^57 on x86-64 and aarch64), so that prologues trap, and far enough below
 /// `usize::MAX` that a prologue adding its frame size (under 2^32) to it does not wrap. Its
-/// top bit is set, which is what loop headers test.
+/// top bit is set, so that no real limit is taken for it.
 pub const INTERRUPTED_STACK_LIMIT: usize = 1 << 63;
 
 /// The stores of an engine with epoch interruption, which [`EpochStores::increment`]

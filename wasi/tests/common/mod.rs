@@ -9,6 +9,7 @@ pub mod realworld;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use wasmjit::{Engine, Linker, Module, Store};
@@ -79,11 +80,14 @@ pub fn program(name: &str) -> PathBuf {
     programs().join(name).with_extension("wasm")
 }
 
-/// A fresh, empty folder for one run.
+/// A fresh, empty folder for one run, its own even when tests running at the same time
+/// ask for the same `name` (a process-wide count makes it unique).
 pub fn scratch(name: &str) -> PathBuf {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("wasi-runs")
-        .join(format!("{name}-{}", std::process::id()));
+        .join(format!("{name}-{}-{run}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -1,11 +1,13 @@
 //! How WebAssembly values and functions map onto Cranelift types and signatures.
 //!
-//! Every compiled wasm function takes `(callee_vmctx, caller_vmctx, params...)` and returns
-//! its results, in Cranelift's `tail` calling convention, which lets `return_call` replace
-//! the caller's frame with the callee's whatever their stack arguments. With fuel metering
-//! on, the fuel left goes in after the parameters and comes back after the results: see
-//! [`wasm_signature`]. Host functions are reached through a trampoline with the same
-//! signature, so callers never need to know which kind of function they call; the host
+//! A compiled wasm function that escapes its module takes `(callee_vmctx, caller_vmctx,
+//! params...)` and returns its results, in Cranelift's `tail` calling convention, which lets
+//! `return_call` replace the caller's frame with the callee's whatever their stack
+//! arguments. One that only its module's direct calls reach takes no caller vmctx (see
+//! [`Callers`]). With fuel metering on, the fuel left goes in after the parameters and
+//! comes back after the results: see [`wasm_signature`]. Host functions are reached through
+//! a trampoline with the escaping functions' signature, so callers through a table, a
+//! reference or an import never need to know which kind of function they call; the host
 //! enters wasm through the array-to-wasm trampolines, which use the platform's convention
 //! (see [`crate::trampolines`]).
 
@@ -31,8 +33,33 @@ pub(crate) fn value_type(ty: ValType) -> ir::Type {
 /// another convention is never linked with this one.
 pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 
-/// The native signature of a wasm function of type `ty`; with `fuel` (fuel metering on),
-/// with the fuel parameter and result.
+/// Who may call a function, which decides whether its signature has the caller's vmctx.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Callers {
+    /// Any caller: the host, other instances, `call_indirect`, `call_ref` (the function
+    /// escapes its module, see [`crate::ModuleInfo::escaping_functions`]). All such callees
+    /// share one signature per type, host functions' trampolines included, and those need
+    /// the caller's vmctx: it is the second parameter.
+    Any,
+    /// Only direct calls within the module, whose callee is a wasm function of the same
+    /// instance: the caller's vmctx is the callee's own, and the signature leaves it out
+    /// (one argument register less to fill at each call).
+    Module,
+}
+
+impl Callers {
+    /// The index of the first wasm parameter in a function's [`wasm_signature`].
+    pub(crate) fn first_wasm_param(self) -> usize {
+        match self {
+            Callers::Any => 2,
+            Callers::Module => 1,
+        }
+    }
+}
+
+/// The native signature of a wasm function of type `ty` called by `callers`: the callee's
+/// vmctx, for [`Callers::Any`] the caller's, then the wasm parameters; with `fuel` (fuel
+/// metering on), with the fuel parameter and result.
 ///
 /// With fuel metering, every wasm function takes the fuel left (complemented, as the store
 /// keeps it: see `translate::interrupts`) as its last parameter and returns what is left
@@ -40,11 +67,13 @@ pub(crate) const WASM_CALL_CONV: CallConv = CallConv::Tail;
 /// Reloading it from the store on either side put a store-to-load chain on every call's
 /// critical path (`fib` ran 1.5x slower with fuel when both sides reloaded it, 1.24x when
 /// the callee still did).
-pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
+pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool, callers: Callers) -> Signature {
     let mut sig = Signature::new(WASM_CALL_CONV);
     sig.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
-    sig.params.push(AbiParam::new(types::I64));
+    if callers == Callers::Any {
+        sig.params.push(AbiParam::new(types::I64));
+    }
     sig.params
         .extend(ty.params.iter().map(|t| AbiParam::new(value_type(*t))));
     sig.returns
@@ -55,6 +84,3 @@ pub(crate) fn wasm_signature(ty: &FuncType, fuel: bool) -> Signature {
     }
     sig
 }
-
-/// The index of the first wasm parameter in [`wasm_signature`].
-pub(crate) const WASM_PARAMS: usize = 2;

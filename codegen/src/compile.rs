@@ -155,12 +155,14 @@ pub fn compile_module(
         .iter()
         .map(|ty| MemoryAssumptions::new(config, ty))
         .collect();
+    let escaping = info.escaping_functions();
     let env = FuncEnv {
         isa: &*isa,
         module: &info,
         offsets: &offsets,
         memories: &memory_assumptions,
         config,
+        escaping: &escaping,
     };
     let (functions, array_to_wasm) = compile_parallel(&env, bytes)?;
     // Host functions bring their own wasm-to-array trampolines (`compile_host_trampolines`).
@@ -410,7 +412,11 @@ pub(crate) fn translate_defined(
     // 0.135), whose calls and blocks are gone.
     func.dfg.exception_tables.clear();
     func.name = UserFuncName::User(UserExternalName::new(0, func_index));
-    func.signature = wasm_signature(env.module.func_type(func_index), env.config.consume_fuel);
+    func.signature = wasm_signature(
+        env.module.func_type(func_index),
+        env.config.consume_fuel,
+        env.callers(func_index),
+    );
     translate_function(env, func_index, body, func, ctx)
 }
 

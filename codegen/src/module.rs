@@ -872,32 +872,47 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
-    /// The types of the functions the host may call, as sorted type indices: those of the
-    /// functions the module lets out (exports, element segments' items and `ref.func` in
-    /// constant expressions, which are the spec's declared references: code can take a
-    /// reference to no other function) and of its start function. Only these types get an
-    /// array-to-wasm trampoline.
-    pub fn host_callable_types(&self) -> Vec<u32> {
-        let mut funcs: Vec<u32> = self.start.into_iter().collect();
-        funcs.extend(self.exports.iter().filter_map(|e| match e.index {
-            EntityIndex::Function(f) => Some(f),
-            _ => None,
-        }));
+    /// Which functions the module lets out, by function index: its exports, element
+    /// segments' items and `ref.func` in constant expressions (the spec's declared
+    /// references: code can take a reference to no other function), and its start function.
+    /// The host, other instances, `call_indirect` and `call_ref` reach only these; any other
+    /// defined function is called only by `call` and `return_call` in this module.
+    pub fn escaping_functions(&self) -> Vec<bool> {
+        let mut escaping = vec![false; self.functions.len()];
+        let mut let_out = |f: u32| {
+            if let Some(escapes) = escaping.get_mut(f as usize) {
+                *escapes = true;
+            }
+        };
+        self.start.into_iter().for_each(&mut let_out);
+        for export in &self.exports {
+            if let EntityIndex::Function(f) = export.index {
+                let_out(f);
+            }
+        }
         let mut exprs: Vec<&ConstExpr> = self.global_inits.iter().collect();
         exprs.extend(self.table_inits.iter().flatten());
         for segment in &self.elements {
             match &segment.items {
-                ElemItems::Functions(items) => funcs.extend(items),
+                ElemItems::Functions(items) => items.iter().copied().for_each(&mut let_out),
                 ElemItems::Expressions(items) => exprs.extend(items),
             }
         }
-        funcs.extend(exprs.iter().flat_map(|e| &e.ops).filter_map(|op| match op {
-            ConstOp::RefFunc(f) => Some(*f),
-            _ => None,
-        }));
-        let mut types: Vec<u32> = funcs
-            .into_iter()
-            .filter_map(|f| self.functions.get(f as usize).copied())
+        for op in exprs.iter().flat_map(|e| &e.ops) {
+            if let ConstOp::RefFunc(f) = op {
+                let_out(*f);
+            }
+        }
+        escaping
+    }
+
+    /// The types of the functions the host may call, as sorted type indices: those of the
+    /// functions the module lets out ([`ModuleInfo::escaping_functions`]). Only these types
+    /// get an array-to-wasm trampoline.
+    pub fn host_callable_types(&self) -> Vec<u32> {
+        let mut types: Vec<u32> = (self.escaping_functions().into_iter())
+            .zip(&self.functions)
+            .filter_map(|(escapes, ty)| escapes.then_some(*ty))
             .collect();
         types.sort_unstable();
         types.dedup();

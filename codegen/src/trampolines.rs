@@ -31,7 +31,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
-use crate::abi::{value_type, wasm_signature, WASM_PARAMS};
+use crate::abi::{value_type, wasm_signature, Callers};
 use crate::module::FuncType;
 use crate::vmoffsets::{VMOffsets, VALRAW_SIZE};
 
@@ -67,7 +67,7 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
     if fuel {
         args.push(store_fuel(&mut b, store_ctx));
     }
-    let wasm_sig = b.import_signature(wasm_signature(ty, fuel));
+    let wasm_sig = b.import_signature(wasm_signature(ty, fuel, Callers::Any));
     let call = b.ins().call_indirect(wasm_sig, func_ptr, &args);
     let results = b.inst_results(call).to_vec();
     let (results, fuel_left) = results.split_at(ty.results.len());
@@ -91,7 +91,10 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
 /// fuel).
 pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
     let mut func =
-        ir::Function::with_name_signature(ir::UserFuncName::default(), wasm_signature(ty, fuel));
+        ir::Function::with_name_signature(
+        ir::UserFuncName::default(),
+        wasm_signature(ty, fuel, Callers::Any),
+    );
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut b = FunctionBuilder::new(&mut func, &mut builder_ctx);
     let params = enter(&mut b);
@@ -103,7 +106,8 @@ pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
         4,
     ));
     // The fuel parameter, after the wasm ones, is in the store too: the caller wrote it.
-    let args = &params[WASM_PARAMS..WASM_PARAMS + ty.params.len()];
+    let first = Callers::Any.first_wasm_param();
+    let args = &params[first..first + ty.params.len()];
     for (i, arg) in args.iter().enumerate() {
         b.ins().stack_store(types::I64, *arg, slot, slot_offset(i));
     }

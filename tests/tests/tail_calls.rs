@@ -5,8 +5,10 @@
 use wasmjit::{Config, Engine, Instance, Linker, Module, Store, Trap};
 use wasmjit_tests::support::{bump_epoch_soon, instance as instantiate, trap_kind};
 
-/// Mutual recursion between `even` and `odd`, directly and through a table; `spin` calls
-/// itself forever; `div` tail-calls a function that divides.
+/// Mutual recursion between `even` and `odd`, directly, through a table, and between an
+/// exported function and one that only direct calls reach (whose signature has no caller
+/// vmctx: the two tail-call each other with different stack arguments on some targets);
+/// `spin` calls itself forever; `div` tail-calls a function that divides.
 const TAIL: &str = r#"(module
   (type $pred (func (param i64) (result i32)))
   (table funcref (elem $even_i $odd_i))
@@ -28,6 +30,14 @@ const TAIL: &str = r#"(module
       (then (i32.const 0))
       (else (return_call_indirect (type $pred)
         (i64.sub (local.get 0) (i64.const 1)) (i32.const 0)))))
+  (func $even_m (export "even_mixed") (param i64) (result i32)
+    (if (result i32) (i64.eqz (local.get 0))
+      (then (i32.const 1))
+      (else (return_call $odd_m (i64.sub (local.get 0) (i64.const 1))))))
+  (func $odd_m (param i64) (result i32)
+    (if (result i32) (i64.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (return_call $even_m (i64.sub (local.get 0) (i64.const 1))))))
   (func $spin (export "spin") (return_call $spin))
   (func $divide (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
   (func (export "div") (param i32 i32) (result i32)
@@ -38,7 +48,7 @@ const MILLION: i64 = 1_000_000;
 #[test]
 fn a_million_mutual_tail_calls_run_in_constant_stack() {
     let (mut store, instance) = instantiate(&Engine::default(), TAIL);
-    for name in ["even", "even_indirect"] {
+    for name in ["even", "even_indirect", "even_mixed"] {
         let f = instance
             .get_typed_func::<i64, i32>(&mut store, name)
             .unwrap();

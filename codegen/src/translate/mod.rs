@@ -42,7 +42,7 @@ use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidatorAllocations, FunctionBody, Operator};
 
-use crate::abi::{value_type, WASM_PARAMS};
+use crate::abi::{value_type, Callers};
 use crate::builtins::Builtin;
 use crate::config::CodegenConfig;
 use crate::error::CompileError;
@@ -68,6 +68,20 @@ pub(crate) struct FuncEnv<'a> {
     pub memories: &'a [MemoryAssumptions],
     /// Bounds-check mode, guard size and the like.
     pub config: &'a CodegenConfig,
+    /// Which functions escape the module, by function index
+    /// ([`ModuleInfo::escaping_functions`]): they decide the functions' [`Callers`].
+    pub escaping: &'a [bool],
+}
+
+impl FuncEnv<'_> {
+    /// Who may call function `func_index`, which decides its signature.
+    pub fn callers(&self, func_index: u32) -> Callers {
+        if self.escaping[func_index as usize] {
+            Callers::Any
+        } else {
+            Callers::Module
+        }
+    }
 }
 
 /// What translating one function after another reuses: the allocations of Cranelift's
@@ -126,6 +140,7 @@ fn translate_body(
     let vmctx = builder.block_params(entry)[0];
 
     let ty = env.module.func_type(func_index);
+    let first_param = env.callers(func_index).first_wasm_param();
     let mut validation =
         FuncValidation::new(env.module, func_index, std::mem::take(&mut ctx.validator))?;
     let mut locals = Vec::new();
@@ -133,7 +148,7 @@ fn translate_body(
     for (i, param) in ty.params.iter().enumerate() {
         let var = builder.declare_var(value_type(*param));
         validation.declare_local(env.module, &mut builder, var, *param);
-        let value = builder.block_params(entry)[WASM_PARAMS + i];
+        let value = builder.block_params(entry)[first_param + i];
         builder.def_var(var, value);
         locals.push(var);
         initial_locals.push(Some(value));
@@ -322,8 +337,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
 /// What an imported signature is the signature of.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Signature {
-    /// A wasm function type, by type index.
-    Wasm(u32),
+    /// A wasm function type, by type index, for a callee called by whom it says.
+    Wasm(u32, Callers),
     /// A runtime builtin, called in a calling convention.
     Builtin(Builtin, CallConv),
 }
@@ -426,6 +441,32 @@ mod tests {
             .filter(|&v| !func.dfg.value_is_real(v))
             .count();
         assert_eq!(aliases, 0);
+    }
+
+    #[test]
+    fn a_function_only_its_module_calls_takes_no_caller_vmctx() {
+        // `$g` (the function translated) is neither exported nor in a table: its callers
+        // are its module's direct calls, which pass its vmctx and its parameter. `$h`, in
+        // the table, takes the caller's vmctx too.
+        let (func, _) = translate(
+            r#"(module
+                (table funcref (elem $h))
+                (func $g (param i32) (result i32)
+                  (if (result i32) (local.get 0)
+                    (then (call $g (i32.sub (local.get 0) (i32.const 1))))
+                    (else (call $h (local.get 0)))))
+                (func $h (param i32) (result i32) (local.get 0))
+                (func (export "f") (param i32) (result i32) (call $g (local.get 0))))"#,
+        );
+        assert_eq!(func.signature.params.len(), 2);
+        let calls: Vec<usize> = func
+            .layout
+            .blocks()
+            .flat_map(|block| func.layout.block_insts(block))
+            .filter(|&inst| func.dfg.insts[inst].opcode() == Opcode::Call)
+            .map(|inst| func.dfg.inst_args(inst).len())
+            .collect();
+        assert_eq!(calls, [2, 3]);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(crate) fn translate(wat: &str) -> (Function, usize) {
         offsets: &offsets,
         memories: &memories,
         config: &config,
+        escaping: &info.escaping_functions(),
     };
     let mut func = Function::new();
     let translation =

@@ -10,7 +10,7 @@ use wasmparser::Operator;
 use super::control::FrameKind;
 use super::exceptions::CallTarget;
 use super::{FuncTranslator, Signature};
-use crate::abi::{value_type, wasm_signature};
+use crate::abi::{value_type, wasm_signature, Callers};
 use crate::builtins::Builtin;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
@@ -32,15 +32,17 @@ impl FuncTranslator<'_, '_> {
         self.builder.inst_results(call).to_vec()
     }
 
-    /// The signature of wasm type `type_index`, imported into the function on first use.
-    pub(super) fn wasm_signature(&mut self, type_index: u32) -> ir::SigRef {
+    /// The signature of wasm type `type_index` for a callee that `callers` may call,
+    /// imported into the function on first use.
+    pub(super) fn wasm_signature(&mut self, type_index: u32, callers: Callers) -> ir::SigRef {
         let (module, builder) = (self.env.module, &mut self.builder);
         let fuel = self.env.config.consume_fuel;
         *self
             .signatures
-            .entry(Signature::Wasm(type_index))
+            .entry(Signature::Wasm(type_index, callers))
             .or_insert_with(|| {
-                builder.import_signature(wasm_signature(module.signature(type_index), fuel))
+                let ty = module.signature(type_index);
+                builder.import_signature(wasm_signature(ty, fuel, callers))
             })
     }
 
@@ -87,15 +89,18 @@ impl FuncTranslator<'_, '_> {
     /// with them, pushing the results; with `tail`, tail-calls it instead (the callee's
     /// results are this function's, and the current position becomes unreachable).
     fn call_with(&mut self, type_index: u32, callee: Callee, tail: bool) {
-        let sig = self.wasm_signature(type_index);
         let count = self.env.module.signature(type_index).params.len();
         let args = self.stack.split_off(self.stack.len() - count);
-        let callee_vmctx = match callee {
-            Callee::Defined(_) => self.vmctx,
-            Callee::Pointer { vmctx, .. } => vmctx,
+        let (callee_vmctx, callers) = match callee {
+            Callee::Defined(function_index) => (self.vmctx, self.env.callers(function_index)),
+            Callee::Pointer { vmctx, .. } => (vmctx, Callers::Any),
         };
+        let sig = self.wasm_signature(type_index, callers);
         let fuel = self.pass_fuel();
-        let mut all = vec![callee_vmctx, self.vmctx];
+        let mut all = vec![callee_vmctx];
+        if callers == Callers::Any {
+            all.push(self.vmctx);
+        }
         all.extend(args);
         all.extend(fuel);
         let target = match callee {

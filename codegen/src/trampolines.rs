@@ -90,8 +90,7 @@ pub(crate) fn array_to_wasm(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> i
 /// Builds the wasm-to-host trampoline for host functions of type `ty` (with `fuel`: metering
 /// fuel).
 pub(crate) fn wasm_to_array(isa: &dyn TargetIsa, ty: &FuncType, fuel: bool) -> ir::Function {
-    let mut func =
-        ir::Function::with_name_signature(
+    let mut func = ir::Function::with_name_signature(
         ir::UserFuncName::default(),
         wasm_signature(ty, fuel, Callers::Any),
     );

@@ -82,6 +82,11 @@ impl FuncData {
         let module = instance.module();
         let info = &module.compiled().info;
         let type_index = info.functions[func_index as usize];
+        assert!(
+            module.lets_out(func_index),
+            "function {func_index} is reached only by its module's direct calls: the host \
+             cannot call it with that signature"
+        );
         FuncData {
             func_ref: instance.func_ref(func_index),
             trampoline: module.code().array_to_wasm(type_index).expect(

@@ -31,6 +31,9 @@ pub struct LoadedModule {
     compiled: CompiledModule,
     code: CodeMemory,
     type_ids: Box<[u32]>,
+    /// Which functions the module lets out, by function index
+    /// (`ModuleInfo::escaping_functions`): see [`LoadedModule::lets_out`].
+    escaping: Box<[bool]>,
     /// The defined memories' copy-on-write images, laid out at first use.
     images: OnceLock<Box<[Option<Arc<MemoryImage>>]>>,
 }
@@ -71,12 +74,23 @@ impl LoadedModule {
 
     fn with_code(compiled: CompiledModule, code: CodeMemory, registry: &TypeRegistry) -> Self {
         let type_ids = registry.register_module(&compiled.info.types, &compiled.info.rec_groups);
+        let escaping = compiled.info.escaping_functions().into_boxed_slice();
         LoadedModule {
             compiled,
             code,
             type_ids,
+            escaping,
             images: OnceLock::new(),
         }
+    }
+
+    /// Whether function `index` may be reached other than by its module's direct calls: an
+    /// import, or a function the module lets out (an export, an element, a `ref.func` in a
+    /// constant expression, the start function). Only these have the signature that the
+    /// host's trampolines, tables and references call with; the compiler leaves the
+    /// caller's vmctx out of the others' signatures.
+    pub fn lets_out(&self, index: u32) -> bool {
+        self.compiled.info.is_imported_func(index) || self.escaping[index as usize]
     }
 
     /// The compiled module's metadata (its code image is in [`LoadedModule::code`]).

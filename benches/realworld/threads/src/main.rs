@@ -10,6 +10,9 @@ use std::time::Duration;
 
 const LIMIT: u64 = 200_000;
 
+/// Held while a thread opens a file (see its use).
+static FILES: Mutex<()> = Mutex::new(());
+
 fn is_prime(n: u64) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
 }
@@ -48,6 +51,10 @@ fn main() -> std::io::Result<()> {
                 count.fetch_add(mine, Ordering::Relaxed);
                 largest.lock().unwrap().push((t, last));
                 sums.send((t, sum)).unwrap();
+                // wasi-libc turns a relative path into an absolute one in a buffer all
+                // threads share (`make_absolute` in `chdir.c`), so two threads opening
+                // files at once may both open the path one of them wrote there.
+                let _opening = FILES.lock().unwrap();
                 std::fs::write(format!("threads-out/{t}.txt"), format!("{mine} primes\n"))
             })
         })

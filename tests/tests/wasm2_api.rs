@@ -156,6 +156,11 @@ const LET_OUT: &str = r#"(module
 fn the_host_calls_every_function_a_module_lets_out() {
     let bytes = wat::parse_str(LET_OUT).unwrap();
     let info = wasmjit_codegen::ModuleInfo::parse(&bytes, wasmparser::WasmFeatures::all()).unwrap();
+    // Every function but `$internal` escapes (the start function, an export, an element,
+    // a global's `ref.func`, a declared `ref.func`): only `$internal` is compiled without
+    // the caller's vmctx, and the host calls each of the others below.
+    let escaping = info.escaping_functions();
+    assert_eq!(escaping, [true, true, true, true, true, true, false]);
     let callable = info.host_callable_types();
     // Every type but `$unused` and `$internal`'s has an array-to-wasm trampoline.
     assert_eq!((info.types.len(), callable.len()), (8, 6), "{callable:?}");
